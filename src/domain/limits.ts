@@ -1,0 +1,45 @@
+/**
+ * Every bound Tally enforces, in one place (STYLE rule 7). Units are last in each name.
+ * Changing a number here changes it everywhere: validation, schemas and docs read these.
+ */
+
+/** One credit is one million micro-credits; every amount in the engine is an integer of these. */
+export const MICROS_PER_CREDIT = 1_000_000n;
+/** Credits in JSON carry at most this many decimals, so they map exactly onto micro-credits. */
+export const CREDIT_DECIMALS_MAX = 6;
+/** The largest micro-credit amount SQL can hold at all (signed 64-bit). */
+export const SIGNED_64_MAX = 2n ** 63n - 1n;
+/**
+ * The largest single amount (grant, charge, reservation): one billion credits. Together with
+ * GRANTS_PER_ACCOUNT_MAX it keeps every sum over an account's journal far below 2^63.
+ */
+export const AMOUNT_MICROS_MAX = 1_000_000_000n * MICROS_PER_CREDIT;
+/** Grants an account may hold that are not yet closed (expired or revoked). */
+export const OPEN_GRANTS_PER_ACCOUNT_MAX = 1_000;
+
+/** Decimal places a rate (credits per unit) may have: 0.000000000001 credits per token is still exact. */
+export const RATE_DECIMALS_MAX = 12;
+/** Decimal places a usage quantity may have (seconds of video, say). */
+export const USAGE_DECIMALS_MAX = 6;
+/** Largest usage quantity of one dimension in one run. */
+export const USAGE_QUANTITY_MAX = 1_000_000_000_000n;
+/** Dimensions one usage record may name. */
+export const USAGE_DIMENSIONS_MAX = 32;
+
+export const RESERVATION_TTL_SECONDS_DEFAULT = 300;
+export const RESERVATION_TTL_SECONDS_MIN = 1;
+export const RESERVATION_TTL_SECONDS_MAX = 3_600;
+
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
+/** Operator-given identifiers: account ids, operation ids, kinds, models. */
+export const IDENTIFIER_LENGTH_MAX = 128;
+export const REASON_LENGTH_MAX = 500;
+export const METADATA_KEYS_MAX = 32;
+export const METADATA_VALUE_LENGTH_MAX = 500;
+export const TAGS_MAX = 16;
+
+export const PAGE_SIZE_DEFAULT = 50;
+export const PAGE_SIZE_MAX = 200;
+
+/** Rows one background pass books before it commits and starts the next batch. */
+export const DUE_WORK_BATCH_MAX = 500;

@@ -1,0 +1,78 @@
+/**
+ * The closed set of result codes Tally answers with when it refuses a command, in one table
+ * with the HTTP status each maps to (STYLE rule 4). A refusal is an expected outcome of bad
+ * input or insufficient credits and changes nothing; a broken invariant is a bug and throws
+ * an `InvariantViolation` instead (see assert.ts).
+ */
+export const resultCodes = {
+  invalid_request: { status: 400, title: 'The request is malformed' },
+  amount_invalid: { status: 400, title: 'An amount is not a decimal number' },
+  amount_not_positive: { status: 400, title: 'An amount must be greater than zero' },
+  amount_too_precise: { status: 400, title: 'An amount has more than 6 decimals' },
+  amount_out_of_range: { status: 400, title: 'An amount is larger than Tally accepts' },
+  timezone_invalid: { status: 400, title: 'The timezone is not an IANA timezone' },
+  ttl_out_of_range: { status: 400, title: 'The reservation TTL is out of range' },
+  usage_dimension_unknown: {
+    status: 400,
+    title: 'The usage names a dimension the operation is not priced in',
+  },
+  usage_required: { status: 400, title: 'The operation needs usage or max_credits to be reserved' },
+  add_on_unknown: { status: 400, title: 'The add-on is not offered for this operation' },
+  idempotency_key_invalid: { status: 400, title: 'The idempotency key is empty or too long' },
+  account_not_found: { status: 404, title: 'No such account' },
+  grant_not_found: { status: 404, title: 'No such grant' },
+  reservation_not_found: { status: 404, title: 'No such reservation' },
+  charge_not_found: { status: 404, title: 'No such charge' },
+  operation_not_found: { status: 404, title: 'No such operation in the price book' },
+  model_not_found: { status: 404, title: 'No such model for this operation' },
+  kind_not_found: { status: 404, title: 'No such grant kind' },
+  price_version_not_found: { status: 404, title: 'No such price book version' },
+  account_kind_mismatch: { status: 409, title: 'An account cannot change between user and team' },
+  account_closed: { status: 409, title: 'The account is closed' },
+  grant_not_active: { status: 409, title: 'The grant is already expired or revoked' },
+  reservation_already_settled: { status: 409, title: 'The reservation is already settled' },
+  reservation_released: { status: 409, title: 'The reservation was released' },
+  reservation_expired: { status: 409, title: 'The reservation expired before it was settled' },
+  refund_exceeds_charge: { status: 409, title: 'The refund is larger than what is left of the charge' },
+  grant_limit_reached: { status: 409, title: 'The account holds too many open grants' },
+  idempotency_key_reused: { status: 409, title: 'The idempotency key was used with a different request' },
+  insufficient_credits: { status: 402, title: 'Not enough usable credits' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ResultCode = keyof typeof resultCodes;
+
+/** One offending input field, for refusals caused by validation. */
+export interface FieldError {
+  field: string;
+  code: ResultCode;
+  message: string;
+}
+
+/**
+ * A refusal: the command was not applied and nothing changed. Service methods reject with
+ * this, so a refusal thrown inside a store transaction also rolls that transaction back.
+ */
+export class TallyError extends Error {
+  readonly code: ResultCode;
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  /** Extra members of the problem document (needed, available, blocked_by, options…). */
+  readonly extensions: Record<string, unknown>;
+
+  constructor(
+    code: ResultCode,
+    detail?: string,
+    options: { errors?: FieldError[]; extensions?: Record<string, unknown> } = {},
+  ) {
+    super(detail ?? resultCodes[code].title);
+    this.name = 'TallyError';
+    this.code = code;
+    this.status = resultCodes[code].status;
+    this.errors = options.errors;
+    this.extensions = options.extensions ?? {};
+  }
+}
+
+export function isTallyError(error: unknown): error is TallyError {
+  return error instanceof TallyError;
+}

@@ -1,0 +1,94 @@
+/**
+ * The inputs of every service command, defined once: they validate library calls, and the
+ * HTTP edge reuses them for request bodies and the OpenAPI document. Unknown fields are
+ * refused, not ignored.
+ */
+import { z } from 'zod';
+import {
+  creditsField,
+  identifierField,
+  metadataField,
+  outcomeField,
+  reasonField,
+  runMetadataField,
+  timestampField,
+  timezoneField,
+  ttlSecondsField,
+  usageField,
+} from './fields.ts';
+
+export const putAccountInput = z.strictObject({
+  id: identifierField,
+  kind: z.enum(['user', 'team']),
+  timezone: timezoneField.optional(),
+  metadata: metadataField.optional(),
+});
+
+export const issueGrantInput = z.strictObject({
+  account: identifierField,
+  kind: identifierField,
+  amount: creditsField(),
+  effective_at: timestampField.optional(),
+  expires_at: timestampField.nullable().optional(),
+  /** Overrides the kind's draw-down priority for this grant only. */
+  priority: z.number().int().min(0).max(1_000).optional(),
+  source: z.enum(['admin', 'plan', 'purchase', 'refund', 'compensation', 'promotion']).optional(),
+  reason: reasonField.optional(),
+  /** Operations this grant may pay for; `chat.*` matches by prefix. */
+  allowed_operations: z.array(z.string().min(1).max(128)).min(1).max(64).optional(),
+  metadata: metadataField.optional(),
+});
+
+export const revokeGrantInput = z.strictObject({
+  grant: identifierField,
+  reason: reasonField,
+});
+
+const runFields = {
+  account: identifierField,
+  operation: identifierField,
+  model: identifierField.optional(),
+  add_ons: z.array(identifierField).max(16).optional(),
+  member: identifierField.optional(),
+  metadata: runMetadataField.optional(),
+};
+
+export const reserveInput = z.strictObject({
+  ...runFields,
+  usage: usageField.optional(),
+  max_credits: creditsField().optional(),
+  ttl_seconds: ttlSecondsField.optional(),
+});
+
+export const settleInput = z.strictObject({
+  reservation: identifierField,
+  usage: usageField,
+  outcome: outcomeField.optional(),
+});
+
+export const releaseInput = z.strictObject({
+  reservation: identifierField,
+  reason: reasonField.optional(),
+});
+
+export const chargeInput = z.strictObject({
+  ...runFields,
+  usage: usageField,
+  outcome: outcomeField.optional(),
+});
+
+export const refundInput = z.strictObject({
+  charge: identifierField,
+  /** Defaults to everything of the charge not yet refunded. */
+  amount: creditsField().optional(),
+  reason: reasonField,
+});
+
+export type PutAccountInput = z.input<typeof putAccountInput>;
+export type IssueGrantInput = z.input<typeof issueGrantInput>;
+export type RevokeGrantInput = z.input<typeof revokeGrantInput>;
+export type ReserveInput = z.input<typeof reserveInput>;
+export type SettleInput = z.input<typeof settleInput>;
+export type ReleaseInput = z.input<typeof releaseInput>;
+export type ChargeInput = z.input<typeof chargeInput>;
+export type RefundInput = z.input<typeof refundInput>;

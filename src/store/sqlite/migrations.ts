@@ -1,0 +1,147 @@
+/**
+ * The SQLite schema, as an ordered list of migrations; `user_version` records how many ran.
+ * Amounts are INTEGER micro-credits; CHECK constraints are a second line of defence behind
+ * the domain's assertions.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'team')),
+    timezone TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'closed')),
+    metadata_json TEXT NOT NULL,
+    ledger_sequence INTEGER NOT NULL CHECK (ledger_sequence >= 0),
+    ledger_head_hash TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE grants (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    amount_micros INTEGER NOT NULL CHECK (amount_micros > 0),
+    remaining_micros INTEGER NOT NULL CHECK (remaining_micros >= 0 AND remaining_micros <= amount_micros),
+    effective_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER,
+    source TEXT NOT NULL,
+    reason TEXT,
+    status TEXT NOT NULL CHECK (status IN ('active', 'expired', 'revoked')),
+    allowed_operations_json TEXT,
+    refund_of_charge_id TEXT,
+    metadata_json TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    closed_at_ms INTEGER,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+  CREATE INDEX grants_open ON grants (account_id, status);
+  CREATE INDEX grants_due ON grants (expires_at_ms) WHERE status = 'active' AND expires_at_ms IS NOT NULL;
+
+  CREATE TABLE reservations (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    id TEXT NOT NULL UNIQUE,
+    operation TEXT NOT NULL,
+    model TEXT,
+    add_ons_json TEXT NOT NULL,
+    member TEXT,
+    status TEXT NOT NULL CHECK (status IN ('held', 'settled', 'released', 'expired')),
+    amount_micros INTEGER NOT NULL CHECK (amount_micros >= 0),
+    price_version INTEGER NOT NULL,
+    allocations_json TEXT NOT NULL,
+    usage_json TEXT,
+    metadata_json TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    resolved_at_ms INTEGER,
+    charge_id TEXT,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+  CREATE INDEX reservations_held ON reservations (account_id) WHERE status = 'held';
+  CREATE INDEX reservations_due ON reservations (expires_at_ms) WHERE status = 'held';
+
+  CREATE TABLE charges (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    id TEXT NOT NULL UNIQUE,
+    reservation_id TEXT,
+    operation TEXT NOT NULL,
+    model TEXT,
+    add_ons_json TEXT NOT NULL,
+    member TEXT,
+    usage_json TEXT NOT NULL,
+    credits_micros INTEGER NOT NULL CHECK (credits_micros >= 0),
+    uncollected_micros INTEGER NOT NULL CHECK (uncollected_micros >= 0),
+    allocations_json TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'rejected')),
+    price_version INTEGER NOT NULL,
+    metadata_json TEXT NOT NULL,
+    refunded_micros INTEGER NOT NULL CHECK (refunded_micros >= 0 AND refunded_micros <= credits_micros),
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+  CREATE INDEX charges_by_time ON charges (account_id, created_at_ms);
+
+  CREATE TABLE refunds (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    id TEXT NOT NULL UNIQUE,
+    charge_id TEXT NOT NULL,
+    grant_id TEXT NOT NULL,
+    amount_micros INTEGER NOT NULL CHECK (amount_micros > 0),
+    reason TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+
+  CREATE TABLE journal_transactions (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    sequence INTEGER NOT NULL CHECK (sequence > 0),
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    reference_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    previous_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (account_id, sequence)
+  ) STRICT;
+
+  CREATE TABLE journal_entries (
+    account_id TEXT NOT NULL,
+    transaction_sequence INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    book TEXT NOT NULL CHECK (book IN ('grant', 'hold', 'issued', 'consumed', 'expired', 'revoked')),
+    grant_id TEXT,
+    reservation_id TEXT,
+    amount_micros INTEGER NOT NULL CHECK (amount_micros <> 0),
+    PRIMARY KEY (account_id, transaction_sequence, line),
+    FOREIGN KEY (account_id, transaction_sequence) REFERENCES journal_transactions (account_id, sequence)
+  ) STRICT;
+
+  CREATE TABLE idempotency_keys (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response_json TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) STRICT;
+
+  CREATE TABLE price_versions (
+    version INTEGER PRIMARY KEY,
+    effective_at_ms INTEGER NOT NULL,
+    document_json TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+  ) STRICT;
+
+  -- Nothing posted is ever edited: the journal only grows. (tally verify still detects
+  -- tampering by anyone who drops these triggers, through the hash chain.)
+  CREATE TRIGGER journal_transactions_append_only_update BEFORE UPDATE ON journal_transactions
+    BEGIN SELECT RAISE(ABORT, 'journal transactions are append-only'); END;
+  CREATE TRIGGER journal_transactions_append_only_delete BEFORE DELETE ON journal_transactions
+    BEGIN SELECT RAISE(ABORT, 'journal transactions are append-only'); END;
+  CREATE TRIGGER journal_entries_append_only_update BEFORE UPDATE ON journal_entries
+    BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
+  CREATE TRIGGER journal_entries_append_only_delete BEFORE DELETE ON journal_entries
+    BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
+  `,
+];

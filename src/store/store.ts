@@ -1,0 +1,184 @@
+/**
+ * The one store interface (STYLE rule 9). The service runs every command inside
+ * `transaction`, so a command's reads, its journal transaction, its row updates and its
+ * idempotency record commit together or not at all. Adapters live in one folder per dialect
+ * and run the same contract suite (store-contract.ts).
+ *
+ * Every customer-side row leads with its account id, so tables can be partitioned by account.
+ */
+import type { Allocation } from '../domain/drawdown.ts';
+import type { ChainHead, JournalTransaction } from '../domain/journal.ts';
+import type { Outcome } from '../domain/pricing.ts';
+
+export type AccountKind = 'user' | 'team';
+
+export interface AccountRow {
+  id: string;
+  kind: AccountKind;
+  timezone: string;
+  status: 'active' | 'closed';
+  metadata: Record<string, string>;
+  /** Head of this account's journal hash chain. */
+  ledger: ChainHead;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** Stored status; `pending` and `expired`-before-booking are derived at read time from the clock. */
+export type GrantRowStatus = 'active' | 'expired' | 'revoked';
+export type GrantSource = 'admin' | 'plan' | 'purchase' | 'refund' | 'compensation' | 'promotion';
+
+export interface GrantRow {
+  account_id: string;
+  id: string;
+  kind: string;
+  priority: number;
+  amount_micros: bigint;
+  /** Not held, not spent, not expired: what the journal's `grant` book holds for this grant. */
+  remaining_micros: bigint;
+  effective_at_ms: number;
+  expires_at_ms: number | null;
+  source: GrantSource;
+  reason: string | null;
+  status: GrantRowStatus;
+  allowed_operations: string[] | null;
+  refund_of_charge_id: string | null;
+  metadata: Record<string, string>;
+  created_at_ms: number;
+  closed_at_ms: number | null;
+}
+
+export type ReservationRowStatus = 'held' | 'settled' | 'released' | 'expired';
+
+export interface RunMetadata {
+  thread?: string | undefined;
+  project?: string | undefined;
+  app?: string | undefined;
+  author?: string | undefined;
+  request_id?: string | undefined;
+  tags?: string[] | undefined;
+}
+
+export interface ReservationRow {
+  account_id: string;
+  id: string;
+  operation: string;
+  model: string | null;
+  add_ons: string[];
+  member: string | null;
+  status: ReservationRowStatus;
+  amount_micros: bigint;
+  price_version: number;
+  /** Which grants the held credits came from, in draw-down order. */
+  allocations: Allocation[];
+  /** Usage the reservation was priced from, as decimal strings; null when reserved by max_credits. */
+  usage: Record<string, string> | null;
+  metadata: RunMetadata;
+  expires_at_ms: number;
+  created_at_ms: number;
+  resolved_at_ms: number | null;
+  charge_id: string | null;
+}
+
+export interface ChargeRow {
+  account_id: string;
+  id: string;
+  reservation_id: string | null;
+  operation: string;
+  model: string | null;
+  add_ons: string[];
+  member: string | null;
+  usage: Record<string, string>;
+  credits_micros: bigint;
+  /** Cost above what could be drawn when overage is drawn from the balance and the balance ran out. */
+  uncollected_micros: bigint;
+  allocations: Allocation[];
+  outcome: Outcome;
+  price_version: number;
+  metadata: RunMetadata;
+  refunded_micros: bigint;
+  created_at_ms: number;
+}
+
+export interface RefundRow {
+  account_id: string;
+  id: string;
+  charge_id: string;
+  grant_id: string;
+  amount_micros: bigint;
+  reason: string;
+  created_at_ms: number;
+}
+
+export interface IdempotencyRow {
+  scope: string;
+  key: string;
+  request_hash: string;
+  response_json: string;
+  created_at_ms: number;
+}
+
+export interface PriceVersionRow {
+  version: number;
+  effective_at_ms: number;
+  /** The version's canonical JSON; a published version never changes. */
+  document_json: string;
+  created_at_ms: number;
+}
+
+export interface DueItem {
+  account_id: string;
+  id: string;
+}
+
+export interface StoreTransaction {
+  /** Reads an account and, on stores with row locks, locks it until the transaction ends. */
+  getAccountForUpdate(id: string): Promise<AccountRow | undefined>;
+  getAccount(id: string): Promise<AccountRow | undefined>;
+  insertAccount(row: AccountRow): Promise<void>;
+  updateAccount(row: AccountRow): Promise<void>;
+  listAccountIds(after: string | null, limit: number): Promise<string[]>;
+
+  getGrant(id: string): Promise<GrantRow | undefined>;
+  /** Grants not yet closed (stored status `active`), any effective time. */
+  listOpenGrants(account_id: string): Promise<GrantRow[]>;
+  listGrants(account_id: string): Promise<GrantRow[]>;
+  insertGrant(row: GrantRow): Promise<void>;
+  /** Writes remaining, status and closed_at of a grant. */
+  updateGrant(row: GrantRow): Promise<void>;
+
+  getReservation(id: string): Promise<ReservationRow | undefined>;
+  listHeldReservations(account_id: string): Promise<ReservationRow[]>;
+  listReservations(account_id: string): Promise<ReservationRow[]>;
+  insertReservation(row: ReservationRow): Promise<void>;
+  /** Writes status, resolved_at and charge_id of a reservation. */
+  updateReservation(row: ReservationRow): Promise<void>;
+
+  getCharge(id: string): Promise<ChargeRow | undefined>;
+  insertCharge(row: ChargeRow): Promise<void>;
+  /** Writes refunded_micros of a charge. */
+  updateCharge(row: ChargeRow): Promise<void>;
+  insertRefund(row: RefundRow): Promise<void>;
+
+  /** Appends a transaction and moves the account's chain head; the head must be where the transaction says it was. */
+  appendJournal(transaction: JournalTransaction): Promise<void>;
+  listJournal(account_id: string): Promise<JournalTransaction[]>;
+
+  getIdempotency(scope: string, key: string): Promise<IdempotencyRow | undefined>;
+  insertIdempotency(row: IdempotencyRow): Promise<void>;
+
+  getPriceVersion(version: number): Promise<PriceVersionRow | undefined>;
+  insertPriceVersion(row: PriceVersionRow): Promise<void>;
+
+  /** Accounts with reservations held past their TTL, or open grants past their expiry, at `now_ms`. */
+  listAccountsWithDueWork(now_ms: number, limit: number): Promise<string[]>;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `work` in one read-write transaction; a throw rolls everything back. */
+  transaction<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result>;
+  /** Runs `work` against one consistent snapshot, writing nothing. */
+  read<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result>;
+  close(): Promise<void>;
+}
