@@ -63,3 +63,7 @@ export function divideRounded(numerator: bigint, denominator: bigint, mode: Roun
   if (mode === 'up') return quotient + 1n;
   return remainder * 2n >= denominator ? quotient + 1n : quotient;
 }
+
+export function minBigint(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

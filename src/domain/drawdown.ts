@@ -6,6 +6,7 @@
  * operation. The plan is computed purely; the service books it.
  */
 import { assert } from './assert.ts';
+import { minBigint } from './decimal.ts';
 
 export interface DrawableGrant {
   id: string;
@@ -89,7 +90,7 @@ export function planDraw(
   let still_needed = amount_micros;
   for (const grant of drawOrder(grants, operation, now_ms)) {
     if (still_needed === 0n) break;
-    const taken = Math.min(grant.available_micros, still_needed);
+    const taken = minBigint(grant.available_micros, still_needed);
     allocations.push({ grant_id: grant.id, kind: grant.kind, amount_micros: taken });
     still_needed -= taken;
   }
@@ -118,7 +119,7 @@ export function splitSettlement(
   const unused: Allocation[] = [];
   let left_to_use = used_micros;
   for (const allocation of held) {
-    const take = Math.min(allocation.amount_micros, left_to_use);
+    const take = minBigint(allocation.amount_micros, left_to_use);
     left_to_use -= take;
     if (take > 0n) used.push({ ...allocation, amount_micros: take });
     if (allocation.amount_micros - take > 0n)

@@ -80,6 +80,12 @@ const operationConfig = z.strictObject({
   example_usage: z.record(z.string(), decimalString(USAGE_DECIMALS_MAX, 'example usage')).default({}),
 });
 
+const priceBookSchema = z.strictObject({
+  version: z.number().int().min(1).default(1),
+  effective_at: z.iso.datetime({ offset: true }).default('1970-01-01T00:00:00Z'),
+  operations: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), operationConfig).default({}),
+});
+
 export const tallyConfigSchema = z.strictObject({
   /** Grant kinds in draw-down order: the first is drawn first. */
   kinds: z
@@ -98,13 +104,7 @@ export const tallyConfigSchema = z.strictObject({
       overage: z.enum(['cap', 'draw']).default('cap'),
     })
     .default({ overage: 'cap' }),
-  price_book: z
-    .strictObject({
-      version: z.number().int().min(1).default(1),
-      effective_at: z.iso.datetime({ offset: true }).default('1970-01-01T00:00:00Z'),
-      operations: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), operationConfig).default({}),
-    })
-    .default({ version: 1, effective_at: '1970-01-01T00:00:00Z', operations: {} }),
+  price_book: priceBookSchema.default({ version: 1, effective_at: '1970-01-01T00:00:00Z', operations: {} }),
 });
 
 export type TallyConfigInput = z.input<typeof tallyConfigSchema>;
@@ -124,7 +124,11 @@ export interface TallyConfig {
   kinds: readonly string[];
   credit_value: CreditValue;
   overage: 'cap' | 'draw';
+  /** Grants that refunds create are of this kind (SPEC: non-expiring bonus). */
+  refund_kind: string;
   price_book: PriceBook;
+  /** The price book as written in the configuration, stored verbatim as its version's document. */
+  price_book_document: unknown;
 }
 
 const ZERO: Decimal = { units: 0n, scale: 0 };
@@ -163,20 +167,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Validates and compiles a configuration; throws ConfigError naming every bad field. */
-export function compileConfig(input: unknown): TallyConfig {
-  const result = tallyConfigSchema.safeParse(input ?? {});
-  if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
-  }
-  const config = result.data;
-  if (new Set(config.kinds).size !== config.kinds.length)
-    throw new ConfigError('invalid configuration: kinds repeat');
+function failure(issues: readonly z.core.$ZodIssue[]): ConfigError {
+  const lines = issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  return new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+function compileParsedPriceBook(price_book: z.output<typeof priceBookSchema>): PriceBook {
   const operations = new Map<string, OperationPrice>();
-  for (const [id, operation] of Object.entries(config.price_book.operations)) {
+  for (const [id, operation] of Object.entries(price_book.operations)) {
     if (
       operation.min_credits !== undefined &&
       operation.max_credits !== undefined &&
@@ -186,14 +184,30 @@ export function compileConfig(input: unknown): TallyConfig {
     }
     operations.set(id, compileOperation(id, operation));
   }
+  return { version: price_book.version, effective_at_ms: Date.parse(price_book.effective_at), operations };
+}
+
+/** Validates and compiles one price book version; throws ConfigError naming every bad field. */
+export function compilePriceBook(input: unknown): PriceBook {
+  const result = priceBookSchema.safeParse(input ?? {});
+  if (!result.success) throw failure(result.error.issues);
+  return compileParsedPriceBook(result.data);
+}
+
+/** Validates and compiles a configuration; throws ConfigError naming every bad field. */
+export function compileConfig(input: unknown): TallyConfig {
+  const result = tallyConfigSchema.safeParse(input ?? {});
+  if (!result.success) throw failure(result.error.issues);
+  const config = result.data;
+  if (new Set(config.kinds).size !== config.kinds.length)
+    throw new ConfigError('invalid configuration: kinds repeat');
+  const refund_kind = config.kinds.includes('bonus') ? 'bonus' : config.kinds[config.kinds.length - 1]!;
   return {
     kinds: config.kinds,
     credit_value: config.credit_value,
     overage: config.settlement.overage,
-    price_book: {
-      version: config.price_book.version,
-      effective_at_ms: Date.parse(config.price_book.effective_at),
-      operations,
-    },
+    refund_kind,
+    price_book: compileParsedPriceBook(config.price_book),
+    price_book_document: (input as { price_book?: unknown } | undefined)?.price_book ?? {},
   };
 }

@@ -489,7 +489,7 @@ class SqliteTransaction implements StoreTransaction {
     return this.all(
       `SELECT account_id FROM reservations WHERE status = 'held' AND expires_at_ms <= ?
        UNION
-       SELECT account_id FROM grants WHERE status = 'active' AND expires_at_ms IS NOT NULL AND expires_at_ms <= ? AND remaining_micros > 0
+       SELECT account_id FROM grants WHERE status = 'active' AND expires_at_ms IS NOT NULL AND expires_at_ms <= ?
        ORDER BY account_id LIMIT ?`,
       now_ms,
       now_ms,

@@ -1,0 +1,41 @@
+/**
+ * Tally as a library: `createTally()` opens the engine on an embedded SQLite file (or memory)
+ * with a configuration, and every command is a method of the returned `Tally`.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { compileConfig, type TallyConfig, type TallyConfigInput } from './schema/config.ts';
+import { type Clock, systemClock } from './service/clock.ts';
+import { Tally } from './service/tally.ts';
+import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import type { Store } from './store/store.ts';
+
+export interface CreateTallyOptions {
+  /** SQLite file path; defaults to a private in-memory database. Ignored when `store` is given. */
+  database?: string;
+  /** A store to run on instead of the embedded SQLite file. */
+  store?: Store;
+  /** The configuration as an object (the shape of tally.config.yaml), or a path to a YAML file. */
+  config?: TallyConfigInput | string;
+  clock?: Clock;
+}
+
+export function loadConfig(source: TallyConfigInput | string | undefined): TallyConfig {
+  if (typeof source === 'string') return compileConfig(parseYaml(readFileSync(source, 'utf8')));
+  return compileConfig(source ?? {});
+}
+
+export async function createTally(options: CreateTallyOptions = {}): Promise<Tally> {
+  const store = options.store ?? new SqliteStore({ filename: options.database ?? ':memory:' });
+  return Tally.open(store, loadConfig(options.config), options.clock ?? systemClock);
+}
+
+export { formatCredits, parseCredits } from './domain/credits.ts';
+export { type ResultCode, resultCodes, TallyError } from './domain/results.ts';
+export { ConfigError } from './schema/config.ts';
+export { type Clock, systemClock, TestClock } from './service/clock.ts';
+export type { BalanceView, CommandOptions, DueWorkReport, RefundView } from './service/tally.ts';
+export { Tally } from './service/tally.ts';
+export type { AccountView, ChargeView, GrantView, ReservationView } from './service/views.ts';
+export { SqliteStore } from './store/sqlite/sqlite-store.ts';
+export type { Store } from './store/store.ts';

@@ -1,0 +1,199 @@
+/**
+ * One command's view of one account inside a store transaction: it locks the account, loads
+ * its open grants once, books what has fallen due, and posts journal transactions onto the
+ * account's hash chain. Every command that moves credits goes through a session, so the
+ * journal, the grant rows and the chain head always move together.
+ */
+import { assert } from '../domain/assert.ts';
+import type { Allocation, DrawableGrant } from '../domain/drawdown.ts';
+import {
+  type Book,
+  chainTransaction,
+  type JournalEntry,
+  type JournalTransactionType,
+  move,
+} from '../domain/journal.ts';
+import { TallyError } from '../domain/results.ts';
+import type { AccountRow, GrantRow, ReservationRow, StoreTransaction } from '../store/store.ts';
+import type { IdGenerator } from './ids.ts';
+
+export interface DueBooked {
+  reservations_expired: number;
+  grants_expired: number;
+}
+
+export class AccountSession {
+  private open_grants: Map<string, GrantRow> | undefined;
+  /** What opening the session booked as due. */
+  booked_on_open: DueBooked = { reservations_expired: 0, grants_expired: 0 };
+
+  private constructor(
+    readonly transaction: StoreTransaction,
+    readonly account: AccountRow,
+    private readonly ids: IdGenerator,
+    readonly now_ms: number,
+  ) {}
+
+  static async open(
+    transaction: StoreTransaction,
+    account_id: string,
+    ids: IdGenerator,
+    now_ms: number,
+  ): Promise<AccountSession> {
+    const account = await transaction.getAccountForUpdate(account_id);
+    if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
+    const session = new AccountSession(transaction, account, ids, now_ms);
+    session.booked_on_open = await session.bookDue();
+    return session;
+  }
+
+  async openGrants(): Promise<Map<string, GrantRow>> {
+    if (!this.open_grants) {
+      const rows = await this.transaction.listOpenGrants(this.account.id);
+      this.open_grants = new Map(rows.map((row) => [row.id, row]));
+    }
+    return this.open_grants;
+  }
+
+  async grant(grant_id: string): Promise<GrantRow> {
+    const open = (await this.openGrants()).get(grant_id);
+    if (open) return open;
+    const closed = await this.transaction.getGrant(grant_id);
+    assert(
+      closed && closed.account_id === this.account.id,
+      `grant ${grant_id} belongs to ${this.account.id}`,
+    );
+    return closed;
+  }
+
+  async addGrant(row: GrantRow): Promise<void> {
+    await this.transaction.insertGrant(row);
+    (await this.openGrants()).set(row.id, row);
+  }
+
+  /** Open grants as draw-down sees them. Due work is booked, so `remaining` is exactly what is usable. */
+  async drawableGrants(): Promise<DrawableGrant[]> {
+    return [...(await this.openGrants()).values()].map((grant) => ({
+      id: grant.id,
+      kind: grant.kind,
+      priority: grant.priority,
+      available_micros: grant.remaining_micros,
+      effective_at_ms: grant.effective_at_ms,
+      expires_at_ms: grant.expires_at_ms,
+      created_at_ms: grant.created_at_ms,
+      allowed_operations: grant.allowed_operations,
+    }));
+  }
+
+  /** Appends one balanced journal transaction to the account's chain. Returns its id, or null when it moves nothing. */
+  async post(
+    type: JournalTransactionType,
+    reference_id: string,
+    entries: JournalEntry[],
+  ): Promise<string | null> {
+    if (entries.every((entry) => entry.amount_micros === 0n)) return null;
+    const transaction = chainTransaction(this.account.ledger, {
+      id: this.ids.next('jtx', this.now_ms),
+      account_id: this.account.id,
+      type,
+      reference_id,
+      created_at_ms: this.now_ms,
+      entries,
+    });
+    await this.transaction.appendJournal(transaction);
+    this.account.ledger = { sequence: transaction.sequence, hash: transaction.hash };
+    return transaction.id;
+  }
+
+  /** Moves credits out of open grants into a book (hold, consumed), updating each grant's remaining. */
+  async takeFromGrants(
+    allocations: readonly Allocation[],
+    to: Book,
+    reservation_id: string | null,
+  ): Promise<JournalEntry[]> {
+    const entries: JournalEntry[] = [];
+    for (const allocation of allocations) {
+      const grant = await this.grant(allocation.grant_id);
+      assert(grant.status === 'active', `grant ${grant.id} is open`);
+      assert(
+        grant.remaining_micros >= allocation.amount_micros,
+        `grant ${grant.id} covers ${allocation.amount_micros}`,
+      );
+      grant.remaining_micros -= allocation.amount_micros;
+      await this.transaction.updateGrant(grant);
+      entries.push(...move('grant', to, allocation.amount_micros, { grant_id: grant.id, reservation_id }));
+    }
+    return entries;
+  }
+
+  /**
+   * Gives held credits back to the grants they came from. A grant closed in the meantime does
+   * not take them back: they go to the book that closed it (expired or revoked).
+   */
+  async returnToGrants(allocations: readonly Allocation[], reservation_id: string): Promise<JournalEntry[]> {
+    const entries: JournalEntry[] = [];
+    for (const allocation of allocations) {
+      const grant = await this.grant(allocation.grant_id);
+      const refs = { grant_id: grant.id, reservation_id };
+      if (grant.status === 'active') {
+        grant.remaining_micros += allocation.amount_micros;
+        await this.transaction.updateGrant(grant);
+        entries.push(...move('hold', 'grant', allocation.amount_micros, refs));
+      } else {
+        entries.push(...move('hold', grant.status, allocation.amount_micros, refs));
+      }
+    }
+    return entries;
+  }
+
+  /** Closes an open grant, moving what it has left to `expired` or `revoked`. */
+  async closeGrant(grant: GrantRow, status: 'expired' | 'revoked', closed_at_ms: number): Promise<void> {
+    assert(grant.status === 'active', `grant ${grant.id} is open`);
+    const left = grant.remaining_micros;
+    grant.remaining_micros = 0n;
+    grant.status = status;
+    grant.closed_at_ms = closed_at_ms;
+    await this.transaction.updateGrant(grant);
+    this.open_grants?.delete(grant.id);
+    await this.post(
+      status === 'expired' ? 'grant_expire' : 'grant_revoke',
+      grant.id,
+      move('grant', status, left, { grant_id: grant.id }),
+    );
+  }
+
+  /** Ends a held reservation without a charge (released, or expired past its TTL), returning its credits. */
+  async endReservation(
+    reservation: ReservationRow,
+    status: 'released' | 'expired',
+    resolved_at_ms: number,
+  ): Promise<void> {
+    assert(reservation.status === 'held', `reservation ${reservation.id} is held`);
+    const entries = await this.returnToGrants(reservation.allocations, reservation.id);
+    reservation.status = status;
+    reservation.resolved_at_ms = resolved_at_ms;
+    await this.transaction.updateReservation(reservation);
+    await this.post(status === 'released' ? 'release' : 'reservation_expire', reservation.id, entries);
+  }
+
+  /**
+   * Books what fell due before `now_ms`: reservations past their TTL first (their credits go
+   * back), then grants past their expiry (taking what came back with them). Reads never wait
+   * for this; it keeps the rows equal to what reads already compute.
+   */
+  async bookDue(): Promise<DueBooked> {
+    let reservations_expired = 0;
+    let grants_expired = 0;
+    for (const reservation of await this.transaction.listHeldReservations(this.account.id)) {
+      if (reservation.expires_at_ms > this.now_ms) continue;
+      await this.endReservation(reservation, 'expired', reservation.expires_at_ms);
+      reservations_expired++;
+    }
+    for (const grant of [...(await this.openGrants()).values()]) {
+      if (grant.expires_at_ms === null || grant.expires_at_ms > this.now_ms) continue;
+      await this.closeGrant(grant, 'expired', grant.expires_at_ms);
+      grants_expired++;
+    }
+    return { reservations_expired, grants_expired };
+  }
+}

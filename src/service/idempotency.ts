@@ -1,0 +1,66 @@
+/**
+ * Idempotency (STYLE rule 5): a command's key is namespaced by the command, stored with the
+ * first result in the same transaction as the change, and a replay answers that result. The
+ * same key with a different request is refused. Refusals are not stored: they changed nothing,
+ * so a retry after a top-up may succeed.
+ */
+import { createHash } from 'node:crypto';
+import { IDEMPOTENCY_KEY_LENGTH_MAX } from '../domain/limits.ts';
+import { TallyError } from '../domain/results.ts';
+import type { StoreTransaction } from '../store/store.ts';
+
+/** JSON with object keys sorted and bigints as strings, so equal requests hash equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (typeof inner === 'bigint') return inner.toString();
+    if (inner instanceof Map)
+      return Object.fromEntries([...inner.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
+      return Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return inner;
+  });
+}
+
+export function validateIdempotencyKey(key: string | undefined): void {
+  if (key === undefined) return;
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX) {
+    throw new TallyError(
+      'idempotency_key_invalid',
+      `an idempotency key has 1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} characters`,
+    );
+  }
+}
+
+export interface Idempotent<Result> {
+  value: Result;
+  replayed: boolean;
+}
+
+export async function runIdempotent<Result>(
+  transaction: StoreTransaction,
+  request: { scope: string; key: string | undefined; input: unknown; now_ms: number },
+  work: () => Promise<Result>,
+): Promise<Idempotent<Result>> {
+  if (request.key === undefined) return { value: await work(), replayed: false };
+  const request_hash = createHash('sha256').update(canonicalJson(request.input)).digest('hex');
+  const existing = await transaction.getIdempotency(request.scope, request.key);
+  if (existing) {
+    if (existing.request_hash !== request_hash) {
+      throw new TallyError(
+        'idempotency_key_reused',
+        `key ${request.key} was used for a different ${request.scope} request`,
+      );
+    }
+    return { value: JSON.parse(existing.response_json) as Result, replayed: true };
+  }
+  const value = await work();
+  await transaction.insertIdempotency({
+    scope: request.scope,
+    key: request.key,
+    request_hash,
+    response_json: JSON.stringify(value),
+    created_at_ms: request.now_ms,
+  });
+  return { value, replayed: false };
+}

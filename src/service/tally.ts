@@ -1,0 +1,683 @@
+/**
+ * The service: every command validates its input, then runs in one store transaction with its
+ * idempotency record. Commands return promises from the start, so commands arriving together
+ * can later share one transaction (group commit) without changing any caller.
+ */
+import { computeBalance } from '../domain/balance.ts';
+import { formatCredits } from '../domain/credits.ts';
+import { type Decimal, formatDecimal } from '../domain/decimal.ts';
+import { type Allocation, planDraw, splitSettlement } from '../domain/drawdown.ts';
+import { GENESIS_HASH, move } from '../domain/journal.ts';
+import { OPEN_GRANTS_PER_ACCOUNT_MAX, RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
+import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../domain/pricing.ts';
+import { TallyError } from '../domain/results.ts';
+import {
+  type ChargeInput,
+  chargeInput,
+  type IssueGrantInput,
+  issueGrantInput,
+  type PutAccountInput,
+  putAccountInput,
+  type RefundInput,
+  type ReleaseInput,
+  type ReserveInput,
+  type RevokeGrantInput,
+  refundInput,
+  releaseInput,
+  reserveInput,
+  revokeGrantInput,
+  type SettleInput,
+  settleInput,
+} from '../schema/commands.ts';
+import type { TallyConfig } from '../schema/config.ts';
+import { parseInput } from '../schema/parse.ts';
+import type {
+  ChargeRow,
+  GrantRow,
+  ReservationRow,
+  RunMetadata,
+  Store,
+  StoreTransaction,
+} from '../store/store.ts';
+import { AccountSession } from './account-session.ts';
+import type { Clock } from './clock.ts';
+import { type Idempotent, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
+import { IdGenerator } from './ids.ts';
+import { PriceBooks } from './price-books.ts';
+import { type VerifyReport, verifyStore } from './verify.ts';
+import {
+  type AccountView,
+  accountView,
+  type ChargeView,
+  chargeView,
+  type GrantView,
+  grantView,
+  isoTime,
+  type ReservationView,
+  reservationView,
+} from './views.ts';
+
+export interface CommandOptions {
+  /** A replay with the same key and request returns the first result; another request under it is refused. */
+  idempotency_key?: string;
+}
+
+export interface BalanceView {
+  account: string;
+  available: string;
+  held: string;
+  by_kind: Record<string, { available: string; held: string; unusable: string }>;
+  grants: GrantView[];
+  next_expiry: { amount: string; at: string } | null;
+}
+
+export interface RefundView {
+  refund_id: string;
+  charge_id: string;
+  amount: string;
+  grant: GrantView;
+}
+
+export interface DueWorkReport {
+  accounts: number;
+  reservations_expired: number;
+  grants_expired: number;
+}
+
+const usageRecord = (usage: ReadonlyMap<string, Decimal>): Record<string, string> =>
+  Object.fromEntries([...usage].map(([dimension, quantity]) => [dimension, formatDecimal(quantity)]));
+
+function runMetadata(metadata: RunMetadata | undefined): RunMetadata {
+  return Object.fromEntries(Object.entries(metadata ?? {}).filter(([, value]) => value !== undefined));
+}
+
+function insufficientCredits(
+  needed_micros: bigint,
+  plan: { available_micros: bigint; skipped: { grant_id: string; kind: string; available_micros: bigint }[] },
+): TallyError {
+  return new TallyError(
+    'insufficient_credits',
+    `needs ${formatCredits(needed_micros)} credits, ${formatCredits(plan.available_micros)} usable`,
+    {
+      extensions: {
+        needed: formatCredits(needed_micros),
+        available: formatCredits(plan.available_micros),
+        blocked_by: plan.skipped.map((grant) => ({
+          kind: 'restriction',
+          grant_id: grant.grant_id,
+          grant_kind: grant.kind,
+          amount: formatCredits(grant.available_micros),
+        })),
+        options: ['top_up'],
+      },
+    },
+  );
+}
+
+export class Tally {
+  private readonly ids = new IdGenerator();
+  private readonly price_books = new PriceBooks();
+  private readonly kind_priority: Map<string, number>;
+
+  private constructor(
+    readonly store: Store,
+    readonly config: TallyConfig,
+    readonly clock: Clock,
+  ) {
+    this.kind_priority = new Map(config.kinds.map((kind, index) => [kind, index]));
+  }
+
+  /** Opens the engine on a store: registers the configuration's price book version (refusing a changed one). */
+  static async open(store: Store, config: TallyConfig, clock: Clock): Promise<Tally> {
+    const tally = new Tally(store, config, clock);
+    await store.transaction((transaction) =>
+      tally.price_books.register(transaction, config.price_book_document, config.price_book, clock.now_ms()),
+    );
+    return tally;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  /** Validates, then runs `work` in one store transaction under the command's idempotency key. */
+  private async execute<Parsed, Result>(
+    scope: string,
+    schema: { safeParse(input: unknown): unknown },
+    raw_input: unknown,
+    options: CommandOptions,
+    work: (transaction: StoreTransaction, input: Parsed, now_ms: number) => Promise<Result>,
+  ): Promise<Idempotent<Result>> {
+    const input = parseInput(schema as never, raw_input) as Parsed;
+    validateIdempotencyKey(options.idempotency_key);
+    return this.store.transaction(async (transaction) => {
+      const now_ms = this.clock.now_ms();
+      return runIdempotent(
+        transaction,
+        { scope, key: options.idempotency_key, input: raw_input, now_ms },
+        () => work(transaction, input, now_ms),
+      );
+    });
+  }
+
+  private operation(book_operations: ReadonlyMap<string, OperationPrice>, id: string): OperationPrice {
+    const operation = book_operations.get(id);
+    if (!operation) throw new TallyError('operation_not_found', `the price book has no operation ${id}`);
+    return operation;
+  }
+
+  // ── Accounts ────────────────────────────────────────────────────────────────────────────
+
+  /** Creates an account or updates its timezone and metadata. Safe to repeat. */
+  async putAccount(input: PutAccountInput): Promise<AccountView> {
+    const result = await this.execute(
+      'put_account',
+      putAccountInput,
+      input,
+      {},
+      async (transaction, parsed, now_ms) => {
+        const account = parsed as ReturnType<typeof putAccountInput.parse>;
+        const existing = await transaction.getAccountForUpdate(account.id);
+        if (existing) {
+          if (existing.kind !== account.kind) {
+            throw new TallyError('account_kind_mismatch', `${account.id} is a ${existing.kind} account`);
+          }
+          const updated = {
+            ...existing,
+            timezone: account.timezone ?? existing.timezone,
+            metadata: account.metadata ?? existing.metadata,
+            updated_at_ms: now_ms,
+          };
+          await transaction.updateAccount(updated);
+          return accountView(updated);
+        }
+        const row = {
+          id: account.id,
+          kind: account.kind,
+          timezone: account.timezone ?? 'UTC',
+          status: 'active' as const,
+          metadata: account.metadata ?? {},
+          ledger: { sequence: 0, hash: GENESIS_HASH },
+          created_at_ms: now_ms,
+          updated_at_ms: now_ms,
+        };
+        await transaction.insertAccount(row);
+        return accountView(row);
+      },
+    );
+    return result.value;
+  }
+
+  async getAccount(id: string): Promise<AccountView> {
+    return this.store.read(async (transaction) => {
+      const account = await transaction.getAccount(id);
+      if (!account) throw new TallyError('account_not_found', `no account ${id}`);
+      return accountView(account);
+    });
+  }
+
+  // ── Grants ──────────────────────────────────────────────────────────────────────────────
+
+  async issueGrant(input: IssueGrantInput, options: CommandOptions = {}): Promise<GrantView> {
+    return (await this.issueGrantCommand(input, options)).value;
+  }
+
+  async issueGrantCommand(
+    input: IssueGrantInput,
+    options: CommandOptions = {},
+  ): Promise<Idempotent<GrantView>> {
+    return this.execute(
+      'issue_grant',
+      issueGrantInput,
+      input,
+      options,
+      async (transaction, parsed, now_ms) => {
+        const grant = parsed as ReturnType<typeof issueGrantInput.parse>;
+        const priority = grant.priority ?? this.kind_priority.get(grant.kind);
+        if (priority === undefined) {
+          throw new TallyError(
+            'kind_not_found',
+            `no grant kind ${grant.kind}; kinds are ${this.config.kinds.join(', ')}`,
+          );
+        }
+        const effective_at_ms = grant.effective_at ?? now_ms;
+        const expires_at_ms = grant.expires_at ?? null;
+        if (expires_at_ms !== null && expires_at_ms <= effective_at_ms) {
+          throw new TallyError('invalid_request', 'expires_at must be after effective_at', {
+            errors: [{ field: 'expires_at', code: 'invalid_request', message: 'must be after effective_at' }],
+          });
+        }
+        const session = await AccountSession.open(transaction, grant.account, this.ids, now_ms);
+        if ((await session.openGrants()).size >= OPEN_GRANTS_PER_ACCOUNT_MAX) {
+          throw new TallyError(
+            'grant_limit_reached',
+            `an account holds at most ${OPEN_GRANTS_PER_ACCOUNT_MAX} open grants`,
+          );
+        }
+        const row: GrantRow = {
+          account_id: grant.account,
+          id: this.ids.next('gr', now_ms),
+          kind: grant.kind,
+          priority,
+          amount_micros: grant.amount,
+          remaining_micros: grant.amount,
+          effective_at_ms,
+          expires_at_ms,
+          source: grant.source ?? 'admin',
+          reason: grant.reason ?? null,
+          status: 'active',
+          allowed_operations: grant.allowed_operations ?? null,
+          refund_of_charge_id: null,
+          metadata: grant.metadata ?? {},
+          created_at_ms: now_ms,
+          closed_at_ms: null,
+        };
+        await session.addGrant(row);
+        await session.post(
+          'grant_issue',
+          row.id,
+          move('issued', 'grant', row.amount_micros, { grant_id: row.id }),
+        );
+        return grantView(row, now_ms);
+      },
+    );
+  }
+
+  /** Takes back what a grant has left (held credits stay with their reservations). */
+  async revokeGrant(input: RevokeGrantInput, options: CommandOptions = {}): Promise<GrantView> {
+    const result = await this.execute(
+      'revoke_grant',
+      revokeGrantInput,
+      input,
+      options,
+      async (transaction, parsed, now_ms) => {
+        const { grant: grant_id, reason } = parsed as ReturnType<typeof revokeGrantInput.parse>;
+        const found = await transaction.getGrant(grant_id);
+        if (!found) throw new TallyError('grant_not_found', `no grant ${grant_id}`);
+        const session = await AccountSession.open(transaction, found.account_id, this.ids, now_ms);
+        const grant = await session.grant(grant_id);
+        if (grant.status !== 'active')
+          throw new TallyError('grant_not_active', `grant ${grant_id} is ${grant.status}`);
+        grant.reason = grant.reason ?? reason;
+        await session.closeGrant(grant, 'revoked', now_ms);
+        return grantView(grant, now_ms);
+      },
+    );
+    return result.value;
+  }
+
+  async listGrants(account_id: string): Promise<GrantView[]> {
+    return (await this.getBalance(account_id)).grants;
+  }
+
+  // ── Balance ─────────────────────────────────────────────────────────────────────────────
+
+  /** The balance at this instant: exact whether or not due work has been booked. */
+  async getBalance(account_id: string): Promise<BalanceView> {
+    return this.store.read(async (transaction) => {
+      const now_ms = this.clock.now_ms();
+      const account = await transaction.getAccount(account_id);
+      if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
+      const grants = await transaction.listGrants(account_id);
+      const held = await transaction.listHeldReservations(account_id);
+      const balance = computeBalance(grants, held, this.config.kinds, now_ms);
+      const by_kind: BalanceView['by_kind'] = {};
+      for (const [kind, amounts] of balance.by_kind) {
+        by_kind[kind] = {
+          available: formatCredits(amounts.available_micros),
+          held: formatCredits(amounts.held_micros),
+          unusable: formatCredits(amounts.unusable_micros),
+        };
+      }
+      return {
+        account: account_id,
+        available: formatCredits(balance.available_micros),
+        held: formatCredits(balance.held_micros),
+        by_kind,
+        grants: grants.map((grant) =>
+          grantView(grant, now_ms, balance.grants.get(grant.id)?.available_micros ?? grant.remaining_micros),
+        ),
+        next_expiry: balance.next_expiry && {
+          amount: formatCredits(balance.next_expiry.amount_micros),
+          at: isoTime(balance.next_expiry.at_ms),
+        },
+      };
+    });
+  }
+
+  // ── Reservations and charges ────────────────────────────────────────────────────────────
+
+  async reserve(input: ReserveInput, options: CommandOptions = {}): Promise<ReservationView> {
+    return (await this.reserveCommand(input, options)).value;
+  }
+
+  async reserveCommand(
+    input: ReserveInput,
+    options: CommandOptions = {},
+  ): Promise<Idempotent<ReservationView>> {
+    return this.execute('reserve', reserveInput, input, options, async (transaction, parsed, now_ms) => {
+      const request = parsed as ReturnType<typeof reserveInput.parse>;
+      const book = this.price_books.inForceAt(now_ms);
+      const operation = this.operation(book.operations, request.operation);
+      const priced = priceRun(operation, {
+        model: request.model,
+        usage: request.usage ?? new Map(),
+        add_ons: request.add_ons,
+      });
+      if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+      // The hold is the most the run may cost: what the caller allows, else the priced usage, else the operation's maximum.
+      const amount_micros = request.max_credits ?? (request.usage ? priced.micros : operation.max_micros);
+      if (amount_micros === undefined) {
+        throw new TallyError('usage_required', `${operation.id} has no maximum; give usage or max_credits`);
+      }
+      const session = await AccountSession.open(transaction, request.account, this.ids, now_ms);
+      const plan = planDraw(await session.drawableGrants(), operation.id, amount_micros, now_ms);
+      if (!plan.ok) throw insufficientCredits(amount_micros, plan);
+      const row: ReservationRow = {
+        account_id: request.account,
+        id: this.ids.next('rsv', now_ms),
+        operation: operation.id,
+        model: request.model ?? null,
+        add_ons: request.add_ons ?? [],
+        member: request.member ?? null,
+        status: 'held',
+        amount_micros,
+        price_version: book.version,
+        allocations: plan.allocations,
+        usage: request.usage ? usageRecord(request.usage) : null,
+        metadata: runMetadata(request.metadata),
+        expires_at_ms: now_ms + (request.ttl_seconds ?? RESERVATION_TTL_SECONDS_DEFAULT) * 1000,
+        created_at_ms: now_ms,
+        resolved_at_ms: null,
+        charge_id: null,
+      };
+      await transaction.insertReservation(row);
+      await session.post('reserve', row.id, await session.takeFromGrants(plan.allocations, 'hold', row.id));
+      return reservationView(row, now_ms);
+    });
+  }
+
+  /** Loads a reservation that is still held, refusing one that was settled, released or has expired. */
+  private async heldReservation(
+    transaction: StoreTransaction,
+    reservation_id: string,
+    now_ms: number,
+  ): Promise<{ reservation: ReservationRow; session: AccountSession }> {
+    const found = await transaction.getReservation(reservation_id);
+    if (!found) throw new TallyError('reservation_not_found', `no reservation ${reservation_id}`);
+    // Opening the session books due work, which may expire this very reservation: read it again after.
+    const session = await AccountSession.open(transaction, found.account_id, this.ids, now_ms);
+    const reservation = (await transaction.getReservation(reservation_id))!;
+    if (reservation.status === 'settled') throw new TallyError('reservation_already_settled');
+    if (reservation.status === 'released') throw new TallyError('reservation_released');
+    if (reservation.status === 'expired') {
+      throw new TallyError(
+        'reservation_expired',
+        `reservation ${reservation_id} expired at ${isoTime(reservation.expires_at_ms)}`,
+      );
+    }
+    return { reservation, session };
+  }
+
+  /** Posts the actual usage of a reserved run; credits not used go back to the grants they came from. */
+  async settle(input: SettleInput, options: CommandOptions = {}): Promise<ChargeView> {
+    return (await this.settleCommand(input, options)).value;
+  }
+
+  async settleCommand(input: SettleInput, options: CommandOptions = {}): Promise<Idempotent<ChargeView>> {
+    return this.execute('settle', settleInput, input, options, async (transaction, parsed, now_ms) => {
+      const request = parsed as ReturnType<typeof settleInput.parse>;
+      const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
+      const book = await this.price_books.get(transaction, reservation.price_version);
+      if (!book)
+        throw new TallyError(
+          'price_version_not_found',
+          `price book version ${reservation.price_version} is gone`,
+        );
+      const operation = this.operation(book.operations, reservation.operation);
+      const priced = priceRun(operation, {
+        model: reservation.model ?? undefined,
+        usage: request.usage,
+        add_ons: reservation.add_ons,
+      });
+      if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+      const outcome: Outcome = request.outcome ?? 'succeeded';
+      const cost_micros = costForOutcome(operation, priced.micros, outcome);
+
+      const charge_id = this.ids.next('ch', now_ms);
+      const within_hold = cost_micros < reservation.amount_micros ? cost_micros : reservation.amount_micros;
+      const { used, unused } = splitSettlement(reservation.allocations, within_hold);
+      const entries = [
+        ...used.flatMap((allocation) =>
+          move('hold', 'consumed', allocation.amount_micros, {
+            grant_id: allocation.grant_id,
+            reservation_id: reservation.id,
+          }),
+        ),
+        ...(await session.returnToGrants(unused, reservation.id)),
+      ];
+      // Above the hold: capped (the user never pays more than they were shown) unless the operator draws the excess.
+      let allocations: Allocation[] = used;
+      let uncollected_micros = 0n;
+      const excess_micros = cost_micros - within_hold;
+      if (excess_micros > 0n && this.config.overage === 'draw') {
+        const grants = await session.drawableGrants();
+        let plan = planDraw(grants, operation.id, excess_micros, now_ms);
+        if (!plan.ok) {
+          uncollected_micros = excess_micros - plan.available_micros;
+          plan = planDraw(grants, operation.id, plan.available_micros, now_ms);
+        }
+        if (plan.ok) {
+          entries.push(...(await session.takeFromGrants(plan.allocations, 'consumed', reservation.id)));
+          allocations = [...used, ...plan.allocations];
+        }
+      }
+      const charge: ChargeRow = {
+        account_id: reservation.account_id,
+        id: charge_id,
+        reservation_id: reservation.id,
+        operation: reservation.operation,
+        model: reservation.model,
+        add_ons: reservation.add_ons,
+        member: reservation.member,
+        usage: usageRecord(request.usage),
+        credits_micros: this.config.overage === 'draw' ? cost_micros - uncollected_micros : within_hold,
+        uncollected_micros,
+        allocations,
+        outcome,
+        price_version: reservation.price_version,
+        metadata: reservation.metadata,
+        refunded_micros: 0n,
+        created_at_ms: now_ms,
+      };
+      await transaction.insertCharge(charge);
+      reservation.status = 'settled';
+      reservation.resolved_at_ms = now_ms;
+      reservation.charge_id = charge_id;
+      await transaction.updateReservation(reservation);
+      await session.post('settle', reservation.id, entries);
+      return chargeView(charge);
+    });
+  }
+
+  /** Voids a reservation: every held credit goes back. */
+  async release(input: ReleaseInput, options: CommandOptions = {}): Promise<ReservationView> {
+    return (await this.releaseCommand(input, options)).value;
+  }
+
+  async releaseCommand(
+    input: ReleaseInput,
+    options: CommandOptions = {},
+  ): Promise<Idempotent<ReservationView>> {
+    return this.execute('release', releaseInput, input, options, async (transaction, parsed, now_ms) => {
+      const request = parsed as ReturnType<typeof releaseInput.parse>;
+      const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
+      await session.endReservation(reservation, 'released', now_ms);
+      return reservationView(reservation, now_ms);
+    });
+  }
+
+  async getReservation(id: string): Promise<ReservationView> {
+    return this.store.read(async (transaction) => {
+      const reservation = await transaction.getReservation(id);
+      if (!reservation) throw new TallyError('reservation_not_found', `no reservation ${id}`);
+      return reservationView(reservation, this.clock.now_ms());
+    });
+  }
+
+  /** Reserve and settle in one step, for runs whose cost is known. */
+  async charge(input: ChargeInput, options: CommandOptions = {}): Promise<ChargeView> {
+    return (await this.chargeCommand(input, options)).value;
+  }
+
+  async chargeCommand(input: ChargeInput, options: CommandOptions = {}): Promise<Idempotent<ChargeView>> {
+    return this.execute('charge', chargeInput, input, options, async (transaction, parsed, now_ms) => {
+      const request = parsed as ReturnType<typeof chargeInput.parse>;
+      const book = this.price_books.inForceAt(now_ms);
+      const operation = this.operation(book.operations, request.operation);
+      const priced = priceRun(operation, {
+        model: request.model,
+        usage: request.usage,
+        add_ons: request.add_ons,
+      });
+      if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+      const outcome: Outcome = request.outcome ?? 'succeeded';
+      const cost_micros = costForOutcome(operation, priced.micros, outcome);
+      const session = await AccountSession.open(transaction, request.account, this.ids, now_ms);
+      const plan = planDraw(await session.drawableGrants(), operation.id, cost_micros, now_ms);
+      if (!plan.ok) throw insufficientCredits(cost_micros, plan);
+      const charge: ChargeRow = {
+        account_id: request.account,
+        id: this.ids.next('ch', now_ms),
+        reservation_id: null,
+        operation: operation.id,
+        model: request.model ?? null,
+        add_ons: request.add_ons ?? [],
+        member: request.member ?? null,
+        usage: usageRecord(request.usage),
+        credits_micros: cost_micros,
+        uncollected_micros: 0n,
+        allocations: plan.allocations,
+        outcome,
+        price_version: book.version,
+        metadata: runMetadata(request.metadata),
+        refunded_micros: 0n,
+        created_at_ms: now_ms,
+      };
+      await transaction.insertCharge(charge);
+      await session.post(
+        'charge',
+        charge.id,
+        await session.takeFromGrants(plan.allocations, 'consumed', null),
+      );
+      return chargeView(charge);
+    });
+  }
+
+  async getCharge(id: string): Promise<ChargeView> {
+    return this.store.read(async (transaction) => {
+      const charge = await transaction.getCharge(id);
+      if (!charge) throw new TallyError('charge_not_found', `no charge ${id}`);
+      return chargeView(charge);
+    });
+  }
+
+  /** Gives back (part of) a charge as a non-expiring grant of the refund kind that points at the charge. */
+  async refundCharge(input: RefundInput, options: CommandOptions = {}): Promise<RefundView> {
+    const result = await this.execute(
+      'refund_charge',
+      refundInput,
+      input,
+      options,
+      async (transaction, parsed, now_ms) => {
+        const request = parsed as ReturnType<typeof refundInput.parse>;
+        const charge = await transaction.getCharge(request.charge);
+        if (!charge) throw new TallyError('charge_not_found', `no charge ${request.charge}`);
+        const refundable_micros = charge.credits_micros - charge.refunded_micros;
+        const amount_micros = request.amount ?? refundable_micros;
+        if (amount_micros <= 0n || amount_micros > refundable_micros) {
+          throw new TallyError(
+            'refund_exceeds_charge',
+            `${formatCredits(refundable_micros)} credits of charge ${charge.id} can still be refunded`,
+          );
+        }
+        const session = await AccountSession.open(transaction, charge.account_id, this.ids, now_ms);
+        const grant: GrantRow = {
+          account_id: charge.account_id,
+          id: this.ids.next('gr', now_ms),
+          kind: this.config.refund_kind,
+          priority: this.kind_priority.get(this.config.refund_kind)!,
+          amount_micros,
+          remaining_micros: amount_micros,
+          effective_at_ms: now_ms,
+          expires_at_ms: null,
+          source: 'refund',
+          reason: request.reason,
+          status: 'active',
+          allowed_operations: null,
+          refund_of_charge_id: charge.id,
+          metadata: {},
+          created_at_ms: now_ms,
+          closed_at_ms: null,
+        };
+        await session.addGrant(grant);
+        charge.refunded_micros += amount_micros;
+        await transaction.updateCharge(charge);
+        const refund_id = this.ids.next('rf', now_ms);
+        await transaction.insertRefund({
+          account_id: charge.account_id,
+          id: refund_id,
+          charge_id: charge.id,
+          grant_id: grant.id,
+          amount_micros,
+          reason: request.reason,
+          created_at_ms: now_ms,
+        });
+        await session.post(
+          'refund',
+          refund_id,
+          move('consumed', 'grant', amount_micros, { grant_id: grant.id }),
+        );
+        return {
+          refund_id,
+          charge_id: charge.id,
+          amount: formatCredits(amount_micros),
+          grant: grantView(grant, now_ms),
+        };
+      },
+    );
+    return result.value;
+  }
+
+  // ── Background work and checks ──────────────────────────────────────────────────────────
+
+  /**
+   * Books reservations past their TTL and grants past their expiry. Balances never depend on
+   * this having run; it keeps the stored rows and journal in step with the clock.
+   */
+  async bookDueWork(batch_size = 100): Promise<DueWorkReport> {
+    const report: DueWorkReport = { accounts: 0, reservations_expired: 0, grants_expired: 0 };
+    for (;;) {
+      const now_ms = this.clock.now_ms();
+      const account_ids = await this.store.read((transaction) =>
+        transaction.listAccountsWithDueWork(now_ms, batch_size),
+      );
+      if (account_ids.length === 0) return report;
+      for (const account_id of account_ids) {
+        // Opening a session books everything due on the account.
+        const booked = await this.store.transaction(
+          async (transaction) =>
+            (await AccountSession.open(transaction, account_id, this.ids, now_ms)).booked_on_open,
+        );
+        report.accounts++;
+        report.reservations_expired += booked.reservations_expired;
+        report.grants_expired += booked.grants_expired;
+      }
+    }
+  }
+
+  /** Checks the whole ledger; see verify.ts for what is checked. */
+  async verify(): Promise<VerifyReport> {
+    return verifyStore(this.store);
+  }
+}

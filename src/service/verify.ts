@@ -1,0 +1,144 @@
+/**
+ * `tally verify`: recomputes everything the journal implies and compares it with what is
+ * stored. It reports, and changes nothing. Checked for every account:
+ *
+ * - the hash chain: sequences 1..n without gaps, each previous hash equal to the hash before,
+ *   each hash recomputed from its transaction, and the account's head at the last one;
+ * - every transaction sums to zero;
+ * - every grant's remaining equals the sum of its `grant` entries and lies in 0..amount;
+ * - every reservation holds (sum of its `hold` entries) its amount while held, nothing after.
+ */
+import { GENESIS_HASH, hashTransaction, sumEntries } from '../domain/journal.ts';
+import type { Store, StoreTransaction } from '../store/store.ts';
+
+export interface VerifyProblem {
+  account: string;
+  check: 'chain' | 'balance' | 'grant' | 'hold';
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  accounts: number;
+  transactions: number;
+  problems: VerifyProblem[];
+}
+
+const ACCOUNTS_PER_PAGE = 500;
+
+async function verifyAccount(
+  transaction: StoreTransaction,
+  account_id: string,
+  report: VerifyReport,
+): Promise<void> {
+  const problem = (check: VerifyProblem['check'], message: string) =>
+    report.problems.push({ account: account_id, check, message });
+  const account = (await transaction.getAccount(account_id))!;
+  const journal = await transaction.listJournal(account_id);
+  report.transactions += journal.length;
+
+  let previous_hash = GENESIS_HASH;
+  let expected_sequence = 1;
+  const grant_book = new Map<string, bigint>();
+  const hold_book = new Map<string, bigint>();
+  for (const entry of journal) {
+    if (entry.sequence !== expected_sequence) {
+      problem('chain', `transaction ${expected_sequence} is missing (next found is ${entry.sequence})`);
+    } else if (entry.previous_hash !== previous_hash) {
+      problem(
+        'chain',
+        `transaction ${entry.sequence} does not follow the hash of transaction ${entry.sequence - 1}`,
+      );
+    }
+    const { hash, ...unhashed } = entry;
+    if (hashTransaction(unhashed) !== hash) {
+      problem(
+        'chain',
+        `transaction ${entry.sequence} (${entry.id}) was altered: its hash does not match its content`,
+      );
+    }
+    const sum = sumEntries(entry.entries);
+    if (sum !== 0n)
+      problem(
+        'balance',
+        `transaction ${entry.sequence} (${entry.id}) sums to ${sum} micro-credits, not zero`,
+      );
+    for (const line of entry.entries) {
+      if (line.book === 'grant' && line.grant_id) {
+        grant_book.set(line.grant_id, (grant_book.get(line.grant_id) ?? 0n) + line.amount_micros);
+      }
+      if (line.book === 'hold' && line.reservation_id) {
+        hold_book.set(line.reservation_id, (hold_book.get(line.reservation_id) ?? 0n) + line.amount_micros);
+      }
+    }
+    previous_hash = hash;
+    expected_sequence = entry.sequence + 1;
+  }
+  const last = journal.at(-1);
+  if (
+    (last?.sequence ?? 0) !== account.ledger.sequence ||
+    (last?.hash ?? GENESIS_HASH) !== account.ledger.hash
+  ) {
+    problem(
+      'chain',
+      `the account's head is at transaction ${account.ledger.sequence}, the journal ends at ${last?.sequence ?? 0}`,
+    );
+  }
+
+  for (const grant of await transaction.listGrants(account_id)) {
+    const booked = grant_book.get(grant.id) ?? 0n;
+    if (booked !== grant.remaining_micros) {
+      problem(
+        'grant',
+        `grant ${grant.id} has ${grant.remaining_micros} remaining, its entries sum to ${booked}`,
+      );
+    }
+    if (grant.remaining_micros < 0n || grant.remaining_micros > grant.amount_micros) {
+      problem(
+        'grant',
+        `grant ${grant.id} remaining ${grant.remaining_micros} is outside 0..${grant.amount_micros}`,
+      );
+    }
+    grant_book.delete(grant.id);
+  }
+  for (const [grant_id, booked] of grant_book) {
+    problem('grant', `entries post ${booked} micro-credits to grant ${grant_id}, which does not exist`);
+  }
+
+  for (const reservation of await transaction.listReservations(account_id)) {
+    const held = hold_book.get(reservation.id) ?? 0n;
+    const expected = reservation.status === 'held' ? reservation.amount_micros : 0n;
+    if (held !== expected) {
+      problem(
+        'hold',
+        `reservation ${reservation.id} (${reservation.status}) holds ${held}, expected ${expected}`,
+      );
+    }
+    hold_book.delete(reservation.id);
+  }
+  for (const [reservation_id, held] of hold_book) {
+    if (held !== 0n)
+      problem(
+        'hold',
+        `entries hold ${held} micro-credits for reservation ${reservation_id}, which does not exist`,
+      );
+  }
+}
+
+export async function verifyStore(store: Store): Promise<VerifyReport> {
+  const report: VerifyReport = { ok: true, accounts: 0, transactions: 0, problems: [] };
+  let after: string | null = null;
+  for (;;) {
+    const page: string[] = await store.read((transaction) =>
+      transaction.listAccountIds(after, ACCOUNTS_PER_PAGE),
+    );
+    if (page.length === 0) break;
+    for (const account_id of page) {
+      await store.read((transaction) => verifyAccount(transaction, account_id, report));
+      report.accounts++;
+    }
+    after = page.at(-1)!;
+  }
+  report.ok = report.problems.length === 0;
+  return report;
+}
