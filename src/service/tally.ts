@@ -5,7 +5,7 @@
  */
 import { computeBalance } from '../domain/balance.ts';
 import { formatCredits } from '../domain/credits.ts';
-import { type Decimal, formatDecimal } from '../domain/decimal.ts';
+import { type Decimal, formatDecimal, minBigint } from '../domain/decimal.ts';
 import { type Allocation, planDraw, splitSettlement } from '../domain/drawdown.ts';
 import { GENESIS_HASH, move } from '../domain/journal.ts';
 import { OPEN_GRANTS_PER_ACCOUNT_MAX, RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
@@ -445,7 +445,7 @@ export class Tally {
       const cost_micros = costForOutcome(operation, priced.micros, outcome);
 
       const charge_id = this.ids.next('ch', now_ms);
-      const within_hold = cost_micros < reservation.amount_micros ? cost_micros : reservation.amount_micros;
+      const within_hold = minBigint(cost_micros, reservation.amount_micros);
       const { used, unused } = splitSettlement(reservation.allocations, within_hold);
       const entries = [
         ...used.flatMap((allocation) =>

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `tally` command. Tally runs from its TypeScript sources through tsx, so there is no
+// build step between `npm install` and `npx tally`.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv);

@@ -1,0 +1,144 @@
+/**
+ * The `tally` command line: a thin edge over the library. It parses arguments, calls the
+ * service, and prints; no ledger logic lives here.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { isTallyError } from '../domain/results.ts';
+import { createTally } from '../index.ts';
+import { ConfigError } from '../schema/config.ts';
+import type { Tally } from '../service/tally.ts';
+import { runDemo } from './demo.ts';
+
+const DEFAULT_DATABASE = './data/tally.db';
+export const DEMO_CONFIG = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../examples/prompt-marketplace/tally.config.yaml',
+);
+
+interface EngineOptions {
+  db: string;
+  config?: string;
+}
+
+async function withTally<Result>(
+  options: EngineOptions,
+  work: (tally: Tally) => Promise<Result>,
+): Promise<Result> {
+  if (options.db !== ':memory:') mkdirSync(dirname(resolve(options.db)), { recursive: true });
+  const tally = await createTally({ database: options.db, config: options.config ?? DEMO_CONFIG });
+  try {
+    return await work(tally);
+  } finally {
+    await tally.close();
+  }
+}
+
+const engineOptions = (command: Command) =>
+  command
+    .option('--db <file>', 'SQLite database file', DEFAULT_DATABASE)
+    .option('--config <file>', 'tally.config.yaml (default: the prompt-marketplace example)');
+
+export function buildProgram(output: { log: (line: string) => void; error: (line: string) => void }): {
+  program: Command;
+  exit_code: () => number;
+} {
+  let exit_code = 0;
+  const program = new Command('tally')
+    .description('Tally, the credits engine for AI products')
+    .exitOverride();
+  program.configureOutput({
+    writeOut: (text) => output.log(text.trimEnd()),
+    writeErr: (text) => output.error(text.trimEnd()),
+  });
+
+  engineOptions(program.command('verify'))
+    .description('check the ledger: balanced transactions, grant balances, holds, the hash chain')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: EngineOptions & { json?: boolean }) => {
+      const report = await withTally(options, (tally) => tally.verify());
+      if (options.json) output.log(JSON.stringify(report, null, 2));
+      else {
+        for (const problem of report.problems)
+          output.error(`✗ ${problem.account} [${problem.check}] ${problem.message}`);
+        output.log(
+          `${report.ok ? '✓ ledger verified' : `✗ ${report.problems.length} problem(s) found`}: ` +
+            `${report.accounts} account(s), ${report.transactions} journal transaction(s)`,
+        );
+      }
+      exit_code = report.ok ? 0 : 1;
+    });
+
+  engineOptions(program.command('balance'))
+    .description("print an account's balance by kind")
+    .argument('<account>')
+    .action(async (account: string, options: EngineOptions) => {
+      const balance = await withTally(options, (tally) => tally.getBalance(account));
+      output.log(`${account}: ${balance.available} credits available, ${balance.held} held`);
+      for (const [kind, amounts] of Object.entries(balance.by_kind)) {
+        if (amounts.available !== '0' || amounts.held !== '0')
+          output.log(`  ${kind.padEnd(14)} ${amounts.available.padStart(14)}  held ${amounts.held}`);
+      }
+      if (balance.next_expiry)
+        output.log(`  next expiry: ${balance.next_expiry.amount} credits at ${balance.next_expiry.at}`);
+    });
+
+  engineOptions(program.command('grant'))
+    .description('grant credits to an account')
+    .argument('<account>')
+    .argument('<kind>')
+    .argument('<amount>', 'credits, e.g. 100 or 12.5')
+    .option('--expires-at <time>', 'RFC 3339 expiry')
+    .option('--reason <text>')
+    .option('--idempotency-key <key>')
+    .action(
+      async (
+        account: string,
+        kind: string,
+        amount: string,
+        options: EngineOptions & { expiresAt?: string; reason?: string; idempotencyKey?: string },
+      ) => {
+        const grant = await withTally(options, (tally) =>
+          tally.issueGrant(
+            { account, kind, amount, expires_at: options.expiresAt, reason: options.reason },
+            { idempotency_key: options.idempotencyKey },
+          ),
+        );
+        output.log(`granted ${grant.amount} ${grant.kind} credits to ${account} (${grant.id})`);
+      },
+    );
+
+  engineOptions(program.command('demo'))
+    .description('run the library demo: an account, grants, a reserved and settled run, a verified ledger')
+    .action(async (options: EngineOptions) => {
+      await withTally(options, (tally) => runDemo(tally, output));
+    });
+
+  return { program, exit_code: () => exit_code };
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(
+  argv: string[],
+  output = { log: console.log, error: console.error },
+): Promise<number> {
+  const { program, exit_code } = buildProgram(output);
+  try {
+    await program.parseAsync(argv);
+    return exit_code();
+  } catch (error) {
+    if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number')
+      return error.exitCode;
+    if (isTallyError(error)) {
+      output.error(`error ${error.code}: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      output.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+}
