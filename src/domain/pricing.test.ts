@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { compilePriceBook } from '../schema/config.ts';
+import { parseDecimal } from './decimal.ts';
+import { costForOutcome, priceRun } from './pricing.ts';
+
+const book = compilePriceBook({
+  operations: {
+    'ai.standard': {
+      rates: { input_tokens: '0.000015', output_tokens: '0.00006' },
+      models: { large: { rates: { output_tokens: '0.0003' }, flat_credits: '1' } },
+      add_ons: { web_search: '15' },
+      rounding: { mode: 'up', step_credits: '1' },
+      failed_run: { policy: 'fixed', credits: '2' },
+    },
+    'tts.speak': { rates: { characters: '0.0000001' } },
+    'web.extract': { flat_credits: '8', min_credits: '8', max_credits: '8' },
+    'video.generate': { rates: { seconds: '20' }, min_credits: '40', max_credits: '600' },
+  },
+});
+const operation = (id: string) => book.operations.get(id)!;
+const usage = (record: Record<string, string | number>) =>
+  new Map(Object.entries(record).map(([key, value]) => [key, (parseDecimal(value, 6) as { ok: true; value: never }).value]));
+
+describe('pricing', () => {
+  it('sums exact per-dimension costs and rounds once per charge', () => {
+    // 1000 × 0.000015 + 500 × 0.00006 = 0.015 + 0.03 = 0.045 credits → up to 1 credit.
+    const priced = priceRun(operation('ai.standard'), { usage: usage({ input_tokens: 1000, output_tokens: 500 }) });
+    expect(priced.ok && priced.micros).toBe(1_000_000n);
+    expect(priced.ok && priced.lines.map((line) => line.credits)).toEqual(['0.015', '0.03']);
+  });
+
+  it('rounds the sum once, not each term', () => {
+    // 26,666 × 0.000015 = 0.39999 and 6,666 × 0.00006 = 0.39996: together 0.79995 → 1 credit.
+    // Rounding each term up first would have charged 2.
+    const priced = priceRun(operation('ai.standard'), { usage: usage({ input_tokens: 26_666, output_tokens: 6_666 }) });
+    expect(priced.ok && priced.micros).toBe(1_000_000n);
+  });
+
+  it('keeps sub-micro rates exact: 25 characters at 0.0000001 credits is 2.5 micro-credits → 3 (nearest)', () => {
+    const priced = priceRun(operation('tts.speak'), { usage: usage({ characters: 25 }) });
+    expect(priced.ok && priced.micros).toBe(3n);
+    const ten = priceRun(operation('tts.speak'), { usage: usage({ characters: 10 }) });
+    expect(ten.ok && ten.micros).toBe(1n);
+  });
+
+  it('uses a model rate where given, the operation rate elsewhere, plus flat fees and add-ons', () => {
+    // flat 1 + 1000 × 0.000015 + 1000 × 0.0003 + web search 15 = 16.315 → 17.
+    const priced = priceRun(operation('ai.standard'), {
+      model: 'large',
+      usage: usage({ input_tokens: 1000, output_tokens: 1000 }),
+      add_ons: ['web_search'],
+    });
+    expect(priced.ok && priced.micros).toBe(17_000_000n);
+  });
+
+  it('clamps to the minimum and maximum per charge', () => {
+    const short = priceRun(operation('video.generate'), { usage: usage({ seconds: '1.5' }) });
+    expect(short.ok && short.micros).toBe(40_000_000n);
+    const long = priceRun(operation('video.generate'), { usage: usage({ seconds: 100 }) });
+    expect(long.ok && long.micros).toBe(600_000_000n);
+    const flat = priceRun(operation('web.extract'), { usage: usage({}) });
+    expect(flat.ok && flat.micros).toBe(8_000_000n);
+  });
+
+  it('refuses unknown models, dimensions and add-ons', () => {
+    expect(priceRun(operation('ai.standard'), { model: 'nope', usage: usage({}) })).toMatchObject({ ok: false, code: 'model_not_found' });
+    expect(priceRun(operation('ai.standard'), { usage: usage({ pixels: 1 }) })).toMatchObject({
+      ok: false,
+      code: 'usage_dimension_unknown',
+    });
+    expect(priceRun(operation('ai.standard'), { usage: usage({}), add_ons: ['turbo'] })).toMatchObject({
+      ok: false,
+      code: 'add_on_unknown',
+    });
+  });
+
+  it('charges failed runs by the operation policy, never more than the full price', () => {
+    const op = operation('ai.standard');
+    expect(costForOutcome(op, 10_000_000n, 'failed')).toBe(2_000_000n);
+    expect(costForOutcome(op, 1_000_000n, 'failed')).toBe(1_000_000n);
+    expect(costForOutcome(op, 10_000_000n, 'rejected')).toBe(10_000_000n);
+    expect(costForOutcome(operation('tts.speak'), 10_000_000n, 'failed')).toBe(0n);
+  });
+});

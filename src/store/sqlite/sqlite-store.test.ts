@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { accountRow, describeStoreContract } from '../store-contract.ts';
+import { SqliteStore } from './sqlite-store.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'tally-sqlite-'));
+let files = 0;
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describeStoreContract('sqlite in memory', async () => new SqliteStore({ filename: ':memory:' }));
+describeStoreContract('sqlite file (WAL, separate read connection)', async () =>
+  new SqliteStore({ filename: join(directory, `contract-${files++}.db`) }),
+);
+
+describe('sqlite store', () => {
+  it('reopens a file with its data and schema version intact', async () => {
+    const filename = join(directory, 'reopen.db');
+    const first = new SqliteStore({ filename });
+    await first.transaction((tx) => tx.insertAccount(accountRow('alice')));
+    await first.close();
+    const second = new SqliteStore({ filename });
+    expect((await second.read((tx) => tx.getAccount('alice')))?.id).toBe('alice');
+    await second.close();
+  });
+
+  it('refuses to edit or delete posted journal rows', async () => {
+    const store = new SqliteStore({ filename: ':memory:' });
+    store.connection.exec(
+      "INSERT INTO accounts VALUES ('a', 'user', 'UTC', 'active', '{}', 1, 'h', 0, 0);" +
+        "INSERT INTO journal_transactions VALUES ('a', 1, 'jtx', 'grant_issue', 'gr', 0, 'p', 'h');",
+    );
+    expect(() => store.connection.exec("UPDATE journal_transactions SET hash = 'x'")).toThrow(/append-only/);
+    expect(() => store.connection.exec('DELETE FROM journal_transactions')).toThrow(/append-only/);
+    await store.close();
+  });
+});

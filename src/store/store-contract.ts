@@ -1,0 +1,231 @@
+/**
+ * The store contract: one suite every store adapter runs unchanged (STYLE rule 9). An adapter's
+ * test file calls `describeStoreContract` with a factory that opens a fresh, empty store.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, chainTransaction, move } from '../domain/journal.ts';
+import { AMOUNT_MICROS_MAX } from '../domain/limits.ts';
+import type { AccountRow, GrantRow, ReservationRow, Store } from './store.ts';
+
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+export function accountRow(id: string): AccountRow {
+  return {
+    id,
+    kind: 'user',
+    timezone: 'UTC',
+    status: 'active',
+    metadata: { plan: 'free' },
+    ledger: { sequence: 0, hash: GENESIS_HASH },
+    created_at_ms: T0,
+    updated_at_ms: T0,
+  };
+}
+
+export function grantRow(account_id: string, id: string, amount_micros: bigint, overrides: Partial<GrantRow> = {}): GrantRow {
+  return {
+    account_id,
+    id,
+    kind: 'bonus',
+    priority: 4,
+    amount_micros,
+    remaining_micros: amount_micros,
+    effective_at_ms: T0,
+    expires_at_ms: null,
+    source: 'admin',
+    reason: null,
+    status: 'active',
+    allowed_operations: null,
+    refund_of_charge_id: null,
+    metadata: {},
+    created_at_ms: T0,
+    closed_at_ms: null,
+    ...overrides,
+  };
+}
+
+function reservationRow(account_id: string, id: string, overrides: Partial<ReservationRow> = {}): ReservationRow {
+  return {
+    account_id,
+    id,
+    operation: 'chat.fast',
+    model: 'small',
+    add_ons: ['web_search'],
+    member: null,
+    status: 'held',
+    amount_micros: 5_000_000n,
+    price_version: 1,
+    allocations: [{ grant_id: 'gr_1', kind: 'bonus', amount_micros: 5_000_000n }],
+    usage: { input_tokens: '100' },
+    metadata: { thread: 't1', tags: ['a'] },
+    expires_at_ms: T0 + 300_000,
+    created_at_ms: T0,
+    resolved_at_ms: null,
+    charge_id: null,
+    ...overrides,
+  };
+}
+
+export function describeStoreContract(name: string, openStore: () => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await openStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('creates, reads and updates accounts', async () => {
+      await store.transaction((tx) => tx.insertAccount(accountRow('alice')));
+      const read = await store.read((tx) => tx.getAccount('alice'));
+      expect(read).toEqual(accountRow('alice'));
+      await store.transaction((tx) => tx.updateAccount({ ...accountRow('alice'), timezone: 'Asia/Tokyo', updated_at_ms: T0 + 1 }));
+      expect((await store.read((tx) => tx.getAccount('alice')))?.timezone).toBe('Asia/Tokyo');
+      expect(await store.read((tx) => tx.getAccount('nobody'))).toBeUndefined();
+      await store.transaction((tx) => tx.insertAccount(accountRow('bob')));
+      expect(await store.read((tx) => tx.listAccountIds(null, 10))).toEqual(['alice', 'bob']);
+      expect(await store.read((tx) => tx.listAccountIds('alice', 10))).toEqual(['bob']);
+    });
+
+    it('rolls back everything a failed transaction wrote', async () => {
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertAccount(accountRow('alice'));
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      expect(await store.read((tx) => tx.getAccount('alice'))).toBeUndefined();
+    });
+
+    it('keeps micro-credit amounts exact up to the largest amount', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('alice'));
+        await tx.insertGrant(grantRow('alice', 'gr_big', AMOUNT_MICROS_MAX, { remaining_micros: AMOUNT_MICROS_MAX - 1n }));
+      });
+      const grant = await store.read((tx) => tx.getGrant('gr_big'));
+      expect(grant?.amount_micros).toBe(AMOUNT_MICROS_MAX);
+      expect(grant?.remaining_micros).toBe(AMOUNT_MICROS_MAX - 1n);
+    });
+
+    it('lists open grants and refuses a remaining outside 0..amount', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('alice'));
+        await tx.insertGrant(grantRow('alice', 'gr_1', 10n));
+        await tx.insertGrant(grantRow('alice', 'gr_2', 20n, { status: 'expired', remaining_micros: 0n, closed_at_ms: T0 }));
+      });
+      expect((await store.read((tx) => tx.listOpenGrants('alice'))).map((grant) => grant.id)).toEqual(['gr_1']);
+      expect((await store.read((tx) => tx.listGrants('alice'))).map((grant) => grant.id)).toEqual(['gr_1', 'gr_2']);
+      await expect(
+        store.transaction((tx) => tx.updateGrant({ ...grantRow('alice', 'gr_1', 10n), remaining_micros: -1n })),
+      ).rejects.toThrow();
+      await expect(
+        store.transaction((tx) => tx.updateGrant({ ...grantRow('alice', 'gr_1', 10n), remaining_micros: 11n })),
+      ).rejects.toThrow();
+      expect((await store.read((tx) => tx.getGrant('gr_1')))?.remaining_micros).toBe(10n);
+    });
+
+    it('appends journal transactions onto the account chain and reads them back', async () => {
+      await store.transaction((tx) => tx.insertAccount(accountRow('alice')));
+      const first = chainTransaction(
+        { sequence: 0, hash: GENESIS_HASH },
+        {
+          id: 'jtx_1',
+          account_id: 'alice',
+          type: 'grant_issue',
+          reference_id: 'gr_1',
+          created_at_ms: T0,
+          entries: move('issued', 'grant', 7n, { grant_id: 'gr_1' }),
+        },
+      );
+      await store.transaction(async (tx) => {
+        await tx.insertGrant(grantRow('alice', 'gr_1', 7n));
+        await tx.appendJournal(first);
+      });
+      expect(await store.read((tx) => tx.listJournal('alice'))).toEqual([first]);
+      expect((await store.read((tx) => tx.getAccount('alice')))?.ledger).toEqual({ sequence: 1, hash: first.hash });
+      // A transaction built on a stale head is refused: the chain cannot fork.
+      await expect(store.transaction((tx) => tx.appendJournal({ ...first, id: 'jtx_again' }))).rejects.toThrow();
+    });
+
+    it('stores reservations, charges and refunds', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('alice'));
+        await tx.insertReservation(reservationRow('alice', 'rsv_1'));
+        await tx.insertReservation(reservationRow('alice', 'rsv_2', { expires_at_ms: T0 + 1_000 }));
+      });
+      expect(await store.read((tx) => tx.getReservation('rsv_1'))).toEqual(reservationRow('alice', 'rsv_1'));
+      await store.transaction((tx) =>
+        tx.updateReservation({ ...reservationRow('alice', 'rsv_1'), status: 'settled', resolved_at_ms: T0 + 5, charge_id: 'ch_1' }),
+      );
+      expect((await store.read((tx) => tx.listHeldReservations('alice'))).map((row) => row.id)).toEqual(['rsv_2']);
+      expect((await store.read((tx) => tx.listReservations('alice'))).map((row) => row.id)).toEqual(['rsv_1', 'rsv_2']);
+
+      const charge = {
+        account_id: 'alice',
+        id: 'ch_1',
+        reservation_id: 'rsv_1',
+        operation: 'chat.fast',
+        model: null,
+        add_ons: [],
+        member: 'm1',
+        usage: { output_tokens: '12.5' },
+        credits_micros: 3_000_000n,
+        uncollected_micros: 0n,
+        allocations: [{ grant_id: 'gr_1', kind: 'bonus', amount_micros: 3_000_000n }],
+        outcome: 'failed' as const,
+        price_version: 1,
+        metadata: { project: 'p' },
+        refunded_micros: 0n,
+        created_at_ms: T0,
+      };
+      await store.transaction((tx) => tx.insertCharge(charge));
+      expect(await store.read((tx) => tx.getCharge('ch_1'))).toEqual(charge);
+      await store.transaction(async (tx) => {
+        await tx.updateCharge({ ...charge, refunded_micros: 1_000_000n });
+        await tx.insertRefund({
+          account_id: 'alice',
+          id: 'rf_1',
+          charge_id: 'ch_1',
+          grant_id: 'gr_r',
+          amount_micros: 1_000_000n,
+          reason: 'loop',
+          created_at_ms: T0,
+        });
+      });
+      expect((await store.read((tx) => tx.getCharge('ch_1')))?.refunded_micros).toBe(1_000_000n);
+      await expect(store.transaction((tx) => tx.updateCharge({ ...charge, refunded_micros: 4_000_000n }))).rejects.toThrow();
+    });
+
+    it('finds accounts with due work', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('alice'));
+        await tx.insertAccount(accountRow('bob'));
+        await tx.insertAccount(accountRow('carol'));
+        await tx.insertReservation(reservationRow('alice', 'rsv_1', { expires_at_ms: T0 + 1_000 }));
+        await tx.insertGrant(grantRow('bob', 'gr_1', 5n, { expires_at_ms: T0 + 2_000 }));
+        await tx.insertGrant(grantRow('carol', 'gr_2', 5n));
+      });
+      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 999, 10))).toEqual([]);
+      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 1_000, 10))).toEqual(['alice']);
+      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 2_000, 10))).toEqual(['alice', 'bob']);
+    });
+
+    it('keeps one idempotency record per scope and key', async () => {
+      const row = { scope: 'reserve', key: 'k1', request_hash: 'h', response_json: '{"id":"rsv_1"}', created_at_ms: T0 };
+      await store.transaction((tx) => tx.insertIdempotency(row));
+      expect(await store.read((tx) => tx.getIdempotency('reserve', 'k1'))).toEqual(row);
+      expect(await store.read((tx) => tx.getIdempotency('settle', 'k1'))).toBeUndefined();
+      await store.transaction((tx) => tx.insertIdempotency({ ...row, scope: 'settle' }));
+      await expect(store.transaction((tx) => tx.insertIdempotency(row))).rejects.toThrow();
+    });
+
+    it('stores price book versions once', async () => {
+      const version = { version: 3, effective_at_ms: T0, document_json: '{"operations":{}}', created_at_ms: T0 };
+      await store.transaction((tx) => tx.insertPriceVersion(version));
+      expect(await store.read((tx) => tx.getPriceVersion(3))).toEqual(version);
+      expect(await store.read((tx) => tx.getPriceVersion(4))).toBeUndefined();
+      await expect(store.transaction((tx) => tx.insertPriceVersion(version))).rejects.toThrow();
+    });
+  });
+}
