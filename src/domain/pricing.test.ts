@@ -19,12 +19,19 @@ const book = compilePriceBook({
 });
 const operation = (id: string) => book.operations.get(id)!;
 const usage = (record: Record<string, string | number>) =>
-  new Map(Object.entries(record).map(([key, value]) => [key, (parseDecimal(value, 6) as { ok: true; value: never }).value]));
+  new Map(
+    Object.entries(record).map(([key, value]) => [
+      key,
+      (parseDecimal(value, 6) as { ok: true; value: never }).value,
+    ]),
+  );
 
 describe('pricing', () => {
   it('sums exact per-dimension costs and rounds once per charge', () => {
     // 1000 × 0.000015 + 500 × 0.00006 = 0.015 + 0.03 = 0.045 credits → up to 1 credit.
-    const priced = priceRun(operation('ai.standard'), { usage: usage({ input_tokens: 1000, output_tokens: 500 }) });
+    const priced = priceRun(operation('ai.standard'), {
+      usage: usage({ input_tokens: 1000, output_tokens: 500 }),
+    });
     expect(priced.ok && priced.micros).toBe(1_000_000n);
     expect(priced.ok && priced.lines.map((line) => line.credits)).toEqual(['0.015', '0.03']);
   });
@@ -32,7 +39,9 @@ describe('pricing', () => {
   it('rounds the sum once, not each term', () => {
     // 26,666 × 0.000015 = 0.39999 and 6,666 × 0.00006 = 0.39996: together 0.79995 → 1 credit.
     // Rounding each term up first would have charged 2.
-    const priced = priceRun(operation('ai.standard'), { usage: usage({ input_tokens: 26_666, output_tokens: 6_666 }) });
+    const priced = priceRun(operation('ai.standard'), {
+      usage: usage({ input_tokens: 26_666, output_tokens: 6_666 }),
+    });
     expect(priced.ok && priced.micros).toBe(1_000_000n);
   });
 
@@ -63,7 +72,10 @@ describe('pricing', () => {
   });
 
   it('refuses unknown models, dimensions and add-ons', () => {
-    expect(priceRun(operation('ai.standard'), { model: 'nope', usage: usage({}) })).toMatchObject({ ok: false, code: 'model_not_found' });
+    expect(priceRun(operation('ai.standard'), { model: 'nope', usage: usage({}) })).toMatchObject({
+      ok: false,
+      code: 'model_not_found',
+    });
     expect(priceRun(operation('ai.standard'), { usage: usage({ pixels: 1 }) })).toMatchObject({
       ok: false,
       code: 'usage_dimension_unknown',

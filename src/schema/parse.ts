@@ -30,7 +30,10 @@ function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
 export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const errors = fieldErrors(result.error.issues);
+  // One entry per field: the first check it failed.
+  const errors = fieldErrors(result.error.issues).filter(
+    (error, index, all) => all.findIndex((other) => other.field === error.field) === index,
+  );
   const codes = new Set(errors.map((error) => error.code));
   const code: ResultCode = codes.size === 1 ? [...codes][0]! : 'invalid_request';
   const detail = errors.map((error) => `${error.field} ${error.message}`).join('; ');

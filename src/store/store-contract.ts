@@ -3,7 +3,7 @@
  * test file calls `describeStoreContract` with a factory that opens a fresh, empty store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GENESIS_HASH, chainTransaction, move } from '../domain/journal.ts';
+import { chainTransaction, GENESIS_HASH, move } from '../domain/journal.ts';
 import { AMOUNT_MICROS_MAX } from '../domain/limits.ts';
 import type { AccountRow, GrantRow, ReservationRow, Store } from './store.ts';
 
@@ -22,7 +22,12 @@ export function accountRow(id: string): AccountRow {
   };
 }
 
-export function grantRow(account_id: string, id: string, amount_micros: bigint, overrides: Partial<GrantRow> = {}): GrantRow {
+export function grantRow(
+  account_id: string,
+  id: string,
+  amount_micros: bigint,
+  overrides: Partial<GrantRow> = {},
+): GrantRow {
   return {
     account_id,
     id,
@@ -44,7 +49,11 @@ export function grantRow(account_id: string, id: string, amount_micros: bigint, 
   };
 }
 
-function reservationRow(account_id: string, id: string, overrides: Partial<ReservationRow> = {}): ReservationRow {
+function reservationRow(
+  account_id: string,
+  id: string,
+  overrides: Partial<ReservationRow> = {},
+): ReservationRow {
   return {
     account_id,
     id,
@@ -80,7 +89,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await store.transaction((tx) => tx.insertAccount(accountRow('alice')));
       const read = await store.read((tx) => tx.getAccount('alice'));
       expect(read).toEqual(accountRow('alice'));
-      await store.transaction((tx) => tx.updateAccount({ ...accountRow('alice'), timezone: 'Asia/Tokyo', updated_at_ms: T0 + 1 }));
+      await store.transaction((tx) =>
+        tx.updateAccount({ ...accountRow('alice'), timezone: 'Asia/Tokyo', updated_at_ms: T0 + 1 }),
+      );
       expect((await store.read((tx) => tx.getAccount('alice')))?.timezone).toBe('Asia/Tokyo');
       expect(await store.read((tx) => tx.getAccount('nobody'))).toBeUndefined();
       await store.transaction((tx) => tx.insertAccount(accountRow('bob')));
@@ -101,7 +112,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     it('keeps micro-credit amounts exact up to the largest amount', async () => {
       await store.transaction(async (tx) => {
         await tx.insertAccount(accountRow('alice'));
-        await tx.insertGrant(grantRow('alice', 'gr_big', AMOUNT_MICROS_MAX, { remaining_micros: AMOUNT_MICROS_MAX - 1n }));
+        await tx.insertGrant(
+          grantRow('alice', 'gr_big', AMOUNT_MICROS_MAX, { remaining_micros: AMOUNT_MICROS_MAX - 1n }),
+        );
       });
       const grant = await store.read((tx) => tx.getGrant('gr_big'));
       expect(grant?.amount_micros).toBe(AMOUNT_MICROS_MAX);
@@ -112,15 +125,26 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await store.transaction(async (tx) => {
         await tx.insertAccount(accountRow('alice'));
         await tx.insertGrant(grantRow('alice', 'gr_1', 10n));
-        await tx.insertGrant(grantRow('alice', 'gr_2', 20n, { status: 'expired', remaining_micros: 0n, closed_at_ms: T0 }));
+        await tx.insertGrant(
+          grantRow('alice', 'gr_2', 20n, { status: 'expired', remaining_micros: 0n, closed_at_ms: T0 }),
+        );
       });
-      expect((await store.read((tx) => tx.listOpenGrants('alice'))).map((grant) => grant.id)).toEqual(['gr_1']);
-      expect((await store.read((tx) => tx.listGrants('alice'))).map((grant) => grant.id)).toEqual(['gr_1', 'gr_2']);
+      expect((await store.read((tx) => tx.listOpenGrants('alice'))).map((grant) => grant.id)).toEqual([
+        'gr_1',
+      ]);
+      expect((await store.read((tx) => tx.listGrants('alice'))).map((grant) => grant.id)).toEqual([
+        'gr_1',
+        'gr_2',
+      ]);
       await expect(
-        store.transaction((tx) => tx.updateGrant({ ...grantRow('alice', 'gr_1', 10n), remaining_micros: -1n })),
+        store.transaction((tx) =>
+          tx.updateGrant({ ...grantRow('alice', 'gr_1', 10n), remaining_micros: -1n }),
+        ),
       ).rejects.toThrow();
       await expect(
-        store.transaction((tx) => tx.updateGrant({ ...grantRow('alice', 'gr_1', 10n), remaining_micros: 11n })),
+        store.transaction((tx) =>
+          tx.updateGrant({ ...grantRow('alice', 'gr_1', 10n), remaining_micros: 11n }),
+        ),
       ).rejects.toThrow();
       expect((await store.read((tx) => tx.getGrant('gr_1')))?.remaining_micros).toBe(10n);
     });
@@ -143,9 +167,14 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         await tx.appendJournal(first);
       });
       expect(await store.read((tx) => tx.listJournal('alice'))).toEqual([first]);
-      expect((await store.read((tx) => tx.getAccount('alice')))?.ledger).toEqual({ sequence: 1, hash: first.hash });
+      expect((await store.read((tx) => tx.getAccount('alice')))?.ledger).toEqual({
+        sequence: 1,
+        hash: first.hash,
+      });
       // A transaction built on a stale head is refused: the chain cannot fork.
-      await expect(store.transaction((tx) => tx.appendJournal({ ...first, id: 'jtx_again' }))).rejects.toThrow();
+      await expect(
+        store.transaction((tx) => tx.appendJournal({ ...first, id: 'jtx_again' })),
+      ).rejects.toThrow();
     });
 
     it('stores reservations, charges and refunds', async () => {
@@ -156,10 +185,20 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       });
       expect(await store.read((tx) => tx.getReservation('rsv_1'))).toEqual(reservationRow('alice', 'rsv_1'));
       await store.transaction((tx) =>
-        tx.updateReservation({ ...reservationRow('alice', 'rsv_1'), status: 'settled', resolved_at_ms: T0 + 5, charge_id: 'ch_1' }),
+        tx.updateReservation({
+          ...reservationRow('alice', 'rsv_1'),
+          status: 'settled',
+          resolved_at_ms: T0 + 5,
+          charge_id: 'ch_1',
+        }),
       );
-      expect((await store.read((tx) => tx.listHeldReservations('alice'))).map((row) => row.id)).toEqual(['rsv_2']);
-      expect((await store.read((tx) => tx.listReservations('alice'))).map((row) => row.id)).toEqual(['rsv_1', 'rsv_2']);
+      expect((await store.read((tx) => tx.listHeldReservations('alice'))).map((row) => row.id)).toEqual([
+        'rsv_2',
+      ]);
+      expect((await store.read((tx) => tx.listReservations('alice'))).map((row) => row.id)).toEqual([
+        'rsv_1',
+        'rsv_2',
+      ]);
 
       const charge = {
         account_id: 'alice',
@@ -194,7 +233,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         });
       });
       expect((await store.read((tx) => tx.getCharge('ch_1')))?.refunded_micros).toBe(1_000_000n);
-      await expect(store.transaction((tx) => tx.updateCharge({ ...charge, refunded_micros: 4_000_000n }))).rejects.toThrow();
+      await expect(
+        store.transaction((tx) => tx.updateCharge({ ...charge, refunded_micros: 4_000_000n })),
+      ).rejects.toThrow();
     });
 
     it('finds accounts with due work', async () => {
@@ -212,7 +253,13 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     });
 
     it('keeps one idempotency record per scope and key', async () => {
-      const row = { scope: 'reserve', key: 'k1', request_hash: 'h', response_json: '{"id":"rsv_1"}', created_at_ms: T0 };
+      const row = {
+        scope: 'reserve',
+        key: 'k1',
+        request_hash: 'h',
+        response_json: '{"id":"rsv_1"}',
+        created_at_ms: T0,
+      };
       await store.transaction((tx) => tx.insertIdempotency(row));
       expect(await store.read((tx) => tx.getIdempotency('reserve', 'k1'))).toEqual(row);
       expect(await store.read((tx) => tx.getIdempotency('settle', 'k1'))).toBeUndefined();
@@ -221,7 +268,12 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     });
 
     it('stores price book versions once', async () => {
-      const version = { version: 3, effective_at_ms: T0, document_json: '{"operations":{}}', created_at_ms: T0 };
+      const version = {
+        version: 3,
+        effective_at_ms: T0,
+        document_json: '{"operations":{}}',
+        created_at_ms: T0,
+      };
       await store.transaction((tx) => tx.insertPriceVersion(version));
       expect(await store.read((tx) => tx.getPriceVersion(3))).toEqual(version);
       expect(await store.read((tx) => tx.getPriceVersion(4))).toBeUndefined();

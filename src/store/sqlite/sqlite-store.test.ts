@@ -10,8 +10,9 @@ let files = 0;
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describeStoreContract('sqlite in memory', async () => new SqliteStore({ filename: ':memory:' }));
-describeStoreContract('sqlite file (WAL, separate read connection)', async () =>
-  new SqliteStore({ filename: join(directory, `contract-${files++}.db`) }),
+describeStoreContract(
+  'sqlite file (WAL, separate read connection)',
+  async () => new SqliteStore({ filename: join(directory, `contract-${files++}.db`) }),
 );
 
 describe('sqlite store', () => {
