@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { main } from './main.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'tally-cli-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'tally', ...args], {
+    log: (line) => out.push(line),
+    error: (line) => err.push(line),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** Tampering as someone with raw database access would: the append-only triggers go first. */
+function tamper(file: string, sql: string): void {
+  const database = new Database(file);
+  database.exec(`
+    DROP TRIGGER journal_entries_append_only_update; DROP TRIGGER journal_entries_append_only_delete;
+    DROP TRIGGER journal_transactions_append_only_update; DROP TRIGGER journal_transactions_append_only_delete;
+    ${sql}`);
+  database.close();
+}
+
+describe('tally CLI', () => {
+  let db: string;
+  let count = 0;
+  beforeEach(async () => {
+    db = join(directory, `demo-${count++}.db`);
+    const demo = await run('demo', '--db', db);
+    expect(demo.code).toBe(0);
+  });
+
+  it('verifies a database filled by the demo, and the demo can run again on the same data', async () => {
+    const first = await run('verify', '--db', db);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.out).toContain('✓ ledger verified: 1 account(s), 4 journal transaction(s)');
+    expect((await run('demo', '--db', db)).code).toBe(0);
+    expect((await run('verify', '--db', db)).out).toContain('4 journal transaction(s)');
+  });
+
+  it('fails on an edited journal entry: the transaction no longer sums to zero and its hash breaks', async () => {
+    tamper(
+      db,
+      'UPDATE journal_entries SET amount_micros = amount_micros + 1 WHERE transaction_sequence = 1 AND line = 1',
+    );
+    const result = await run('verify', '--db', db);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/\[balance\] transaction 1 .* sums to 1 micro-credits/);
+    expect(result.err).toMatch(/\[chain\] transaction 1 .* was altered/);
+    expect(result.err).toMatch(/\[grant\] grant gr_\w+ has \d+ remaining, its entries sum to \d+/);
+  });
+
+  it('fails on a deleted journal transaction: the chain has a gap', async () => {
+    tamper(
+      db,
+      'DELETE FROM journal_entries WHERE transaction_sequence = 2; DELETE FROM journal_transactions WHERE sequence = 2',
+    );
+    const result = await run('verify', '--db', db);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('[chain] transaction 2 is missing');
+  });
+
+  it('fails on a grant whose remaining was edited, and on a reservation row changed under its holds', async () => {
+    tamper(
+      db,
+      "UPDATE grants SET remaining_micros = remaining_micros - 1 WHERE kind = 'free'; UPDATE reservations SET status = 'held'",
+    );
+    const result = await run('verify', '--db', db);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/\[grant\] grant .* remaining, its entries sum to/);
+    expect(result.err).toMatch(/\[hold\] reservation rsv_\w+ \(held\) holds 0, expected 1500000/);
+  });
+
+  it('prints a balance, grants credits, and refuses bad amounts with a code', async () => {
+    expect((await run('grant', 'demo-user', 'bonus', '12.5', '--db', db)).out).toMatch(
+      /granted 12.5 bonus credits/,
+    );
+    expect((await run('balance', 'demo-user', '--db', db)).out).toMatch(
+      /demo-user: 2511.41 credits available/,
+    );
+    const bad = await run('grant', 'demo-user', 'bonus', '-1', '--db', db);
+    expect(bad).toMatchObject({ code: 2 });
+    expect(bad.err).toContain('amount_not_positive');
+  });
+});
