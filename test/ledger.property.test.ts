@@ -124,6 +124,13 @@ async function checkBalances(model: Model, real: Real) {
 
 type Command = fc.AsyncCommand<Model, Real>;
 
+/** What settling or releasing a reservation that is no longer held answers. */
+const NOT_HELD_CODES = {
+  settled: 'reservation_already_settled',
+  released: 'reservation_released',
+  expired: 'reservation_expired',
+} as const;
+
 class IssueGrant implements Command {
   constructor(
     readonly kind: number,
@@ -205,12 +212,7 @@ class Settle implements Command {
     const reservation = model.reservations[this.pick % model.reservations.length]!;
     const request = { reservation: reservation.id, usage: { units: this.used.toString() } };
     if (reservation.status !== 'held') {
-      const codes = {
-        settled: 'reservation_already_settled',
-        released: 'reservation_released',
-        expired: 'reservation_expired',
-      };
-      await expectRefusal(real.tally.settle(request), codes[reservation.status]);
+      await expectRefusal(real.tally.settle(request), NOT_HELD_CODES[reservation.status]);
     } else {
       const charge = await real.tally.settle(request);
       const cost = this.used < reservation.amount ? this.used : reservation.amount;
@@ -237,12 +239,10 @@ class Release implements Command {
     lapse(model);
     const reservation = model.reservations[this.pick % model.reservations.length]!;
     if (reservation.status !== 'held') {
-      const codes = {
-        settled: 'reservation_already_settled',
-        released: 'reservation_released',
-        expired: 'reservation_expired',
-      };
-      await expectRefusal(real.tally.release({ reservation: reservation.id }), codes[reservation.status]);
+      await expectRefusal(
+        real.tally.release({ reservation: reservation.id }),
+        NOT_HELD_CODES[reservation.status],
+      );
     } else {
       await real.tally.release({ reservation: reservation.id });
       giveBack(reservation.allocations);

@@ -310,18 +310,20 @@ describe('idempotency', () => {
   });
 
   it('answers a replay with the first result and changes nothing', async () => {
-    const first = await tally.reserveCommand(
-      { account: 'alice', operation: 'chat.fast', max_credits: '10' },
-      { idempotency_key: 'k1' },
-    );
+    const replays: string[] = [];
+    const request = { account: 'alice', operation: 'chat.fast', max_credits: '10' };
+    const first = await tally.reserve(request, {
+      idempotency_key: 'k1',
+      on_replay: () => replays.push('first'),
+    });
     const before = await ledgerSnapshot(tally);
     clock.advanceSeconds(5);
-    const again = await tally.reserveCommand(
-      { account: 'alice', operation: 'chat.fast', max_credits: '10' },
-      { idempotency_key: 'k1' },
-    );
-    expect(again).toEqual({ value: first.value, replayed: true });
-    expect(first.replayed).toBe(false);
+    const again = await tally.reserve(request, {
+      idempotency_key: 'k1',
+      on_replay: () => replays.push('again'),
+    });
+    expect(again).toEqual(first);
+    expect(replays).toEqual(['again']);
     expect(await ledgerSnapshot(tally)).toEqual(before);
   });
 

@@ -3,6 +3,7 @@
  * idempotency record. Commands return promises from the start, so commands arriving together
  * can later share one transaction (group commit) without changing any caller.
  */
+import type { z } from 'zod';
 import { computeBalance } from '../domain/balance.ts';
 import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal, minBigint } from '../domain/decimal.ts';
@@ -41,7 +42,7 @@ import type {
 } from '../store/store.ts';
 import { AccountSession } from './account-session.ts';
 import type { Clock } from './clock.ts';
-import { type Idempotent, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
+import { runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
 import { PriceBooks } from './price-books.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
@@ -60,6 +61,8 @@ import {
 export interface CommandOptions {
   /** A replay with the same key and request returns the first result; another request under it is refused. */
   idempotency_key?: string;
+  /** Called when the answer is a replay of the first result (the HTTP edge sets `Idempotent-Replayed`). */
+  on_replay?: () => void;
 }
 
 export interface BalanceView {
@@ -141,16 +144,16 @@ export class Tally {
   }
 
   /** Validates, then runs `work` in one store transaction under the command's idempotency key. */
-  private async execute<Parsed, Result>(
+  private async execute<Schema extends z.ZodType, Result>(
     scope: string,
-    schema: { safeParse(input: unknown): unknown },
+    schema: Schema,
     raw_input: unknown,
     options: CommandOptions,
-    work: (transaction: StoreTransaction, input: Parsed, now_ms: number) => Promise<Result>,
-  ): Promise<Idempotent<Result>> {
-    const input = parseInput(schema as never, raw_input) as Parsed;
+    work: (transaction: StoreTransaction, input: z.output<Schema>, now_ms: number) => Promise<Result>,
+  ): Promise<Result> {
+    const input = parseInput(schema, raw_input);
     validateIdempotencyKey(options.idempotency_key);
-    return this.store.transaction(async (transaction) => {
+    const { value, replayed } = await this.store.transaction(async (transaction) => {
       const now_ms = this.clock.now_ms();
       return runIdempotent(
         transaction,
@@ -158,6 +161,8 @@ export class Tally {
         () => work(transaction, input, now_ms),
       );
     });
+    if (replayed) options.on_replay?.();
+    return value;
   }
 
   private operation(book_operations: ReadonlyMap<string, OperationPrice>, id: string): OperationPrice {
@@ -170,42 +175,34 @@ export class Tally {
 
   /** Creates an account or updates its timezone and metadata. Safe to repeat. */
   async putAccount(input: PutAccountInput): Promise<AccountView> {
-    const result = await this.execute(
-      'put_account',
-      putAccountInput,
-      input,
-      {},
-      async (transaction, parsed, now_ms) => {
-        const account = parsed as ReturnType<typeof putAccountInput.parse>;
-        const existing = await transaction.getAccountForUpdate(account.id);
-        if (existing) {
-          if (existing.kind !== account.kind) {
-            throw new TallyError('account_kind_mismatch', `${account.id} is a ${existing.kind} account`);
-          }
-          const updated = {
-            ...existing,
-            timezone: account.timezone ?? existing.timezone,
-            metadata: account.metadata ?? existing.metadata,
-            updated_at_ms: now_ms,
-          };
-          await transaction.updateAccount(updated);
-          return accountView(updated);
+    return this.execute('put_account', putAccountInput, input, {}, async (transaction, account, now_ms) => {
+      const existing = await transaction.getAccountForUpdate(account.id);
+      if (existing) {
+        if (existing.kind !== account.kind) {
+          throw new TallyError('account_kind_mismatch', `${account.id} is a ${existing.kind} account`);
         }
-        const row = {
-          id: account.id,
-          kind: account.kind,
-          timezone: account.timezone ?? 'UTC',
-          status: 'active' as const,
-          metadata: account.metadata ?? {},
-          ledger: { sequence: 0, hash: GENESIS_HASH },
-          created_at_ms: now_ms,
+        const updated = {
+          ...existing,
+          timezone: account.timezone ?? existing.timezone,
+          metadata: account.metadata ?? existing.metadata,
           updated_at_ms: now_ms,
         };
-        await transaction.insertAccount(row);
-        return accountView(row);
-      },
-    );
-    return result.value;
+        await transaction.updateAccount(updated);
+        return accountView(updated);
+      }
+      const row = {
+        id: account.id,
+        kind: account.kind,
+        timezone: account.timezone ?? 'UTC',
+        status: 'active' as const,
+        metadata: account.metadata ?? {},
+        ledger: { sequence: 0, hash: GENESIS_HASH },
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+      };
+      await transaction.insertAccount(row);
+      return accountView(row);
+    });
   }
 
   async getAccount(id: string): Promise<AccountView> {
@@ -219,20 +216,12 @@ export class Tally {
   // ── Grants ──────────────────────────────────────────────────────────────────────────────
 
   async issueGrant(input: IssueGrantInput, options: CommandOptions = {}): Promise<GrantView> {
-    return (await this.issueGrantCommand(input, options)).value;
-  }
-
-  async issueGrantCommand(
-    input: IssueGrantInput,
-    options: CommandOptions = {},
-  ): Promise<Idempotent<GrantView>> {
     return this.execute(
       'issue_grant',
       issueGrantInput,
       input,
       options,
-      async (transaction, parsed, now_ms) => {
-        const grant = parsed as ReturnType<typeof issueGrantInput.parse>;
+      async (transaction, grant, now_ms) => {
         const priority = grant.priority ?? this.kind_priority.get(grant.kind);
         if (priority === undefined) {
           throw new TallyError(
@@ -285,13 +274,12 @@ export class Tally {
 
   /** Takes back what a grant has left (held credits stay with their reservations). */
   async revokeGrant(input: RevokeGrantInput, options: CommandOptions = {}): Promise<GrantView> {
-    const result = await this.execute(
+    return this.execute(
       'revoke_grant',
       revokeGrantInput,
       input,
       options,
-      async (transaction, parsed, now_ms) => {
-        const { grant: grant_id, reason } = parsed as ReturnType<typeof revokeGrantInput.parse>;
+      async (transaction, { grant: grant_id, reason }, now_ms) => {
         const found = await transaction.getGrant(grant_id);
         if (!found) throw new TallyError('grant_not_found', `no grant ${grant_id}`);
         const session = await AccountSession.open(transaction, found.account_id, this.ids, now_ms);
@@ -303,7 +291,6 @@ export class Tally {
         return grantView(grant, now_ms);
       },
     );
-    return result.value;
   }
 
   async listGrants(account_id: string): Promise<GrantView[]> {
@@ -348,15 +335,7 @@ export class Tally {
   // ── Reservations and charges ────────────────────────────────────────────────────────────
 
   async reserve(input: ReserveInput, options: CommandOptions = {}): Promise<ReservationView> {
-    return (await this.reserveCommand(input, options)).value;
-  }
-
-  async reserveCommand(
-    input: ReserveInput,
-    options: CommandOptions = {},
-  ): Promise<Idempotent<ReservationView>> {
-    return this.execute('reserve', reserveInput, input, options, async (transaction, parsed, now_ms) => {
-      const request = parsed as ReturnType<typeof reserveInput.parse>;
+    return this.execute('reserve', reserveInput, input, options, async (transaction, request, now_ms) => {
       const book = this.price_books.inForceAt(now_ms);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
@@ -421,12 +400,7 @@ export class Tally {
 
   /** Posts the actual usage of a reserved run; credits not used go back to the grants they came from. */
   async settle(input: SettleInput, options: CommandOptions = {}): Promise<ChargeView> {
-    return (await this.settleCommand(input, options)).value;
-  }
-
-  async settleCommand(input: SettleInput, options: CommandOptions = {}): Promise<Idempotent<ChargeView>> {
-    return this.execute('settle', settleInput, input, options, async (transaction, parsed, now_ms) => {
-      const request = parsed as ReturnType<typeof settleInput.parse>;
+    return this.execute('settle', settleInput, input, options, async (transaction, request, now_ms) => {
       const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
       const book = await this.price_books.get(transaction, reservation.price_version);
       if (!book)
@@ -502,15 +476,7 @@ export class Tally {
 
   /** Voids a reservation: every held credit goes back. */
   async release(input: ReleaseInput, options: CommandOptions = {}): Promise<ReservationView> {
-    return (await this.releaseCommand(input, options)).value;
-  }
-
-  async releaseCommand(
-    input: ReleaseInput,
-    options: CommandOptions = {},
-  ): Promise<Idempotent<ReservationView>> {
-    return this.execute('release', releaseInput, input, options, async (transaction, parsed, now_ms) => {
-      const request = parsed as ReturnType<typeof releaseInput.parse>;
+    return this.execute('release', releaseInput, input, options, async (transaction, request, now_ms) => {
       const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
       await session.endReservation(reservation, 'released', now_ms);
       return reservationView(reservation, now_ms);
@@ -527,12 +493,7 @@ export class Tally {
 
   /** Reserve and settle in one step, for runs whose cost is known. */
   async charge(input: ChargeInput, options: CommandOptions = {}): Promise<ChargeView> {
-    return (await this.chargeCommand(input, options)).value;
-  }
-
-  async chargeCommand(input: ChargeInput, options: CommandOptions = {}): Promise<Idempotent<ChargeView>> {
-    return this.execute('charge', chargeInput, input, options, async (transaction, parsed, now_ms) => {
-      const request = parsed as ReturnType<typeof chargeInput.parse>;
+    return this.execute('charge', chargeInput, input, options, async (transaction, request, now_ms) => {
       const book = this.price_books.inForceAt(now_ms);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
@@ -584,13 +545,12 @@ export class Tally {
 
   /** Gives back (part of) a charge as a non-expiring grant of the refund kind that points at the charge. */
   async refundCharge(input: RefundInput, options: CommandOptions = {}): Promise<RefundView> {
-    const result = await this.execute(
+    return this.execute(
       'refund_charge',
       refundInput,
       input,
       options,
-      async (transaction, parsed, now_ms) => {
-        const request = parsed as ReturnType<typeof refundInput.parse>;
+      async (transaction, request, now_ms) => {
         const charge = await transaction.getCharge(request.charge);
         if (!charge) throw new TallyError('charge_not_found', `no charge ${request.charge}`);
         const refundable_micros = charge.credits_micros - charge.refunded_micros;
@@ -646,7 +606,6 @@ export class Tally {
         };
       },
     );
-    return result.value;
   }
 
   // ── Background work and checks ──────────────────────────────────────────────────────────
