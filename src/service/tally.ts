@@ -260,6 +260,7 @@ export class Tally {
           metadata: grant.metadata ?? {},
           created_at_ms: now_ms,
           closed_at_ms: null,
+          closed_reason: null,
         };
         await session.addGrant(row);
         await session.post(
@@ -579,6 +580,7 @@ export class Tally {
           metadata: {},
           created_at_ms: now_ms,
           closed_at_ms: null,
+          closed_reason: null,
         };
         await session.addGrant(grant);
         charge.refunded_micros += amount_micros;

@@ -45,6 +45,7 @@ export function grantRow(
     metadata: {},
     created_at_ms: T0,
     closed_at_ms: null,
+    closed_reason: null,
     ...overrides,
   };
 }

@@ -46,6 +46,8 @@ export interface GrantRow {
   metadata: Record<string, string>;
   created_at_ms: number;
   closed_at_ms: number | null;
+  /** Why the operator revoked it; null for grants that expired or are open. */
+  closed_reason: string | null;
 }
 
 export type ReservationRowStatus = 'held' | 'settled' | 'released' | 'expired';
@@ -144,7 +146,7 @@ export interface StoreTransaction {
   listOpenGrants(account_id: string): Promise<GrantRow[]>;
   listGrants(account_id: string): Promise<GrantRow[]>;
   insertGrant(row: GrantRow): Promise<void>;
-  /** Writes remaining, status and closed_at of a grant. */
+  /** Writes remaining, status, closed_at and closed_reason of a grant. */
   updateGrant(row: GrantRow): Promise<void>;
 
   getReservation(id: string): Promise<ReservationRow | undefined>;

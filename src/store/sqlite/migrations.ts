@@ -34,6 +34,7 @@ export const migrations: readonly string[] = [
     metadata_json TEXT NOT NULL,
     created_at_ms INTEGER NOT NULL,
     closed_at_ms INTEGER,
+    closed_reason TEXT,
     PRIMARY KEY (account_id, id)
   ) STRICT;
   CREATE INDEX grants_open ON grants (account_id, status);

@@ -91,6 +91,7 @@ function grantFromRow(row: Row): GrantRow {
     metadata: json(row.metadata_json),
     created_at_ms: number(row.created_at_ms),
     closed_at_ms: nullableNumber(row.closed_at_ms),
+    closed_reason: nullableText(row.closed_reason),
   };
 }
 
@@ -221,8 +222,9 @@ class SqliteTransaction implements StoreTransaction {
   async insertGrant(row: GrantRow) {
     this.run(
       `INSERT INTO grants (account_id, id, kind, priority, amount_micros, remaining_micros, effective_at_ms, expires_at_ms,
-         source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms,
+         closed_reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.account_id,
       row.id,
       row.kind,
@@ -239,14 +241,16 @@ class SqliteTransaction implements StoreTransaction {
       JSON.stringify(row.metadata),
       row.created_at_ms,
       row.closed_at_ms,
+      row.closed_reason,
     );
   }
   async updateGrant(row: GrantRow) {
     const changes = this.run(
-      'UPDATE grants SET remaining_micros = ?, status = ?, closed_at_ms = ? WHERE account_id = ? AND id = ?',
+      'UPDATE grants SET remaining_micros = ?, status = ?, closed_at_ms = ?, closed_reason = ? WHERE account_id = ? AND id = ?',
       row.remaining_micros,
       row.status,
       row.closed_at_ms,
+      row.closed_reason,
       row.account_id,
       row.id,
     );
