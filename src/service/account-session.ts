@@ -147,12 +147,18 @@ export class AccountSession {
   }
 
   /** Closes an open grant, moving what it has left to `expired` or `revoked`. */
-  async closeGrant(grant: GrantRow, status: 'expired' | 'revoked', closed_at_ms: number): Promise<void> {
+  async closeGrant(
+    grant: GrantRow,
+    status: 'expired' | 'revoked',
+    closed_at_ms: number,
+    closed_reason: string | null = null,
+  ): Promise<void> {
     assert(grant.status === 'active', `grant ${grant.id} is open`);
     const left = grant.remaining_micros;
     grant.remaining_micros = 0n;
     grant.status = status;
     grant.closed_at_ms = closed_at_ms;
+    grant.closed_reason = closed_reason;
     await this.transaction.updateGrant(grant);
     this.open_grants?.delete(grant.id);
     await this.post(

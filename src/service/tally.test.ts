@@ -271,7 +271,10 @@ describe('one-step charges, refunds and revocation', () => {
     const grant = await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '30' });
     const reservation = await tally.reserve({ account: 'alice', operation: 'chat.fast', max_credits: '10' });
     const revoked = await tally.revokeGrant({ grant: grant.id, reason: 'abuse' });
-    expect(revoked).toMatchObject({ status: 'revoked', remaining: '0' });
+    expect(revoked).toMatchObject({ status: 'revoked', remaining: '0', closed_reason: 'abuse' });
+    expect((await tally.listGrants('alice')).find((view) => view.id === grant.id)?.closed_reason).toBe(
+      'abuse',
+    );
     expect(await tally.getBalance('alice')).toMatchObject({ available: '0', held: '10' });
     const charge = await tally.settle({ reservation: reservation.id, usage: { input_tokens: 4_000 } });
     expect(charge.credits).toBe('4');

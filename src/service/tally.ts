@@ -287,8 +287,7 @@ export class Tally {
         const grant = await session.grant(grant_id);
         if (grant.status !== 'active')
           throw new TallyError('grant_not_active', `grant ${grant_id} is ${grant.status}`);
-        grant.reason = grant.reason ?? reason;
-        await session.closeGrant(grant, 'revoked', now_ms);
+        await session.closeGrant(grant, 'revoked', now_ms, reason);
         return grantView(grant, now_ms);
       },
     );

@@ -43,6 +43,9 @@ export interface GrantView {
   source: string;
   status: GrantState;
   reason: string | null;
+  /** When it was revoked or its expiry was booked, and why it was revoked. */
+  closed_at: string | null;
+  closed_reason: string | null;
   allowed_operations: string[] | null;
   refund_of: string | null;
   metadata: Record<string, string>;
@@ -63,6 +66,8 @@ export function grantView(row: GrantRow, now_ms: number, remaining_micros = row.
     source: row.source,
     status: grantState(row, now_ms),
     reason: row.reason,
+    closed_at: isoOrNull(row.closed_at_ms),
+    closed_reason: row.closed_reason,
     allowed_operations: row.allowed_operations,
     refund_of: row.refund_of_charge_id,
     metadata: row.metadata,
