@@ -1,22 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { compilePriceBook } from '../schema/config.ts';
+import { compilePriceBook, priceBookDocument } from '../schema/config.ts';
 import { parseDecimal } from './decimal.ts';
 import { costForOutcome, priceRun } from './pricing.ts';
 
-const book = compilePriceBook({
-  operations: {
-    'ai.standard': {
-      rates: { input_tokens: '0.000015', output_tokens: '0.00006' },
-      models: { large: { rates: { output_tokens: '0.0003' }, flat_credits: '1' } },
-      add_ons: { web_search: '15' },
-      rounding: { mode: 'up', step_credits: '1' },
-      failed_run: { policy: 'fixed', credits: '2' },
+const DEFAULTS = {
+  version: 1,
+  effective_at: '2026-01-01T00:00:00Z',
+  credit_value: { currency: 'USD', amount_minor_per_credit: '1' },
+};
+const book = compilePriceBook(
+  priceBookDocument(
+    {
+      operations: {
+        'ai.standard': {
+          rates: { input_tokens: '0.000015', output_tokens: '0.00006' },
+          models: { large: { rates: { output_tokens: '0.0003' }, flat_credits: '1' } },
+          add_ons: { web_search: '15' },
+          rounding: { mode: 'up', step_credits: '1' },
+          failed_run: { policy: 'fixed', credits: '2' },
+        },
+        'tts.speak': { rates: { characters: '0.0000001' } },
+        'web.extract': { flat_credits: '8', min_credits: '8', max_credits: '8' },
+        'video.generate': { rates: { seconds: '20' }, min_credits: '40', max_credits: '600' },
+      },
     },
-    'tts.speak': { rates: { characters: '0.0000001' } },
-    'web.extract': { flat_credits: '8', min_credits: '8', max_credits: '8' },
-    'video.generate': { rates: { seconds: '20' }, min_credits: '40', max_credits: '600' },
-  },
-});
+    DEFAULTS,
+  ),
+);
 const operation = (id: string) => book.operations.get(id)!;
 const usage = (record: Record<string, string | number>) =>
   new Map(

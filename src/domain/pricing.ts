@@ -25,19 +25,36 @@ export interface Rounding {
   step_micros: bigint;
 }
 
+/** Where derived rates come from: a provider's price in money per `per_units` units, and the markup. */
+export interface ProviderPrice {
+  per_units: number;
+  rates: ReadonlyMap<string, Decimal>;
+  markup: Decimal;
+}
+
 export interface ModelPrice {
-  /** Rates that replace the operation's rate for the same dimension. */
+  /** Rates that replace the operation's rate for the same dimension (derived ones included). */
   rates: ReadonlyMap<string, Decimal>;
   flat: Decimal | undefined;
+  provider_price: ProviderPrice | undefined;
+}
+
+export interface CreatorShare {
+  /** `cost`: carved out of what the runner pays. `premium`: added on top of it. */
+  basis: 'cost' | 'premium';
+  /** Fraction, e.g. 0.1 for 10 %. */
+  rate: Decimal;
 }
 
 /** One operation of a price book version, compiled from configuration. */
 export interface OperationPrice {
   id: string;
   name: string;
+  description: string | undefined;
   category: string;
-  /** Credits per unit of each dimension. */
+  /** Credits per unit of each dimension (derived ones included). */
   rates: ReadonlyMap<string, Decimal>;
+  provider_price: ProviderPrice | undefined;
   /** Credits per run, whatever the usage. */
   flat: Decimal;
   add_ons: ReadonlyMap<string, Decimal>;
@@ -47,6 +64,7 @@ export interface OperationPrice {
   rounding: Rounding;
   failed_run: FailedRunPolicy;
   requires_entitlement: string | undefined;
+  creator_share: CreatorShare | undefined;
   /** Usage of a typical run, for examples and "about N more" before an account has history. */
   example_usage: ReadonlyMap<string, Decimal>;
 }

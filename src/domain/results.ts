@@ -27,6 +27,11 @@ export const resultCodes = {
   model_not_found: { status: 404, title: 'No such model for this operation' },
   kind_not_found: { status: 404, title: 'No such grant kind' },
   price_version_not_found: { status: 404, title: 'No such price book version' },
+  price_version_exists: {
+    status: 409,
+    title: 'The price book version exists; a published version never changes',
+  },
+  price_book_invalid: { status: 422, title: 'The price book is invalid' },
   account_kind_mismatch: { status: 409, title: 'An account cannot change between user and team' },
   account_closed: { status: 409, title: 'The account is closed' },
   grant_not_active: { status: 409, title: 'The grant is already expired or revoked' },

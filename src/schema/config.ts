@@ -12,9 +12,11 @@ import {
   RATE_DECIMALS_MAX,
   USAGE_DECIMALS_MAX,
 } from '../domain/limits.ts';
-import type { FailedRunPolicy, ModelPrice, OperationPrice } from '../domain/pricing.ts';
+import { type CreditValue, currencyExponent, deriveRate } from '../domain/money.ts';
+import type { FailedRunPolicy, ModelPrice, OperationPrice, ProviderPrice } from '../domain/pricing.ts';
 
 export const DEFAULT_KINDS = ['daily', 'free', 'subscription', 'promo', 'bonus', 'purchased'] as const;
+export const DEFAULT_CREDIT_VALUE = { currency: 'USD', amount_minor_per_credit: '1' } as const;
 
 const decimalString = (scale_max: number, what: string) =>
   z.union([z.string(), z.number()]).transform((value, context) => {
@@ -29,61 +31,90 @@ const decimalString = (scale_max: number, what: string) =>
     return parsed.value;
   });
 
-const rate = decimalString(RATE_DECIMALS_MAX, 'a rate');
-const credits = z.union([z.string(), z.number()]).transform((value, context) => {
-  const parsed = parseCredits(value, { allow_zero: true });
-  if (!parsed.ok) {
-    context.addIssue({ code: 'custom', message: `an amount of credits is invalid (${parsed.code})` });
-    return z.NEVER;
-  }
-  return parsed.micros;
+const credits = (what: string, options: { allow_zero: boolean }) =>
+  z.union([z.string(), z.number()]).transform((value, context) => {
+    const parsed = parseCredits(value, options);
+    if (!parsed.ok) {
+      context.addIssue({
+        code: 'custom',
+        message: `${what} is not a valid amount of credits (${parsed.code})`,
+      });
+      return z.NEVER;
+    }
+    return parsed.micros;
+  });
+
+const dimensionName = z.string().min(1).max(IDENTIFIER_LENGTH_MAX);
+const rates = z.record(dimensionName, decimalString(RATE_DECIMALS_MAX, 'a rate'));
+
+/**
+ * A provider's price in money (e.g. USD 2.50 per 1,000,000 input tokens), from which rates in
+ * credits are derived: price ÷ per_units × markup ÷ credit value, rounded up to 12 decimals.
+ */
+const providerPrice = z.strictObject({
+  per_units: z.number().int().min(1).max(1_000_000_000).default(1),
+  rates: z.record(dimensionName, decimalString(RATE_DECIMALS_MAX, 'a provider price')),
 });
-const rates = z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), rate);
+
+const pricedRates = {
+  rates: rates.default({}),
+  flat_credits: decimalString(RATE_DECIMALS_MAX, 'flat_credits').optional(),
+  provider_price: providerPrice.optional(),
+  markup: decimalString(6, 'markup').optional(),
+};
 
 const operationConfig = z.strictObject({
   name: z.string().max(200).optional(),
+  description: z.string().max(500).optional(),
   category: z.string().max(IDENTIFIER_LENGTH_MAX).default('general'),
-  rates: rates.default({}),
-  flat_credits: rate.optional(),
+  ...pricedRates,
   add_ons: rates.default({}),
-  models: z
-    .record(z.string(), z.strictObject({ rates: rates.default({}), flat_credits: rate.optional() }))
-    .default({}),
-  min_credits: credits.optional(),
-  max_credits: credits.optional(),
+  models: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), z.strictObject(pricedRates)).default({}),
+  min_credits: credits('min_credits', { allow_zero: true }).optional(),
+  max_credits: credits('max_credits', { allow_zero: true }).optional(),
   rounding: z
     .strictObject({
       mode: z.enum(['none', 'up', 'down', 'nearest']),
-      step_credits: z
-        .union([z.string(), z.number()])
-        .default('0.000001')
-        .transform((value, context) => {
-          const parsed = parseCredits(value);
-          if (!parsed.ok) {
-            context.addIssue({
-              code: 'custom',
-              message: 'rounding step must be a positive amount of credits',
-            });
-            return z.NEVER;
-          }
-          return parsed.micros;
-        }),
+      step_credits: credits('step_credits', { allow_zero: false }).default(1n),
     })
     .default({ mode: 'none', step_credits: 1n }),
   failed_run: z
     .union([
       z.strictObject({ policy: z.enum(['none', 'full']) }),
-      z.strictObject({ policy: z.literal('fixed'), credits }),
+      z.strictObject({
+        policy: z.literal('fixed'),
+        credits: credits('failed_run.credits', { allow_zero: true }),
+      }),
     ])
     .default({ policy: 'none' }),
   requires_entitlement: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
-  example_usage: z.record(z.string(), decimalString(USAGE_DECIMALS_MAX, 'example usage')).default({}),
+  /** The creator's share of a run on their prompt or app: carved out of the cost, or a premium on top. */
+  creator_share: z
+    .strictObject({ basis: z.enum(['cost', 'premium']), rate: decimalString(6, 'creator_share.rate') })
+    .optional(),
+  example_usage: z.record(dimensionName, decimalString(USAGE_DECIMALS_MAX, 'example usage')).default({}),
 });
 
-const priceBookSchema = z.strictObject({
-  version: z.number().int().min(1).default(1),
-  effective_at: z.iso.datetime({ offset: true }).default('1970-01-01T00:00:00Z'),
-  operations: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), operationConfig).default({}),
+const creditValueSchema = z.strictObject({
+  currency: z
+    .string()
+    .length(3)
+    .toUpperCase()
+    .refine((code) => currencyExponent(code) !== undefined, 'is not an ISO 4217 currency code'),
+  /** Money one credit is worth, in the currency's minor unit (1 = one US cent). */
+  amount_minor_per_credit: decimalString(CREDIT_DECIMALS_MAX, 'amount_minor_per_credit').refine(
+    (value) => value.units > 0n,
+    'must be positive',
+  ),
+});
+
+/** One price book version, as written in the configuration or published through the service. */
+export const priceBookSchema = z.strictObject({
+  version: z.number().int().min(1).max(1_000_000).optional(),
+  effective_at: z.iso.datetime({ offset: true }).optional(),
+  /** Part of each version, so a change of credit value is a new version. Defaults to the configuration's. */
+  credit_value: creditValueSchema.optional(),
+  operations: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), operationConfig),
 });
 
 export const tallyConfigSchema = z.strictObject({
@@ -92,122 +123,196 @@ export const tallyConfigSchema = z.strictObject({
     .array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX))
     .min(1)
     .default([...DEFAULT_KINDS]),
-  credit_value: z
-    .strictObject({
-      currency: z.string().length(3).toUpperCase(),
-      amount_minor_per_credit: decimalString(CREDIT_DECIMALS_MAX, 'amount_minor_per_credit'),
-    })
-    .default({ currency: 'USD', amount_minor_per_credit: { units: 1n, scale: 0 } }),
+  credit_value: creditValueSchema.default(DEFAULT_CREDIT_VALUE as never),
   settlement: z
     .strictObject({
       /** `cap`: a run never costs more than was reserved (what the user was shown). `draw`: the excess is drawn from the balance. */
       overage: z.enum(['cap', 'draw']).default('cap'),
     })
     .default({ overage: 'cap' }),
-  price_book: priceBookSchema.default({ version: 1, effective_at: '1970-01-01T00:00:00Z', operations: {} }),
+  price_book: z.unknown().optional(),
 });
 
 export type TallyConfigInput = z.input<typeof tallyConfigSchema>;
+export type PriceBookInput = z.input<typeof priceBookSchema>;
 
 export interface PriceBook {
   version: number;
   effective_at_ms: number;
+  credit_value: CreditValue;
   operations: ReadonlyMap<string, OperationPrice>;
-}
-
-export interface CreditValue {
-  currency: string;
-  amount_minor_per_credit: Decimal;
 }
 
 export interface TallyConfig {
   kinds: readonly string[];
-  credit_value: CreditValue;
   overage: 'cap' | 'draw';
   /** Grants that refunds create are of this kind (SPEC: non-expiring bonus). */
   refund_kind: string;
-  price_book: PriceBook;
-  /** The price book as written in the configuration, stored verbatim as its version's document. */
-  price_book_document: unknown;
+  /** The configuration's price book version, in the canonical form it is stored in. */
+  price_book_document: PriceBookDocument;
 }
 
-const ZERO: Decimal = { units: 0n, scale: 0 };
-
-function toMap<Value>(record: Record<string, Value>): Map<string, Value> {
-  return new Map(Object.entries(record));
-}
-
-function compileOperation(id: string, config: z.output<typeof operationConfig>): OperationPrice {
-  const models = new Map<string, ModelPrice>();
-  for (const [model, price] of Object.entries(config.models)) {
-    models.set(model, { rates: toMap(price.rates), flat: price.flat_credits });
-  }
-  const failed_run: FailedRunPolicy =
-    config.failed_run.policy === 'fixed'
-      ? { policy: 'fixed', micros: config.failed_run.credits }
-      : { policy: config.failed_run.policy };
-  return {
-    id,
-    name: config.name ?? id,
-    category: config.category,
-    rates: toMap(config.rates),
-    flat: config.flat_credits ?? ZERO,
-    add_ons: toMap(config.add_ons),
-    models,
-    min_micros: config.min_credits,
-    max_micros: config.max_credits,
-    rounding: { mode: config.rounding.mode, step_micros: config.rounding.step_credits },
-    failed_run,
-    requires_entitlement: config.requires_entitlement,
-    example_usage: toMap(config.example_usage),
-  };
+/**
+ * A price book version as stored: the input with its version, effective time and credit value
+ * filled in. Rates derived from provider prices are recomputed from it identically every time.
+ */
+export interface PriceBookDocument {
+  version: number;
+  effective_at: string;
+  credit_value: { currency: string; amount_minor_per_credit: string };
+  operations: Record<string, unknown>;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function failure(issues: readonly z.core.$ZodIssue[]): ConfigError {
+function failure(what: string, issues: readonly z.core.$ZodIssue[]): ConfigError {
   const lines = issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  return new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  return new ConfigError(`invalid ${what}:\n${lines.join('\n')}`);
 }
 
-function compileParsedPriceBook(price_book: z.output<typeof priceBookSchema>): PriceBook {
-  const operations = new Map<string, OperationPrice>();
-  for (const [id, operation] of Object.entries(price_book.operations)) {
-    if (
-      operation.min_credits !== undefined &&
-      operation.max_credits !== undefined &&
-      operation.min_credits > operation.max_credits
-    ) {
-      throw new ConfigError(`invalid configuration: ${id} has min_credits above max_credits`);
-    }
-    operations.set(id, compileOperation(id, operation));
+const ZERO: Decimal = { units: 0n, scale: 0 };
+
+type PricedRates = {
+  rates: Record<string, Decimal>;
+  provider_price?: z.output<typeof providerPrice>;
+  markup?: Decimal;
+};
+
+/** Rates given in credits plus rates derived from a provider price; a dimension may not be given both ways. */
+function compileRates(
+  where: string,
+  priced: PricedRates,
+  credit_value: CreditValue,
+): { rates: Map<string, Decimal>; provider_price: ProviderPrice | undefined } {
+  const compiled = new Map(Object.entries(priced.rates));
+  if (!priced.provider_price) {
+    if (priced.markup)
+      throw new ConfigError(`invalid price book: ${where} has a markup but no provider_price`);
+    return { rates: compiled, provider_price: undefined };
   }
-  return { version: price_book.version, effective_at_ms: Date.parse(price_book.effective_at), operations };
+  const markup = priced.markup ?? { units: 1n, scale: 0 };
+  const { per_units } = priced.provider_price;
+  const provider_rates = new Map(Object.entries(priced.provider_price.rates));
+  for (const [dimension, price] of provider_rates) {
+    if (compiled.has(dimension)) {
+      throw new ConfigError(
+        `invalid price book: ${where} prices ${dimension} both in credits and by provider price`,
+      );
+    }
+    compiled.set(dimension, deriveRate(price, per_units, markup, credit_value));
+  }
+  return { rates: compiled, provider_price: { per_units, rates: provider_rates, markup } };
 }
 
-/** Validates and compiles one price book version; throws ConfigError naming every bad field. */
-export function compilePriceBook(input: unknown): PriceBook {
-  const result = priceBookSchema.safeParse(input ?? {});
-  if (!result.success) throw failure(result.error.issues);
-  return compileParsedPriceBook(result.data);
+function compileOperation(
+  id: string,
+  config: z.output<typeof operationConfig>,
+  credit_value: CreditValue,
+): OperationPrice {
+  if (
+    config.min_credits !== undefined &&
+    config.max_credits !== undefined &&
+    config.min_credits > config.max_credits
+  ) {
+    throw new ConfigError(`invalid price book: ${id} has min_credits above max_credits`);
+  }
+  const models = new Map<string, ModelPrice>();
+  for (const [model, price] of Object.entries(config.models)) {
+    const compiled = compileRates(`${id} model ${model}`, price, credit_value);
+    models.set(model, {
+      rates: compiled.rates,
+      flat: price.flat_credits,
+      provider_price: compiled.provider_price,
+    });
+  }
+  const failed_run: FailedRunPolicy =
+    config.failed_run.policy === 'fixed'
+      ? { policy: 'fixed', micros: config.failed_run.credits }
+      : { policy: config.failed_run.policy };
+  const compiled = compileRates(id, config, credit_value);
+  return {
+    id,
+    name: config.name ?? id,
+    description: config.description,
+    category: config.category,
+    rates: compiled.rates,
+    provider_price: compiled.provider_price,
+    flat: config.flat_credits ?? ZERO,
+    add_ons: new Map(Object.entries(config.add_ons)),
+    models,
+    min_micros: config.min_credits,
+    max_micros: config.max_credits,
+    rounding: { mode: config.rounding.mode, step_micros: config.rounding.step_credits },
+    failed_run,
+    requires_entitlement: config.requires_entitlement,
+    creator_share: config.creator_share,
+    example_usage: new Map(Object.entries(config.example_usage)),
+  };
+}
+
+/**
+ * Validates a price book version and fills in what it left out (version, effective time,
+ * credit value), giving the document stored for that version. Throws ConfigError.
+ */
+export function priceBookDocument(
+  input: unknown,
+  defaults: { version: number; effective_at: string; credit_value: PriceBookDocument['credit_value'] },
+): PriceBookDocument {
+  const result = priceBookSchema.safeParse(input);
+  if (!result.success) throw failure('price book', result.error.issues);
+  const raw = input as {
+    version?: number;
+    effective_at?: string;
+    credit_value?: PriceBookDocument['credit_value'];
+  };
+  const document: PriceBookDocument = {
+    version: raw.version ?? defaults.version,
+    effective_at: new Date(Date.parse(raw.effective_at ?? defaults.effective_at)).toISOString(),
+    credit_value: raw.credit_value ?? defaults.credit_value,
+    operations: (input as { operations: Record<string, unknown> }).operations,
+  };
+  compilePriceBook(document);
+  return document;
+}
+
+/** Compiles a stored price book document into exact domain types. Throws ConfigError. */
+export function compilePriceBook(document: PriceBookDocument): PriceBook {
+  const result = priceBookSchema.safeParse(document);
+  if (!result.success) throw failure('price book', result.error.issues);
+  const book = result.data;
+  const credit_value = book.credit_value!;
+  const operations = new Map<string, OperationPrice>();
+  for (const [id, operation] of Object.entries(book.operations)) {
+    operations.set(id, compileOperation(id, operation, credit_value));
+  }
+  return {
+    version: book.version!,
+    effective_at_ms: Date.parse(book.effective_at!),
+    credit_value,
+    operations,
+  };
 }
 
 /** Validates and compiles a configuration; throws ConfigError naming every bad field. */
 export function compileConfig(input: unknown): TallyConfig {
   const result = tallyConfigSchema.safeParse(input ?? {});
-  if (!result.success) throw failure(result.error.issues);
+  if (!result.success) throw failure('configuration', result.error.issues);
   const config = result.data;
   if (new Set(config.kinds).size !== config.kinds.length)
     throw new ConfigError('invalid configuration: kinds repeat');
   const refund_kind = config.kinds.includes('bonus') ? 'bonus' : config.kinds[config.kinds.length - 1]!;
+  const raw_credit_value = (input as { credit_value?: PriceBookDocument['credit_value'] } | undefined)
+    ?.credit_value;
   return {
     kinds: config.kinds,
-    credit_value: config.credit_value,
     overage: config.settlement.overage,
     refund_kind,
-    price_book: compileParsedPriceBook(config.price_book),
-    price_book_document: (input as { price_book?: unknown } | undefined)?.price_book ?? {},
+    price_book_document: priceBookDocument(config.price_book ?? { operations: {} }, {
+      version: 1,
+      effective_at: '1970-01-01T00:00:00Z',
+      credit_value: raw_credit_value ?? DEFAULT_CREDIT_VALUE,
+    }),
   };
 }

@@ -134,7 +134,7 @@ export class Tally {
   static async open(store: Store, config: TallyConfig, clock: Clock): Promise<Tally> {
     const tally = new Tally(store, config, clock);
     await store.transaction((transaction) =>
-      tally.price_books.register(transaction, config.price_book_document, config.price_book, clock.now_ms()),
+      tally.price_books.register(transaction, config.price_book_document, clock.now_ms()),
     );
     return tally;
   }
@@ -336,7 +336,7 @@ export class Tally {
 
   async reserve(input: ReserveInput, options: CommandOptions = {}): Promise<ReservationView> {
     return this.execute('reserve', reserveInput, input, options, async (transaction, request, now_ms) => {
-      const book = this.price_books.inForceAt(now_ms);
+      const book = await this.price_books.inForceAt(transaction, now_ms);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
         model: request.model,
@@ -403,11 +403,6 @@ export class Tally {
     return this.execute('settle', settleInput, input, options, async (transaction, request, now_ms) => {
       const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
       const book = await this.price_books.get(transaction, reservation.price_version);
-      if (!book)
-        throw new TallyError(
-          'price_version_not_found',
-          `price book version ${reservation.price_version} is gone`,
-        );
       const operation = this.operation(book.operations, reservation.operation);
       const priced = priceRun(operation, {
         model: reservation.model ?? undefined,
@@ -494,7 +489,7 @@ export class Tally {
   /** Reserve and settle in one step, for runs whose cost is known. */
   async charge(input: ChargeInput, options: CommandOptions = {}): Promise<ChargeView> {
     return this.execute('charge', chargeInput, input, options, async (transaction, request, now_ms) => {
-      const book = this.price_books.inForceAt(now_ms);
+      const book = await this.price_books.inForceAt(transaction, now_ms);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
         model: request.model,

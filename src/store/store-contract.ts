@@ -234,6 +234,14 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         });
       });
       expect((await store.read((tx) => tx.getCharge('ch_1')))?.refunded_micros).toBe(1_000_000n);
+      await store.transaction((tx) => tx.insertCharge({ ...charge, id: 'ch_2', created_at_ms: T0 + 10 }));
+      await store.transaction((tx) => tx.insertCharge({ ...charge, id: 'ch_3', created_at_ms: T0 + 20 }));
+      expect(
+        (await store.read((tx) => tx.listRecentCharges('alice', T0 + 10, 10))).map((row) => row.id),
+      ).toEqual(['ch_3', 'ch_2']);
+      expect((await store.read((tx) => tx.listRecentCharges('alice', 0, 1))).map((row) => row.id)).toEqual([
+        'ch_3',
+      ]);
       await expect(
         store.transaction((tx) => tx.updateCharge({ ...charge, refunded_micros: 4_000_000n })),
       ).rejects.toThrow();
@@ -279,6 +287,26 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       expect(await store.read((tx) => tx.getPriceVersion(3))).toEqual(version);
       expect(await store.read((tx) => tx.getPriceVersion(4))).toBeUndefined();
       await expect(store.transaction((tx) => tx.insertPriceVersion(version))).rejects.toThrow();
+    });
+
+    it('finds the price version in force at an instant and the latest one', async () => {
+      const version = (number: number, effective_at_ms: number) => ({
+        version: number,
+        effective_at_ms,
+        document_json: `{"v":${number}}`,
+        created_at_ms: T0,
+      });
+      expect(await store.read((tx) => tx.getLatestPriceVersion())).toBeUndefined();
+      await store.transaction(async (tx) => {
+        await tx.insertPriceVersion(version(1, T0));
+        await tx.insertPriceVersion(version(2, T0 + 1_000));
+        await tx.insertPriceVersion(version(3, T0 + 500));
+      });
+      expect((await store.read((tx) => tx.getPriceVersionInForce(T0 - 1)))?.version).toBeUndefined();
+      expect((await store.read((tx) => tx.getPriceVersionInForce(T0 + 499)))?.version).toBe(1);
+      expect((await store.read((tx) => tx.getPriceVersionInForce(T0 + 500)))?.version).toBe(3);
+      expect((await store.read((tx) => tx.getPriceVersionInForce(T0 + 2_000)))?.version).toBe(3);
+      expect((await store.read((tx) => tx.getLatestPriceVersion()))?.version).toBe(3);
     });
   });
 }

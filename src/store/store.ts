@@ -161,6 +161,8 @@ export interface StoreTransaction {
   /** Writes refunded_micros of a charge. */
   updateCharge(row: ChargeRow): Promise<void>;
   insertRefund(row: RefundRow): Promise<void>;
+  /** An account's charges created at or after `since_ms`, newest first, at most `limit`. */
+  listRecentCharges(account_id: string, since_ms: number, limit: number): Promise<ChargeRow[]>;
 
   /** Appends a transaction and moves the account's chain head; the head must be where the transaction says it was. */
   appendJournal(transaction: JournalTransaction): Promise<void>;
@@ -170,6 +172,10 @@ export interface StoreTransaction {
   insertIdempotency(row: IdempotencyRow): Promise<void>;
 
   getPriceVersion(version: number): Promise<PriceVersionRow | undefined>;
+  /** The highest version whose effective time is at or before `now_ms`. */
+  getPriceVersionInForce(now_ms: number): Promise<PriceVersionRow | undefined>;
+  /** The highest version published, whatever its effective time. */
+  getLatestPriceVersion(): Promise<PriceVersionRow | undefined>;
   insertPriceVersion(row: PriceVersionRow): Promise<void>;
 
   /** Accounts with reservations held past their TTL, or open grants past their expiry, at `now_ms`. */

@@ -137,6 +137,15 @@ function chargeFromRow(row: Row): ChargeRow {
   };
 }
 
+function priceVersionFromRow(row: Row): PriceVersionRow {
+  return {
+    version: number(row.version),
+    effective_at_ms: number(row.effective_at_ms),
+    document_json: text(row.document_json),
+    created_at_ms: number(row.created_at_ms),
+  };
+}
+
 /** Prepared statements, compiled once per connection. */
 class Statements {
   private readonly cache = new Map<string, Database.Statement>();
@@ -357,6 +366,15 @@ class SqliteTransaction implements StoreTransaction {
     );
   }
 
+  async listRecentCharges(account_id: string, since_ms: number, limit: number) {
+    return this.all(
+      'SELECT * FROM charges WHERE account_id = ? AND created_at_ms >= ? ORDER BY created_at_ms DESC, id DESC LIMIT ?',
+      account_id,
+      since_ms,
+      limit,
+    ).map(chargeFromRow);
+  }
+
   async appendJournal(transaction: JournalTransaction) {
     const moved = this.run(
       'UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ? WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ?',
@@ -471,13 +489,18 @@ class SqliteTransaction implements StoreTransaction {
 
   async getPriceVersion(version: number) {
     const row = this.one('SELECT * FROM price_versions WHERE version = ?', version);
-    if (!row) return undefined;
-    return {
-      version: number(row.version),
-      effective_at_ms: number(row.effective_at_ms),
-      document_json: text(row.document_json),
-      created_at_ms: number(row.created_at_ms),
-    };
+    return row && priceVersionFromRow(row);
+  }
+  async getPriceVersionInForce(now_ms: number) {
+    const row = this.one(
+      'SELECT * FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1',
+      now_ms,
+    );
+    return row && priceVersionFromRow(row);
+  }
+  async getLatestPriceVersion() {
+    const row = this.one('SELECT * FROM price_versions ORDER BY version DESC LIMIT 1');
+    return row && priceVersionFromRow(row);
   }
   async insertPriceVersion(row: PriceVersionRow) {
     this.run(
