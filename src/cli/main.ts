@@ -11,11 +11,12 @@ import { createTally } from '../index.ts';
 import { ConfigError } from '../schema/config.ts';
 import type { Tally } from '../service/tally.ts';
 import { runDemo } from './demo.ts';
+import { renderPriceTable } from './render.ts';
 
 const DEFAULT_DATABASE = './data/tally.db';
 export const DEMO_CONFIG = resolve(
   dirname(fileURLToPath(import.meta.url)),
-  '../../examples/prompt-marketplace/tally.config.yaml',
+  '../../examples/prompt-marketplace.yaml',
 );
 
 interface EngineOptions {
@@ -109,6 +110,25 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
         output.log(`granted ${grant.amount} ${grant.kind} credits to ${account} (${grant.id})`);
       },
     );
+
+  program
+    .command('prices')
+    .description('print the public price table: credit value, every operation, its rates and an example cost')
+    .option('--config <file>', 'tally.config.yaml (default: the prompt-marketplace example)')
+    .option(
+      '--db <file>',
+      'read the version in force from this database instead of the configuration alone',
+      ':memory:',
+    )
+    .option('--price-version <number>', 'a published version instead of the one in force')
+    .option('--json', 'print the table as JSON')
+    .action(async (options: EngineOptions & { priceVersion?: string; json?: boolean }) => {
+      const table = await withTally(options, (tally) =>
+        tally.priceTable(options.priceVersion === undefined ? undefined : Number(options.priceVersion)),
+      );
+      if (options.json) output.log(JSON.stringify(table, null, 2));
+      else for (const line of renderPriceTable(table)) output.log(line);
+    });
 
   engineOptions(program.command('demo'))
     .description('run the library demo: an account, grants, a reserved and settled run, a verified ledger')

@@ -4,7 +4,7 @@
  * past `expires_at` counts for nothing, and credits held by a reservation past its TTL count
  * as available again.
  */
-import type { Allocation } from './drawdown.ts';
+import type { Allocation, DrawableGrant } from './drawdown.ts';
 import { isInForce } from './drawdown.ts';
 
 export interface GrantForBalance {
@@ -99,4 +99,22 @@ export function computeBalance(
     }
   }
   return { available_micros, held_micros, by_kind, grants: at_instant, next_expiry };
+}
+
+export type GrantForDraw = GrantForBalance & Omit<DrawableGrant, 'available_micros'>;
+
+/** Grants as draw-down sees them at an instant, from the same computation as the balance. */
+export function drawableAt(grants: readonly GrantForDraw[], balance: AccountBalance): DrawableGrant[] {
+  return grants
+    .filter((grant) => balance.grants.get(grant.id)?.state === 'active')
+    .map((grant) => ({
+      id: grant.id,
+      kind: grant.kind,
+      priority: grant.priority,
+      available_micros: balance.grants.get(grant.id)!.available_micros,
+      effective_at_ms: grant.effective_at_ms,
+      expires_at_ms: grant.expires_at_ms,
+      created_at_ms: grant.created_at_ms,
+      allowed_operations: grant.allowed_operations,
+    }));
 }

@@ -43,3 +43,12 @@ export const PAGE_SIZE_MAX = 200;
 
 /** Rows one background pass books before it commits and starts the next batch. */
 export const DUE_WORK_BATCH_MAX = 500;
+
+/** Raw input text an estimate may count tokens of (characters). */
+export const ESTIMATE_INPUT_TEXT_LENGTH_MAX = 2_000_000;
+export const MAX_OUTPUT_TOKENS_MAX = 10_000_000;
+/** How far back "typical usage" looks, and how many of the account's charges it reads at most. */
+export const TYPICAL_USAGE_WINDOW_DAYS = 30;
+export const TYPICAL_USAGE_CHARGES_MAX = 500;
+/** The burn rate behind runway is the average over this many days. */
+export const BURN_RATE_WINDOW_DAYS = 7;

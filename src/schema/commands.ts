@@ -4,6 +4,7 @@
  * refused, not ignored.
  */
 import { z } from 'zod';
+import { ESTIMATE_INPUT_TEXT_LENGTH_MAX, MAX_OUTPUT_TOKENS_MAX } from '../domain/limits.ts';
 import {
   creditsField,
   identifierField,
@@ -77,6 +78,18 @@ export const chargeInput = z.strictObject({
   outcome: outcomeField.optional(),
 });
 
+export const estimateInput = z.strictObject({
+  ...runFields,
+  /** Expected usage; with `input_text`, its token count replaces `input_tokens`. */
+  usage: usageField.optional(),
+  /** Raw input: its tokens are counted with the model's tokenizer (or estimated, see tokens.ts). */
+  input_text: z.string().max(ESTIMATE_INPUT_TEXT_LENGTH_MAX).optional(),
+  max_output_tokens: z.number().int().min(0).max(MAX_OUTPUT_TOKENS_MAX).optional(),
+});
+
+/** Publishing validates the price book itself (schema/config.ts); here it is only an object. */
+export const publishPriceBookInput = z.looseObject({ operations: z.record(z.string(), z.unknown()) });
+
 export const refundInput = z.strictObject({
   charge: identifierField,
   /** Defaults to everything of the charge not yet refunded. */
@@ -92,3 +105,4 @@ export type SettleInput = z.input<typeof settleInput>;
 export type ReleaseInput = z.input<typeof releaseInput>;
 export type ChargeInput = z.input<typeof chargeInput>;
 export type RefundInput = z.input<typeof refundInput>;
+export type EstimateInput = z.input<typeof estimateInput>;

@@ -15,9 +15,12 @@ import { TallyError } from '../domain/results.ts';
 import {
   type ChargeInput,
   chargeInput,
+  type EstimateInput,
+  estimateInput,
   type IssueGrantInput,
   issueGrantInput,
   type PutAccountInput,
+  publishPriceBookInput,
   putAccountInput,
   type RefundInput,
   type ReleaseInput,
@@ -30,7 +33,7 @@ import {
   type SettleInput,
   settleInput,
 } from '../schema/commands.ts';
-import type { TallyConfig } from '../schema/config.ts';
+import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
 import type {
   ChargeRow,
@@ -42,9 +45,17 @@ import type {
 } from '../store/store.ts';
 import { AccountSession } from './account-session.ts';
 import type { Clock } from './clock.ts';
+import {
+  buildEstimate,
+  buildRemaining,
+  type EstimateView,
+  loadSnapshot,
+  type RemainingView,
+} from './estimates.ts';
 import { runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
 import { PriceBooks } from './price-books.ts';
+import { type PriceTableView, priceTableView } from './price-table.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
 import {
   type AccountView,
@@ -602,6 +613,56 @@ export class Tally {
         };
       },
     );
+  }
+
+  // ── Prices and forecasts ─────────────────────────────────────────────────────────────────
+
+  /** The public price table of the version in force now, or of a given version. */
+  async priceTable(version?: number): Promise<PriceTableView> {
+    return this.store.read(async (transaction) =>
+      priceTableView(
+        version === undefined
+          ? await this.price_books.inForceAt(transaction, this.clock.now_ms())
+          : await this.price_books.get(transaction, version),
+      ),
+    );
+  }
+
+  /**
+   * Publishes a new price book version (earlier versions never change). It applies from its
+   * `effective_at` (default: now) to reservations made from then on.
+   */
+  async publishPriceBook(input: PriceBookInput, options: CommandOptions = {}): Promise<PriceTableView> {
+    return this.execute(
+      'publish_price_book',
+      publishPriceBookInput,
+      input,
+      options,
+      async (transaction, _parsed, now_ms) =>
+        priceTableView(await this.price_books.publish(transaction, input, now_ms)),
+    );
+  }
+
+  /** Prices one run for an account before it happens; changes nothing. */
+  async estimate(input: EstimateInput): Promise<EstimateView> {
+    const request = parseInput(estimateInput, input);
+    return this.store.read(async (transaction) => {
+      const now_ms = this.clock.now_ms();
+      const book = await this.price_books.inForceAt(transaction, now_ms);
+      const operation = this.operation(book.operations, request.operation);
+      const snapshot = await loadSnapshot(transaction, request.account, this.config.kinds, now_ms);
+      return buildEstimate(request, operation, book, snapshot, now_ms);
+    });
+  }
+
+  /** "About N more": runs the balance covers for every operation at typical usage, and runway at the recent burn rate. */
+  async remaining(account_id: string): Promise<RemainingView> {
+    return this.store.read(async (transaction) => {
+      const now_ms = this.clock.now_ms();
+      const book = await this.price_books.inForceAt(transaction, now_ms);
+      const snapshot = await loadSnapshot(transaction, account_id, this.config.kinds, now_ms);
+      return buildRemaining(account_id, book, snapshot, now_ms);
+    });
   }
 
   // ── Background work and checks ──────────────────────────────────────────────────────────

@@ -1,0 +1,270 @@
+/**
+ * Estimates and "about N more runs" (SPEC C5). Both read an account at one instant and change
+ * nothing. An estimate prices one run three ways — least it can cost, what it is expected to
+ * cost, the most a reservation would hold — and says whether the account can afford it now,
+ * what blocks it, and how many such runs the balance covers.
+ */
+import { computeBalance, drawableAt } from '../domain/balance.ts';
+import { formatCredits } from '../domain/credits.ts';
+import { type Decimal, formatDecimal } from '../domain/decimal.ts';
+import { type DrawableGrant, planDraw } from '../domain/drawdown.ts';
+import { medianUsage, runsAffordable, runwayDays, usableFor } from '../domain/forecast.ts';
+import {
+  BURN_RATE_WINDOW_DAYS,
+  TYPICAL_USAGE_CHARGES_MAX,
+  TYPICAL_USAGE_WINDOW_DAYS,
+} from '../domain/limits.ts';
+import { type Money, moneyFor } from '../domain/money.ts';
+import { type OperationPrice, priceRun } from '../domain/pricing.ts';
+import { TallyError } from '../domain/results.ts';
+import type { estimateInput } from '../schema/commands.ts';
+import type { PriceBook } from '../schema/config.ts';
+import type { ChargeRow, StoreTransaction } from '../store/store.ts';
+import { countTokens, type TokenCount } from './tokens.ts';
+
+const DAY_MS = 86_400_000;
+
+/** What an account looks like to a forecast: its usable grants and its recent charges. */
+export interface AccountSnapshot {
+  drawable: DrawableGrant[];
+  history: ChargeRow[];
+}
+
+export async function loadSnapshot(
+  transaction: StoreTransaction,
+  account_id: string,
+  kinds: readonly string[],
+  now_ms: number,
+): Promise<AccountSnapshot> {
+  const account = await transaction.getAccount(account_id);
+  if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
+  const grants = await transaction.listOpenGrants(account_id);
+  const balance = computeBalance(grants, await transaction.listHeldReservations(account_id), kinds, now_ms);
+  const since_ms = now_ms - TYPICAL_USAGE_WINDOW_DAYS * DAY_MS;
+  const history = await transaction.listRecentCharges(account_id, since_ms, TYPICAL_USAGE_CHARGES_MAX);
+  return { drawable: drawableAt(grants, balance), history };
+}
+
+export type UsageBasis = 'given' | 'history' | 'example';
+
+/** The account's median usage of its recent succeeded runs of the operation, else the operation's example. */
+export function typicalUsage(
+  operation: OperationPrice,
+  history: readonly ChargeRow[],
+): { usage: Map<string, Decimal>; basis: UsageBasis; model: string | undefined } {
+  const runs = history.filter(
+    (charge) => charge.operation === operation.id && charge.outcome === 'succeeded',
+  );
+  if (runs.length === 0) {
+    const model = operation.rates.size === 0 ? operation.models.keys().next().value : undefined;
+    return { usage: new Map(operation.example_usage), basis: 'example', model };
+  }
+  return {
+    usage: medianUsage(runs.map((run) => run.usage)),
+    basis: 'history',
+    model: runs[0]!.model ?? undefined,
+  };
+}
+
+function price(
+  operation: OperationPrice,
+  model: string | undefined,
+  usage: ReadonlyMap<string, Decimal>,
+  add_ons?: readonly string[],
+) {
+  const priced = priceRun(operation, { model, usage, add_ons });
+  if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+  return priced.micros;
+}
+
+const quantity = (count: number): Decimal => ({ units: BigInt(count), scale: 0 });
+const usageRecord = (usage: ReadonlyMap<string, Decimal>) =>
+  Object.fromEntries([...usage].map(([dimension, value]) => [dimension, formatDecimal(value)]));
+
+export interface BlockedBy {
+  kind: 'insufficient_credits' | 'restriction';
+  [detail: string]: unknown;
+}
+
+export interface EstimateView {
+  account: string;
+  operation: string;
+  model: string | null;
+  price_version: number;
+  credits_min: string;
+  credits_expected: string;
+  credits_max: string;
+  money: { min: Money; expected: Money; max: Money };
+  /** The usage `credits_expected` prices, and where it came from. */
+  usage_expected: Record<string, string>;
+  usage_basis: UsageBasis;
+  input_tokens: TokenCount | null;
+  /** Whether a reservation of `credits_max` would succeed now. */
+  affordable: boolean;
+  blocked_by: BlockedBy[];
+  /** Credits usable for this operation now. */
+  available: string;
+  balance_after: string | null;
+  /** Whole runs at the expected cost the usable balance covers; null when a run costs nothing. */
+  runs_affordable: number | null;
+}
+
+export async function buildEstimate(
+  request: ReturnType<typeof estimateInput.parse>,
+  operation: OperationPrice,
+  book: PriceBook,
+  snapshot: AccountSnapshot,
+  now_ms: number,
+): Promise<EstimateView> {
+  const typical = typicalUsage(operation, snapshot.history);
+  const model =
+    request.model ?? (request.usage || request.input_text !== undefined ? undefined : typical.model);
+  let expected_usage: Map<string, Decimal>;
+  let basis: UsageBasis;
+  let min_micros: bigint;
+  let max_micros: bigint;
+  let input_tokens: TokenCount | null = null;
+
+  if (request.input_text !== undefined) {
+    input_tokens = await countTokens(request.input_text, model);
+    const base = new Map(request.usage ?? []);
+    base.set('input_tokens', quantity(input_tokens.tokens));
+    const typical_output = typical.usage.get('output_tokens') ?? { units: 0n, scale: 0 };
+    const max_output = request.max_output_tokens;
+    // Expected output: the typical output, but never above the cap the caller set.
+    const expected_output =
+      max_output !== undefined &&
+      typical_output.units > BigInt(max_output) * 10n ** BigInt(typical_output.scale)
+        ? quantity(max_output)
+        : typical_output;
+    expected_usage = new Map([...base, ['output_tokens', expected_output]]);
+    basis = typical.basis;
+    min_micros = price(operation, model, new Map([...base, ['output_tokens', quantity(0)]]), request.add_ons);
+    max_micros =
+      max_output === undefined
+        ? (operation.max_micros ?? price(operation, model, expected_usage, request.add_ons))
+        : price(
+            operation,
+            model,
+            new Map([...base, ['output_tokens', quantity(max_output)]]),
+            request.add_ons,
+          );
+  } else if (request.usage) {
+    expected_usage = request.usage;
+    basis = 'given';
+    min_micros = price(operation, model, expected_usage, request.add_ons);
+    max_micros =
+      request.max_output_tokens === undefined
+        ? min_micros
+        : price(
+            operation,
+            model,
+            new Map([...expected_usage, ['output_tokens', quantity(request.max_output_tokens)]]),
+            request.add_ons,
+          );
+  } else {
+    expected_usage = typical.usage;
+    basis = typical.basis;
+    min_micros = price(operation, model, new Map(), request.add_ons);
+    max_micros = operation.max_micros ?? price(operation, model, expected_usage, request.add_ons);
+  }
+  const expected_micros = price(operation, model, expected_usage, request.add_ons);
+  if (max_micros < expected_micros) max_micros = expected_micros;
+  if (min_micros > expected_micros) min_micros = expected_micros;
+
+  const available_micros = usableFor(snapshot.drawable, operation.id, now_ms);
+  const plan = planDraw(snapshot.drawable, operation.id, max_micros, now_ms);
+  const blocked_by: BlockedBy[] = plan.ok
+    ? []
+    : [
+        {
+          kind: 'insufficient_credits',
+          needed: formatCredits(max_micros),
+          available: formatCredits(plan.available_micros),
+        },
+        ...plan.skipped.map((grant) => ({
+          kind: 'restriction' as const,
+          grant_id: grant.grant_id,
+          grant_kind: grant.kind,
+          amount: formatCredits(grant.available_micros),
+        })),
+      ];
+  const runs = runsAffordable(available_micros, expected_micros);
+  return {
+    account: request.account,
+    operation: operation.id,
+    model: model ?? null,
+    price_version: book.version,
+    credits_min: formatCredits(min_micros),
+    credits_expected: formatCredits(expected_micros),
+    credits_max: formatCredits(max_micros),
+    money: {
+      min: moneyFor(min_micros, book.credit_value),
+      expected: moneyFor(expected_micros, book.credit_value),
+      max: moneyFor(max_micros, book.credit_value),
+    },
+    usage_expected: usageRecord(expected_usage),
+    usage_basis: basis,
+    input_tokens,
+    affordable: plan.ok,
+    blocked_by,
+    available: formatCredits(available_micros),
+    balance_after:
+      expected_micros <= available_micros ? formatCredits(available_micros - expected_micros) : null,
+    runs_affordable: runs === null ? null : Number(runs),
+  };
+}
+
+export interface RemainingView {
+  account: string;
+  price_version: number;
+  operations: {
+    id: string;
+    name: string;
+    runs_affordable: number | null;
+    typical_cost: string;
+    typical_money: Money;
+    typical_usage: Record<string, string>;
+    usage_basis: UsageBasis;
+  }[];
+  /** Average credits spent per day over the last BURN_RATE_WINDOW_DAYS days. */
+  burn_per_day: string;
+  /** Days the usable balance lasts at that rate; null when nothing was spent. */
+  runway_days: string | null;
+}
+
+export function buildRemaining(
+  account: string,
+  book: PriceBook,
+  snapshot: AccountSnapshot,
+  now_ms: number,
+): RemainingView {
+  const operations: RemainingView['operations'] = [];
+  for (const operation of book.operations.values()) {
+    const typical = typicalUsage(operation, snapshot.history);
+    const priced = priceRun(operation, { model: typical.model, usage: typical.usage });
+    if (!priced.ok) continue;
+    const runs = runsAffordable(usableFor(snapshot.drawable, operation.id, now_ms), priced.micros);
+    operations.push({
+      id: operation.id,
+      name: operation.name,
+      runs_affordable: runs === null ? null : Number(runs),
+      typical_cost: formatCredits(priced.micros),
+      typical_money: moneyFor(priced.micros, book.credit_value),
+      typical_usage: usageRecord(typical.usage),
+      usage_basis: typical.basis,
+    });
+  }
+  const burn_since_ms = now_ms - BURN_RATE_WINDOW_DAYS * DAY_MS;
+  const spent_micros = snapshot.history
+    .filter((charge) => charge.created_at_ms >= burn_since_ms)
+    .reduce((sum, charge) => sum + charge.credits_micros - charge.refunded_micros, 0n);
+  const usable_micros = snapshot.drawable.reduce((sum, grant) => sum + grant.available_micros, 0n);
+  return {
+    account,
+    price_version: book.version,
+    operations,
+    burn_per_day: formatCredits(spent_micros / BigInt(BURN_RATE_WINDOW_DAYS)),
+    runway_days: runwayDays(usable_micros, spent_micros, BURN_RATE_WINDOW_DAYS),
+  };
+}
