@@ -78,6 +78,28 @@ describe('tally CLI', () => {
     expect(result.err).toMatch(/\[hold\] reservation rsv_\w+ \(held\) holds 0, expected 1500000/);
   });
 
+  it('prints the seed-004 price table with credit and money columns', async () => {
+    const result = await run(
+      'prices',
+      '--config',
+      new URL('../../examples/app-builder.yaml', import.meta.url).pathname,
+    );
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('1 credit = USD 0.001');
+    expect(result.out).toMatch(
+      /operation\s+name\s+credits per unit\s+fees and add-ons\s+limits\s+example\s+money/,
+    );
+    expect(result.out).toMatch(
+      /ai\.standard\s+Standard AI Requests\s+0\.002\/input_tokens, 0\.008\/output_tokens\s+web_search \+15\s+min 2\s+4\s+USD 0\.004/,
+    );
+    expect(result.out).toMatch(/web\.extract\s+Web Content Extraction\s+\+8 per run\s+8\s+USD 0\.008/);
+    const json = JSON.parse((await run('prices', '--json')).out);
+    expect(json.operations.map((operation: { id: string }) => operation.id)).toEqual([
+      'prompt.refine',
+      'prompt.run',
+    ]);
+  });
+
   it('prints a balance, grants credits, and refuses bad amounts with a code', async () => {
     expect((await run('grant', 'demo-user', 'bonus', '12.5', '--db', db)).out).toMatch(
       /granted 12.5 bonus credits/,

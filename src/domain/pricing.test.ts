@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePriceBook, priceBookDocument } from '../schema/config.ts';
 import { parseDecimal } from './decimal.ts';
@@ -102,5 +103,55 @@ describe('pricing', () => {
     expect(costForOutcome(op, 1_000_000n, 'failed')).toBe(1_000_000n);
     expect(costForOutcome(op, 10_000_000n, 'rejected')).toBe(10_000_000n);
     expect(costForOutcome(operation('tts.speak'), 10_000_000n, 'failed')).toBe(0n);
+  });
+});
+
+describe('pricing exactness', () => {
+  // An independent reference: each term as a fraction over its own power of ten, summed over
+  // the least common denominator, then rounded up to a micro-credit — BigInt all the way.
+  function reference(terms: { quantity: [bigint, number]; rate: [bigint, number] }[]): bigint {
+    const denominator = 10n ** 30n;
+    let numerator = 0n;
+    for (const { quantity, rate } of terms) {
+      numerator += (quantity[0] * rate[0] * denominator) / 10n ** BigInt(quantity[1] + rate[1]);
+    }
+    const micros_numerator = numerator * 1_000_000n;
+    return (micros_numerator + denominator - 1n) / denominator;
+  }
+
+  it('equals a BigInt reference for random large usages and rates (no float anywhere)', () => {
+    const decimalText = (units: bigint, scale: number) => {
+      const digits = units.toString().padStart(scale + 1, '0');
+      return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            quantity: fc.tuple(
+              fc.bigInt({ min: 0n, max: 1_000_000_000_000n }),
+              fc.integer({ min: 0, max: 6 }),
+            ),
+            rate: fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.integer({ min: 0, max: 12 })),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (terms) => {
+          const rates = Object.fromEntries(
+            terms.map((term, index) => [`d${index}`, decimalText(term.rate[0], term.rate[1])]),
+          );
+          const operations = { op: { rates, rounding: { mode: 'up', step_credits: '0.000001' } } };
+          const book = compilePriceBook(priceBookDocument({ operations }, DEFAULTS));
+          const run = new Map(
+            terms.map(
+              (term, index) => [`d${index}`, { units: term.quantity[0], scale: term.quantity[1] }] as const,
+            ),
+          );
+          const priced = priceRun(book.operations.get('op')!, { usage: run });
+          expect(priced.ok && priced.micros).toBe(reference(terms));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
