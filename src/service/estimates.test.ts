@@ -62,6 +62,13 @@ describe('estimates', () => {
     expect(reservation.amount).toBe(estimate.credits_max);
     const charge = await tally.settle({ reservation: reservation.id, usage });
     expect(charge.credits).toBe(estimate.credits_expected);
+    expect(charge.money).toEqual(estimate.money.expected);
+    expect(reservation.money).toEqual(estimate.money.max);
+    expect((await tally.getCharge(charge.id)).money).toEqual({
+      currency: 'USD',
+      amount_minor: 5,
+      amount: '0.0544',
+    });
   });
 
   it('counts the tokens of raw input text with the model tokenizer, and prices a range up to max_output_tokens', async () => {

@@ -383,7 +383,7 @@ export class Tally {
       };
       await transaction.insertReservation(row);
       await session.post('reserve', row.id, await session.takeFromGrants(plan.allocations, 'hold', row.id));
-      return reservationView(row, now_ms);
+      return reservationView(row, book.credit_value, now_ms);
     });
   }
 
@@ -476,7 +476,7 @@ export class Tally {
       reservation.charge_id = charge_id;
       await transaction.updateReservation(reservation);
       await session.post('settle', reservation.id, entries);
-      return chargeView(charge);
+      return chargeView(charge, book.credit_value);
     });
   }
 
@@ -485,7 +485,8 @@ export class Tally {
     return this.execute('release', releaseInput, input, options, async (transaction, request, now_ms) => {
       const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
       await session.endReservation(reservation, 'released', now_ms);
-      return reservationView(reservation, now_ms);
+      const book = await this.price_books.get(transaction, reservation.price_version);
+      return reservationView(reservation, book.credit_value, now_ms);
     });
   }
 
@@ -493,7 +494,8 @@ export class Tally {
     return this.store.read(async (transaction) => {
       const reservation = await transaction.getReservation(id);
       if (!reservation) throw new TallyError('reservation_not_found', `no reservation ${id}`);
-      return reservationView(reservation, this.clock.now_ms());
+      const book = await this.price_books.get(transaction, reservation.price_version);
+      return reservationView(reservation, book.credit_value, this.clock.now_ms());
     });
   }
 
@@ -537,7 +539,7 @@ export class Tally {
         charge.id,
         await session.takeFromGrants(plan.allocations, 'consumed', null),
       );
-      return chargeView(charge);
+      return chargeView(charge, book.credit_value);
     });
   }
 
@@ -545,7 +547,8 @@ export class Tally {
     return this.store.read(async (transaction) => {
       const charge = await transaction.getCharge(id);
       if (!charge) throw new TallyError('charge_not_found', `no charge ${id}`);
-      return chargeView(charge);
+      const book = await this.price_books.get(transaction, charge.price_version);
+      return chargeView(charge, book.credit_value);
     });
   }
 

@@ -6,6 +6,7 @@
 import { type GrantState, grantState } from '../domain/balance.ts';
 import { formatCredits } from '../domain/credits.ts';
 import type { Allocation } from '../domain/drawdown.ts';
+import { type CreditValue, type Money, moneyFor } from '../domain/money.ts';
 import type { AccountRow, ChargeRow, GrantRow, ReservationRow, RunMetadata } from '../store/store.ts';
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
@@ -95,6 +96,8 @@ export interface ReservationView {
   model: string | null;
   status: 'held' | 'settled' | 'released' | 'expired';
   amount: string;
+  /** The amount held, in money at the reservation's price version. */
+  money: Money;
   expires_at: string;
   price_version: number;
   grants: AllocationView[];
@@ -106,7 +109,11 @@ export interface ReservationView {
   charge_id: string | null;
 }
 
-export function reservationView(row: ReservationRow, now_ms: number): ReservationView {
+export function reservationView(
+  row: ReservationRow,
+  credit_value: CreditValue,
+  now_ms: number,
+): ReservationView {
   const lapsed = row.status === 'held' && row.expires_at_ms <= now_ms;
   return {
     id: row.id,
@@ -115,6 +122,7 @@ export function reservationView(row: ReservationRow, now_ms: number): Reservatio
     model: row.model,
     status: lapsed ? 'expired' : row.status,
     amount: formatCredits(row.amount_micros),
+    money: moneyFor(row.amount_micros, credit_value),
     expires_at: isoTime(row.expires_at_ms),
     price_version: row.price_version,
     grants: allocationViews(row.allocations),
@@ -135,6 +143,8 @@ export interface ChargeView {
   model: string | null;
   usage: Record<string, string>;
   credits: string;
+  /** The credits charged, in money at the charge's price version. */
+  money: Money;
   uncollected: string;
   refunded: string;
   grants: AllocationView[];
@@ -145,7 +155,7 @@ export interface ChargeView {
   created_at: string;
 }
 
-export function chargeView(row: ChargeRow): ChargeView {
+export function chargeView(row: ChargeRow, credit_value: CreditValue): ChargeView {
   return {
     id: row.id,
     account: row.account_id,
@@ -154,6 +164,7 @@ export function chargeView(row: ChargeRow): ChargeView {
     model: row.model,
     usage: row.usage,
     credits: formatCredits(row.credits_micros),
+    money: moneyFor(row.credits_micros, credit_value),
     uncollected: formatCredits(row.uncollected_micros),
     refunded: formatCredits(row.refunded_micros),
     grants: allocationViews(row.allocations),
