@@ -1,4 +1,6 @@
 /** Fixtures shared by service, property and scenario tests. */
+import { expect } from 'vitest';
+import { TallyError } from '../src/domain/results.ts';
 import { createTally } from '../src/index.ts';
 import type { TallyConfigInput } from '../src/schema/config.ts';
 import { TestClock } from '../src/service/clock.ts';
@@ -44,4 +46,14 @@ export async function ledgerSnapshot(tally: Tally): Promise<unknown> {
     }
     return snapshot;
   });
+}
+
+/** Awaits a command that must be refused, and returns the refusal. */
+export async function refusal(promise: Promise<unknown>): Promise<TallyError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(TallyError);
+  return error as TallyError;
 }

@@ -13,9 +13,26 @@ import {
   type JournalTransactionType,
   move,
 } from '../domain/journal.ts';
+import { OPEN_GRANTS_PER_ACCOUNT_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import type { AccountRow, GrantRow, ReservationRow, StoreTransaction } from '../store/store.ts';
 import type { IdGenerator } from './ids.ts';
+
+/** What a caller decides about a new grant; the session fills in the rest. */
+export type NewGrant = Pick<
+  GrantRow,
+  | 'id'
+  | 'kind'
+  | 'priority'
+  | 'amount_micros'
+  | 'effective_at_ms'
+  | 'expires_at_ms'
+  | 'source'
+  | 'reason'
+  | 'allowed_operations'
+  | 'refund_of_charge_id'
+  | 'metadata'
+>;
 
 export interface DueBooked {
   reservations_expired: number;
@@ -66,9 +83,38 @@ export class AccountSession {
     return closed;
   }
 
-  async addGrant(row: GrantRow): Promise<void> {
+  /**
+   * Opens a new grant funded from a system book — `issued` for new credits, `consumed` for a
+   * refund that gives spent credits back — and posts the journal transaction that funds it.
+   */
+  async issueGrant(
+    grant: NewGrant,
+    funding: { from: 'issued' | 'consumed'; type: JournalTransactionType; reference_id: string },
+  ): Promise<GrantRow> {
+    const open = await this.openGrants();
+    if (open.size >= OPEN_GRANTS_PER_ACCOUNT_MAX) {
+      throw new TallyError(
+        'grant_limit_reached',
+        `an account holds at most ${OPEN_GRANTS_PER_ACCOUNT_MAX} open grants`,
+      );
+    }
+    const row: GrantRow = {
+      ...grant,
+      account_id: this.account.id,
+      remaining_micros: grant.amount_micros,
+      status: 'active',
+      created_at_ms: this.now_ms,
+      closed_at_ms: null,
+      closed_reason: null,
+    };
     await this.transaction.insertGrant(row);
-    (await this.openGrants()).set(row.id, row);
+    open.set(row.id, row);
+    await this.post(
+      funding.type,
+      funding.reference_id,
+      move(funding.from, 'grant', row.amount_micros, { grant_id: row.id }),
+    );
+    return row;
   }
 
   /** Open grants as draw-down sees them. Due work is booked, so `remaining` is exactly what is usable. */

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ledgerSnapshot, openTestTally } from '../../test/helpers.ts';
-import { TallyError } from '../domain/results.ts';
+import { ledgerSnapshot, openTestTally, refusal } from '../../test/helpers.ts';
 import type { TestClock } from './clock.ts';
 import type { Tally } from './tally.ts';
 
@@ -25,15 +24,6 @@ const CONFIG = {
 
 let tally: Tally;
 let clock: TestClock;
-
-async function refusal(promise: Promise<unknown>): Promise<TallyError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TallyError);
-  return error as TallyError;
-}
 
 beforeEach(async () => {
   ({ tally, clock } = await openTestTally({ config: CONFIG }));

@@ -9,7 +9,7 @@ import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal, minBigint } from '../domain/decimal.ts';
 import { type Allocation, planDraw, splitSettlement } from '../domain/drawdown.ts';
 import { GENESIS_HASH, move } from '../domain/journal.ts';
-import { OPEN_GRANTS_PER_ACCOUNT_MAX, RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
+import { RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
 import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
 import {
@@ -37,7 +37,6 @@ import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
 import type {
   ChargeRow,
-  GrantRow,
   ReservationRow,
   RunMetadata,
   Store,
@@ -248,36 +247,22 @@ export class Tally {
           });
         }
         const session = await AccountSession.open(transaction, grant.account, this.ids, now_ms);
-        if ((await session.openGrants()).size >= OPEN_GRANTS_PER_ACCOUNT_MAX) {
-          throw new TallyError(
-            'grant_limit_reached',
-            `an account holds at most ${OPEN_GRANTS_PER_ACCOUNT_MAX} open grants`,
-          );
-        }
-        const row: GrantRow = {
-          account_id: grant.account,
-          id: this.ids.next('gr', now_ms),
-          kind: grant.kind,
-          priority,
-          amount_micros: grant.amount,
-          remaining_micros: grant.amount,
-          effective_at_ms,
-          expires_at_ms,
-          source: grant.source ?? 'admin',
-          reason: grant.reason ?? null,
-          status: 'active',
-          allowed_operations: grant.allowed_operations ?? null,
-          refund_of_charge_id: null,
-          metadata: grant.metadata ?? {},
-          created_at_ms: now_ms,
-          closed_at_ms: null,
-          closed_reason: null,
-        };
-        await session.addGrant(row);
-        await session.post(
-          'grant_issue',
-          row.id,
-          move('issued', 'grant', row.amount_micros, { grant_id: row.id }),
+        const id = this.ids.next('gr', now_ms);
+        const row = await session.issueGrant(
+          {
+            id,
+            kind: grant.kind,
+            priority,
+            amount_micros: grant.amount,
+            effective_at_ms,
+            expires_at_ms,
+            source: grant.source ?? 'admin',
+            reason: grant.reason ?? null,
+            allowed_operations: grant.allowed_operations ?? null,
+            refund_of_charge_id: null,
+            metadata: grant.metadata ?? {},
+          },
+          { from: 'issued', type: 'grant_issue', reference_id: id },
         );
         return grantView(row, now_ms);
       },
@@ -571,29 +556,25 @@ export class Tally {
           );
         }
         const session = await AccountSession.open(transaction, charge.account_id, this.ids, now_ms);
-        const grant: GrantRow = {
-          account_id: charge.account_id,
-          id: this.ids.next('gr', now_ms),
-          kind: this.config.refund_kind,
-          priority: this.kind_priority.get(this.config.refund_kind)!,
-          amount_micros,
-          remaining_micros: amount_micros,
-          effective_at_ms: now_ms,
-          expires_at_ms: null,
-          source: 'refund',
-          reason: request.reason,
-          status: 'active',
-          allowed_operations: null,
-          refund_of_charge_id: charge.id,
-          metadata: {},
-          created_at_ms: now_ms,
-          closed_at_ms: null,
-          closed_reason: null,
-        };
-        await session.addGrant(grant);
+        const refund_id = this.ids.next('rf', now_ms);
+        const grant = await session.issueGrant(
+          {
+            id: this.ids.next('gr', now_ms),
+            kind: this.config.refund_kind,
+            priority: this.kind_priority.get(this.config.refund_kind)!,
+            amount_micros,
+            effective_at_ms: now_ms,
+            expires_at_ms: null,
+            source: 'refund',
+            reason: request.reason,
+            allowed_operations: null,
+            refund_of_charge_id: charge.id,
+            metadata: {},
+          },
+          { from: 'consumed', type: 'refund', reference_id: refund_id },
+        );
         charge.refunded_micros += amount_micros;
         await transaction.updateCharge(charge);
-        const refund_id = this.ids.next('rf', now_ms);
         await transaction.insertRefund({
           account_id: charge.account_id,
           id: refund_id,
@@ -603,11 +584,6 @@ export class Tally {
           reason: request.reason,
           created_at_ms: now_ms,
         });
-        await session.post(
-          'refund',
-          refund_id,
-          move('consumed', 'grant', amount_micros, { grant_id: grant.id }),
-        );
         return {
           refund_id,
           charge_id: charge.id,
