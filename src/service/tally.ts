@@ -35,13 +35,7 @@ import {
 } from '../schema/commands.ts';
 import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
-import type {
-  ChargeRow,
-  ReservationRow,
-  RunMetadata,
-  Store,
-  StoreTransaction,
-} from '../store/store.ts';
+import type { ChargeRow, ReservationRow, RunMetadata, Store, StoreTransaction } from '../store/store.ts';
 import { AccountSession } from './account-session.ts';
 import type { Clock } from './clock.ts';
 import {
