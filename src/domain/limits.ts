@@ -52,3 +52,9 @@ export const TYPICAL_USAGE_WINDOW_DAYS = 30;
 export const TYPICAL_USAGE_CHARGES_MAX = 500;
 /** The burn rate behind runway is the average over this many days. */
 export const BURN_RATE_WINDOW_DAYS = 7;
+
+/** Customer tokens are short-lived: an hour unless asked otherwise, a day at most. */
+export const CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT = 3_600;
+export const CUSTOMER_TOKEN_TTL_SECONDS_MAX = 86_400;
+/** Request bodies above this are refused with 413 before they are read. */
+export const REQUEST_BODY_BYTES_MAX = 1_048_576;

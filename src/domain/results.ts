@@ -42,6 +42,14 @@ export const resultCodes = {
   grant_limit_reached: { status: 409, title: 'The account holds too many open grants' },
   idempotency_key_reused: { status: 409, title: 'The idempotency key was used with a different request' },
   insufficient_credits: { status: 402, title: 'Not enough usable credits' },
+  unauthenticated: { status: 401, title: 'A valid secret key or customer token is required' },
+  forbidden: { status: 403, title: 'The key or token may not do this' },
+  not_found: { status: 404, title: 'No such resource' },
+  method_not_allowed: { status: 405, title: 'The resource does not accept this method' },
+  payload_too_large: { status: 413, title: 'The request body is larger than 1 MiB' },
+  api_key_not_found: { status: 404, title: 'No such API key' },
+  test_clock_disabled: { status: 404, title: 'The server runs without --test-clock' },
+  test_clock_backwards: { status: 400, title: 'A test clock only moves forward' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ResultCode = keyof typeof resultCodes;

@@ -4,7 +4,7 @@
  */
 import { monotonicFactory } from 'ulidx';
 
-export type IdPrefix = 'gr' | 'rsv' | 'ch' | 'rf' | 'jtx';
+export type IdPrefix = 'gr' | 'rsv' | 'ch' | 'rf' | 'jtx' | 'key';
 
 export class IdGenerator {
   private readonly ulid = monotonicFactory();

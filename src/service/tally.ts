@@ -36,6 +36,7 @@ import {
 import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
 import type { ChargeRow, ReservationRow, RunMetadata, Store, StoreTransaction } from '../store/store.ts';
+import { Access } from './access.ts';
 import { AccountSession } from './account-session.ts';
 import type { Clock } from './clock.ts';
 import {
@@ -65,6 +66,8 @@ import {
 export interface CommandOptions {
   /** A replay with the same key and request returns the first result; another request under it is refused. */
   idempotency_key?: string;
+  /** Keeps callers' keys apart: the same key from two API keys or customers is two keys. */
+  idempotency_namespace?: string;
   /** Called when the answer is a replay of the first result (the HTTP edge sets `Idempotent-Replayed`). */
   on_replay?: () => void;
 }
@@ -124,6 +127,8 @@ function insufficientCredits(
 export class Tally {
   private readonly ids = new IdGenerator();
   private readonly price_books = new PriceBooks();
+  /** Secret keys and customer tokens. */
+  readonly access: Access;
   private readonly kind_priority: Map<string, number>;
 
   private constructor(
@@ -132,6 +137,7 @@ export class Tally {
     readonly clock: Clock,
   ) {
     this.kind_priority = new Map(config.kinds.map((kind, index) => [kind, index]));
+    this.access = new Access(store, clock, this.ids);
   }
 
   /** Opens the engine on a store: registers the configuration's price book version (refusing a changed one). */
@@ -159,9 +165,10 @@ export class Tally {
     validateIdempotencyKey(options.idempotency_key);
     const { value, replayed } = await this.store.transaction(async (transaction) => {
       const now_ms = this.clock.now_ms();
+      const namespaced = options.idempotency_namespace ? `${options.idempotency_namespace}:${scope}` : scope;
       return runIdempotent(
         transaction,
-        { scope, key: options.idempotency_key, input: raw_input, now_ms },
+        { scope: namespaced, key: options.idempotency_key, input: raw_input, now_ms },
         () => work(transaction, input, now_ms),
       );
     });

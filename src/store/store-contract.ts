@@ -276,6 +276,32 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await expect(store.transaction((tx) => tx.insertIdempotency(row))).rejects.toThrow();
     });
 
+    it('stores API keys by hash and revokes them', async () => {
+      const key = {
+        id: 'key_1',
+        secret_hash: 'h1',
+        secret_prefix: 'sk_live_ab',
+        scope: 'write' as const,
+        name: 'ci',
+        created_at_ms: T0,
+        revoked_at_ms: null,
+      };
+      await store.transaction((tx) => tx.insertApiKey(key));
+      expect(await store.read((tx) => tx.getApiKeyByHash('h1'))).toEqual(key);
+      expect(await store.read((tx) => tx.getApiKeyByHash('h2'))).toBeUndefined();
+      expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 5))).toBe(true);
+      expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 9))).toBe(true);
+      expect(await store.transaction((tx) => tx.revokeApiKey('key_nope', T0 + 9))).toBe(false);
+      expect(await store.read((tx) => tx.listApiKeys())).toEqual([{ ...key, revoked_at_ms: T0 + 5 }]);
+      await expect(store.transaction((tx) => tx.insertApiKey({ ...key, id: 'key_2' }))).rejects.toThrow();
+    });
+
+    it('keeps the first server secret of a name', async () => {
+      expect(await store.transaction((tx) => tx.putServerSecretOnce('signing', 'a', T0))).toBe('a');
+      expect(await store.transaction((tx) => tx.putServerSecretOnce('signing', 'b', T0))).toBe('a');
+      expect(await store.read((tx) => tx.getServerSecret('signing'))).toBe('a');
+    });
+
     it('stores price book versions once', async () => {
       const version = {
         version: 3,

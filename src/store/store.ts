@@ -128,6 +128,19 @@ export interface PriceVersionRow {
   created_at_ms: number;
 }
 
+export type KeyScope = 'admin' | 'write' | 'read';
+
+export interface ApiKeyRow {
+  id: string;
+  secret_hash: string;
+  /** The first characters of the secret, so people can tell their keys apart. */
+  secret_prefix: string;
+  scope: KeyScope;
+  name: string;
+  created_at_ms: number;
+  revoked_at_ms: number | null;
+}
+
 export interface DueItem {
   account_id: string;
   id: string;
@@ -177,6 +190,16 @@ export interface StoreTransaction {
   /** The highest version published, whatever its effective time. */
   getLatestPriceVersion(): Promise<PriceVersionRow | undefined>;
   insertPriceVersion(row: PriceVersionRow): Promise<void>;
+
+  insertApiKey(row: ApiKeyRow): Promise<void>;
+  getApiKeyByHash(secret_hash: string): Promise<ApiKeyRow | undefined>;
+  listApiKeys(): Promise<ApiKeyRow[]>;
+  /** Marks a key revoked; returns false when there is no such key. */
+  revokeApiKey(id: string, revoked_at_ms: number): Promise<boolean>;
+
+  getServerSecret(name: string): Promise<string | undefined>;
+  /** Stores a secret unless one of that name exists; returns the one stored. */
+  putServerSecretOnce(name: string, value: string, created_at_ms: number): Promise<string>;
 
   /** Accounts with reservations held past their TTL, or open grants past their expiry, at `now_ms`. */
   listAccountsWithDueWork(now_ms: number, limit: number): Promise<string[]>;

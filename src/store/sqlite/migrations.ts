@@ -145,4 +145,23 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER journal_entries_append_only_delete BEFORE DELETE ON journal_entries
     BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
   `,
+  `
+  -- Secret API keys, stored as SHA-256 hashes; the secret itself is shown once, at creation.
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    secret_prefix TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('admin', 'write', 'read')),
+    name TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER
+  ) STRICT;
+
+  -- Server-side secrets (the key that signs customer tokens), made on first use.
+  CREATE TABLE server_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -13,6 +13,7 @@ import type { Outcome } from '../../domain/pricing.ts';
 import { decodeAllocations, encodeAllocations } from '../row-codec.ts';
 import type {
   AccountRow,
+  ApiKeyRow,
   ChargeRow,
   GrantRow,
   IdempotencyRow,
@@ -134,6 +135,18 @@ function chargeFromRow(row: Row): ChargeRow {
     metadata: json(row.metadata_json),
     refunded_micros: bigint(row.refunded_micros),
     created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function apiKeyFromRow(row: Row): ApiKeyRow {
+  return {
+    id: text(row.id),
+    secret_hash: text(row.secret_hash),
+    secret_prefix: text(row.secret_prefix),
+    scope: text(row.scope) as ApiKeyRow['scope'],
+    name: text(row.name),
+    created_at_ms: number(row.created_at_ms),
+    revoked_at_ms: nullableNumber(row.revoked_at_ms),
   };
 }
 
@@ -510,6 +523,49 @@ class SqliteTransaction implements StoreTransaction {
       row.document_json,
       row.created_at_ms,
     );
+  }
+
+  async insertApiKey(row: ApiKeyRow) {
+    this.run(
+      'INSERT INTO api_keys (id, secret_hash, secret_prefix, scope, name, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      row.id,
+      row.secret_hash,
+      row.secret_prefix,
+      row.scope,
+      row.name,
+      row.created_at_ms,
+      row.revoked_at_ms,
+    );
+  }
+  async getApiKeyByHash(secret_hash: string) {
+    const row = this.one('SELECT * FROM api_keys WHERE secret_hash = ?', secret_hash);
+    return row && apiKeyFromRow(row);
+  }
+  async listApiKeys() {
+    return this.all('SELECT * FROM api_keys ORDER BY created_at_ms, id').map(apiKeyFromRow);
+  }
+  async revokeApiKey(id: string, revoked_at_ms: number) {
+    return (
+      this.run(
+        'UPDATE api_keys SET revoked_at_ms = coalesce(revoked_at_ms, ?) WHERE id = ?',
+        revoked_at_ms,
+        id,
+      ) === 1
+    );
+  }
+
+  async getServerSecret(name: string) {
+    const row = this.one('SELECT value FROM server_secrets WHERE name = ?', name);
+    return row && text(row.value);
+  }
+  async putServerSecretOnce(name: string, value: string, created_at_ms: number) {
+    this.run(
+      'INSERT INTO server_secrets (name, value, created_at_ms) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      name,
+      value,
+      created_at_ms,
+    );
+    return (await this.getServerSecret(name))!;
   }
 
   async listAccountsWithDueWork(now_ms: number, limit: number) {

@@ -1,0 +1,152 @@
+/**
+ * Who may call Tally (SPEC §6). Secret keys (`sk_…`) carry a scope — `admin`, `write` or
+ * `read` — and are stored only as SHA-256 hashes: the secret is shown once, when the key is
+ * made. Customer tokens (`ct_…`) are signed with a server secret (HMAC-SHA-256), expire
+ * within a day, and see one account only.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT, CUSTOMER_TOKEN_TTL_SECONDS_MAX } from '../domain/limits.ts';
+import { TallyError } from '../domain/results.ts';
+import type { ApiKeyRow, KeyScope, Store } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import type { IdGenerator } from './ids.ts';
+import { isoTime } from './views.ts';
+
+export type Principal =
+  | { kind: 'key'; key_id: string; scope: KeyScope }
+  | { kind: 'customer'; account: string; expires_at_ms: number };
+
+export interface ApiKeyView {
+  id: string;
+  scope: KeyScope;
+  name: string;
+  secret_prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const TOKEN_SIGNING_SECRET = 'customer_token_signing';
+const SCOPE_RANK: Record<KeyScope, number> = { read: 0, write: 1, admin: 2 };
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const base64url = (bytes: Buffer | string) => Buffer.from(bytes).toString('base64url');
+
+export function scopeAllows(scope: KeyScope, needed: KeyScope): boolean {
+  return SCOPE_RANK[scope] >= SCOPE_RANK[needed];
+}
+
+function keyView(row: ApiKeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    scope: row.scope,
+    name: row.name,
+    secret_prefix: row.secret_prefix,
+    created_at: isoTime(row.created_at_ms),
+    revoked_at: row.revoked_at_ms === null ? null : isoTime(row.revoked_at_ms),
+  };
+}
+
+export class Access {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  /**
+   * Makes a key and returns its secret, which is never shown again. Given a `secret` (say
+   * TALLY_ADMIN_KEY), registers that one instead; registering it again changes nothing.
+   */
+  async createKey(request: {
+    scope: KeyScope;
+    name: string;
+    secret?: string;
+  }): Promise<ApiKeyView & { secret: string }> {
+    const secret = request.secret ?? `sk_${request.scope}_${base64url(randomBytes(24))}`;
+    if (!/^sk_[A-Za-z0-9_-]{16,200}$/.test(secret)) {
+      throw new TallyError(
+        'invalid_request',
+        'a secret key is sk_ followed by 16 to 200 letters, digits, _ or -',
+      );
+    }
+    return this.store.transaction(async (transaction) => {
+      const existing = await transaction.getApiKeyByHash(sha256(secret));
+      if (existing) return { ...keyView(existing), secret };
+      const now_ms = this.clock.now_ms();
+      const row: ApiKeyRow = {
+        id: this.ids.next('key', now_ms),
+        secret_hash: sha256(secret),
+        secret_prefix: secret.slice(0, 12),
+        scope: request.scope,
+        name: request.name,
+        created_at_ms: now_ms,
+        revoked_at_ms: null,
+      };
+      await transaction.insertApiKey(row);
+      return { ...keyView(row), secret };
+    });
+  }
+
+  async listKeys(): Promise<ApiKeyView[]> {
+    return (await this.store.read((transaction) => transaction.listApiKeys())).map(keyView);
+  }
+
+  async revokeKey(id: string): Promise<void> {
+    const revoked = await this.store.transaction((transaction) =>
+      transaction.revokeApiKey(id, this.clock.now_ms()),
+    );
+    if (!revoked) throw new TallyError('api_key_not_found', `no API key ${id}`);
+  }
+
+  private signingSecret(): Promise<string> {
+    return this.store.transaction((transaction) =>
+      transaction.putServerSecretOnce(TOKEN_SIGNING_SECRET, base64url(randomBytes(32)), this.clock.now_ms()),
+    );
+  }
+
+  private async sign(payload: string): Promise<string> {
+    return createHmac('sha256', await this.signingSecret())
+      .update(payload)
+      .digest('base64url');
+  }
+
+  /** A token that sees and acts on `account` only, until it expires. */
+  async mintCustomerToken(account: string, ttl_seconds = CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT) {
+    if (!Number.isInteger(ttl_seconds) || ttl_seconds < 1 || ttl_seconds > CUSTOMER_TOKEN_TTL_SECONDS_MAX) {
+      throw new TallyError(
+        'ttl_out_of_range',
+        `a customer token lives 1 to ${CUSTOMER_TOKEN_TTL_SECONDS_MAX} seconds`,
+      );
+    }
+    const expires_at_ms = this.clock.now_ms() + ttl_seconds * 1000;
+    const payload = base64url(JSON.stringify({ account, expires_at_ms }));
+    return {
+      token: `ct_${payload}.${await this.sign(payload)}`,
+      account,
+      expires_at: isoTime(expires_at_ms),
+    };
+  }
+
+  /** The principal a bearer credential stands for, or undefined when it is unknown, revoked, forged or expired. */
+  async authenticate(credential: string): Promise<Principal | undefined> {
+    if (credential.startsWith('sk_')) {
+      const row = await this.store.read((transaction) => transaction.getApiKeyByHash(sha256(credential)));
+      if (!row || row.revoked_at_ms !== null) return undefined;
+      return { kind: 'key', key_id: row.id, scope: row.scope };
+    }
+    if (credential.startsWith('ct_')) {
+      const [payload, signature] = credential.slice(3).split('.');
+      if (!payload || !signature) return undefined;
+      const expected = Buffer.from(await this.sign(payload));
+      const given = Buffer.from(signature);
+      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+        account: string;
+        expires_at_ms: number;
+      };
+      if (claims.expires_at_ms <= this.clock.now_ms()) return undefined;
+      return { kind: 'customer', account: claims.account, expires_at_ms: claims.expires_at_ms };
+    }
+    return undefined;
+  }
+}
