@@ -1,0 +1,305 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ledgerSnapshot, openTestTally } from '../../test/helpers.ts';
+import type { TestClock } from '../service/clock.ts';
+import type { Tally } from '../service/tally.ts';
+import { createApp } from './app.ts';
+
+const ADMIN = 'sk_admin_test_0123456789abcdef';
+let tally: Tally;
+let clock: TestClock;
+let app: ReturnType<typeof createApp>;
+let write_key: string;
+let read_key: string;
+
+async function call(
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const response = await app.request(path, {
+    method,
+    headers: {
+      ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: text.startsWith('{') ? JSON.parse(text) : text,
+  };
+}
+
+beforeEach(async () => {
+  ({ tally, clock } = await openTestTally());
+  app = createApp({ tally, test_clock: clock });
+  await tally.access.createKey({ scope: 'admin', name: 'test', secret: ADMIN });
+  write_key = (await call('POST', '/v1/keys', { key: ADMIN, body: { scope: 'write', name: 'backend' } })).json
+    .secret;
+  read_key = (await call('POST', '/v1/keys', { key: ADMIN, body: { scope: 'read', name: 'analytics' } })).json
+    .secret;
+  await call('PUT', '/v1/accounts/alice', {
+    key: write_key,
+    body: { kind: 'user', timezone: 'Europe/Paris' },
+  });
+  await call('PUT', '/v1/accounts/bob', { key: write_key, body: { kind: 'user' } });
+  await call('POST', '/v1/accounts/alice/grants', { key: write_key, body: { kind: 'bonus', amount: '100' } });
+  await call('POST', '/v1/accounts/bob/grants', { key: write_key, body: { kind: 'bonus', amount: '100' } });
+});
+
+describe('HTTP API', () => {
+  it('runs the whole flow: account, grant, reserve, settle, balance, charge', async () => {
+    expect((await call('GET', '/healthz')).json).toEqual({ ok: true });
+    const reservation = await call('POST', '/v1/reservations', {
+      key: write_key,
+      body: { account: 'alice', operation: 'chat.fast', max_credits: '30', metadata: { thread: 't-1' } },
+    });
+    expect(reservation.status).toBe(200);
+    expect(reservation.json).toMatchObject({ status: 'held', amount: '30', price_version: 1 });
+    const charge = await call('POST', `/v1/reservations/${reservation.json.id}/settle`, {
+      key: write_key,
+      body: { usage: { input_tokens: 5000, output_tokens: 1000 } },
+    });
+    expect(charge.json).toMatchObject({ credits: '9', outcome: 'succeeded', metadata: { thread: 't-1' } });
+    expect((await call('GET', `/v1/charges/${charge.json.id}`, { key: read_key })).json.credits).toBe('9');
+    const balance = await call('GET', '/v1/accounts/alice/balance', { key: read_key });
+    expect(balance.json).toMatchObject({
+      available: '91',
+      held: '0',
+      by_kind: { bonus: { available: '91' } },
+    });
+    const prices = await call('GET', '/v1/prices');
+    expect(prices.json.operations.map((operation: { id: string }) => operation.id)).toContain('chat.fast');
+  });
+
+  it('answers bad input with problem+json, the right code, and an unchanged journal', async () => {
+    const before = await ledgerSnapshot(tally);
+    const cases: [string, string, unknown, number, string][] = [
+      ['POST', '/v1/accounts/alice/grants', { kind: 'bonus', amount: '-1' }, 400, 'amount_not_positive'],
+      ['POST', '/v1/accounts/alice/grants', { kind: 'bonus', amount: 'abc' }, 400, 'amount_invalid'],
+      [
+        'POST',
+        '/v1/accounts/alice/grants',
+        { kind: 'bonus', amount: '0.0000001' },
+        400,
+        'amount_too_precise',
+      ],
+      [
+        'POST',
+        '/v1/accounts/alice/grants',
+        { kind: 'bonus', amount: '99999999999' },
+        400,
+        'amount_out_of_range',
+      ],
+      [
+        'POST',
+        '/v1/accounts/alice/grants',
+        { kind: 'bonus', amount: '1', surprise: true },
+        400,
+        'invalid_request',
+      ],
+      ['POST', '/v1/accounts/nobody/grants', { kind: 'bonus', amount: '1' }, 404, 'account_not_found'],
+      ['PUT', '/v1/accounts/carol', { kind: 'user', timezone: 'Nowhere/Land' }, 400, 'timezone_invalid'],
+      [
+        'POST',
+        '/v1/reservations',
+        { account: 'alice', operation: 'nope', max_credits: '1' },
+        404,
+        'operation_not_found',
+      ],
+      [
+        'POST',
+        '/v1/reservations',
+        { account: 'alice', operation: 'chat.fast', max_credits: '1000' },
+        402,
+        'insufficient_credits',
+      ],
+      ['POST', '/v1/reservations/rsv_nope/settle', { usage: {} }, 404, 'reservation_not_found'],
+      [
+        'POST',
+        '/v1/charges',
+        { account: 'alice', operation: 'chat.fast', usage: { pixels: 1 } },
+        400,
+        'usage_dimension_unknown',
+      ],
+      ['POST', '/v1/charges', '{"account": ', 400, 'invalid_request'],
+      ['POST', '/v1/grants/gr_nope/revoke', { reason: 'x' }, 404, 'grant_not_found'],
+      [
+        'POST',
+        '/v1/accounts/alice/grants',
+        { kind: 'bonus', amount: '1', reason: 'x'.repeat(501) },
+        400,
+        'invalid_request',
+      ],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const response = await call(method, path, { key: write_key, body });
+      expect([path, response.status, response.json.code]).toEqual([path, status, code]);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(response.json).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) });
+    }
+    const refusal = await call('POST', '/v1/reservations', {
+      key: write_key,
+      body: { account: 'alice', operation: 'chat.fast', max_credits: '1000' },
+    });
+    expect(refusal.json).toMatchObject({ needed: '1000', available: '100', options: ['top_up'] });
+    const fields = await call('POST', '/v1/accounts/alice/grants', {
+      key: write_key,
+      body: { kind: 'bonus', amount: '-1' },
+    });
+    expect(fields.json.errors).toEqual([
+      { field: 'amount', code: 'amount_not_positive', message: 'must be greater than zero' },
+    ]);
+    expect(await ledgerSnapshot(tally)).toEqual(before);
+  });
+
+  it('refuses a body over 1 MiB with 413', async () => {
+    const response = await call('POST', '/v1/charges', {
+      key: write_key,
+      body: JSON.stringify({ account: 'alice', padding: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect(response.json.code).toBe('payload_too_large');
+  });
+
+  it('replays an idempotent request and refuses the same key with another body', async () => {
+    const body = { account: 'alice', operation: 'chat.fast', max_credits: '10' };
+    const headers = { 'idempotency-key': 'order-1' };
+    const first = await call('POST', '/v1/reservations', { key: write_key, body, headers });
+    const again = await call('POST', '/v1/reservations', { key: write_key, body, headers });
+    expect(again.json).toEqual(first.json);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const conflict = await call('POST', '/v1/reservations', {
+      key: write_key,
+      body: { ...body, max_credits: '11' },
+      headers,
+    });
+    expect([conflict.status, conflict.json.code]).toEqual([409, 'idempotency_key_reused']);
+    const concurrent = await Promise.all(
+      [1, 2, 3].map(() =>
+        call('POST', '/v1/reservations', { key: write_key, body, headers: { 'idempotency-key': 'order-2' } }),
+      ),
+    );
+    expect(new Set(concurrent.map((response) => response.json.id)).size).toBe(1);
+    expect((await tally.getBalance('alice')).held).toBe('20');
+  });
+
+  it('checks keys and scopes', async () => {
+    expect((await call('GET', '/v1/accounts/alice/balance')).json.code).toBe('unauthenticated');
+    expect(
+      (await call('GET', '/v1/accounts/alice/balance', { key: 'sk_forged_0123456789abcdef' })).status,
+    ).toBe(401);
+    const denied = await call('POST', '/v1/accounts/alice/grants', {
+      key: read_key,
+      body: { kind: 'bonus', amount: '5' },
+    });
+    expect([denied.status, denied.json.code]).toEqual([403, 'forbidden']);
+    expect(
+      (await call('POST', '/v1/keys', { key: write_key, body: { scope: 'admin', name: 'x' } })).status,
+    ).toBe(403);
+    const keys = await call('GET', '/v1/keys', { key: ADMIN });
+    expect(keys.json.data).toHaveLength(3);
+    expect(JSON.stringify(keys.json)).not.toContain(write_key);
+    const write_id = keys.json.data.find((key: { scope: string }) => key.scope === 'write').id;
+    await call('POST', `/v1/keys/${write_id}/revoke`, { key: ADMIN });
+    expect((await call('GET', '/v1/accounts/alice', { key: write_key })).status).toBe(401);
+    expect((await tally.getBalance('alice')).available).toBe('100');
+  });
+
+  it('lets a customer token see and spend its own account only', async () => {
+    const token = (
+      await call('POST', '/v1/accounts/alice/tokens', { key: write_key, body: { ttl_seconds: 600 } })
+    ).json.token;
+    expect(token).toMatch(/^ct_/);
+    expect((await call('GET', '/v1/accounts/alice/balance', { key: token })).json.available).toBe('100');
+    const estimate = await call('POST', '/v1/estimates', {
+      key: token,
+      body: { account: 'alice', operation: 'web.extract' },
+    });
+    expect(estimate.json).toMatchObject({ credits_expected: '8', affordable: true });
+    const own = await call('POST', '/v1/reservations', {
+      key: token,
+      body: { account: 'alice', operation: 'web.extract' },
+    });
+    expect(own.status).toBe(200);
+
+    const before = await ledgerSnapshot(tally);
+    const bob_reservation = await tally.reserve({ account: 'bob', operation: 'web.extract' });
+    const after_bob = await ledgerSnapshot(tally);
+    const attempts = [
+      await call('GET', '/v1/accounts/bob/balance', { key: token }),
+      await call('POST', '/v1/reservations', {
+        key: token,
+        body: { account: 'bob', operation: 'web.extract' },
+      }),
+      await call('POST', `/v1/reservations/${bob_reservation.id}/settle`, {
+        key: token,
+        body: { usage: {} },
+      }),
+      await call('POST', `/v1/reservations/${bob_reservation.id}/release`, { key: token }),
+      await call('POST', '/v1/accounts/alice/grants', {
+        key: token,
+        body: { kind: 'bonus', amount: '1000' },
+      }),
+    ];
+    expect(attempts.map((attempt) => attempt.status)).toEqual([403, 403, 403, 403, 403]);
+    expect(before).not.toEqual(after_bob);
+    expect(await ledgerSnapshot(tally)).toEqual(after_bob);
+
+    clock.advanceSeconds(601);
+    expect((await call('GET', '/v1/accounts/alice/balance', { key: token })).status).toBe(401);
+    const forged = `${token.slice(0, -2)}xx`;
+    expect((await call('GET', '/v1/accounts/alice/balance', { key: forged })).status).toBe(401);
+  });
+
+  it('moves the test clock forward only, and runs what fell due', async () => {
+    await call('POST', '/v1/reservations', {
+      key: write_key,
+      body: { account: 'alice', operation: 'chat.fast', max_credits: '10', ttl_seconds: 60 },
+    });
+    const moved = await call('POST', '/v1/test/clock', { key: ADMIN, body: { advance_seconds: 120 } });
+    expect(moved.json).toMatchObject({
+      now: '2026-03-01T10:02:00.000Z',
+      due_work: { reservations_expired: 1 },
+    });
+    expect((await call('GET', '/v1/test/clock', { key: read_key })).json.now).toBe(
+      '2026-03-01T10:02:00.000Z',
+    );
+    const back = await call('POST', '/v1/test/clock', { key: ADMIN, body: { now: '2026-01-01T00:00:00Z' } });
+    expect([back.status, back.json.code]).toEqual([400, 'test_clock_backwards']);
+    const without = createApp({ tally });
+    expect(
+      (await without.request('/v1/test/clock', { headers: { authorization: `Bearer ${ADMIN}` } })).status,
+    ).toBe(404);
+  });
+
+  it('publishes an OpenAPI 3.1 document listing every route, and a reference page', async () => {
+    const document = (await call('GET', '/openapi.json')).json;
+    expect(document.openapi).toBe('3.1.0');
+    const listed = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations as object).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    for (const route of [
+      'GET /v1/prices',
+      'POST /v1/reservations',
+      'POST /v1/reservations/{id}/settle',
+      'GET /openapi.json',
+      'GET /docs',
+      'POST /v1/test/clock',
+    ]) {
+      expect(listed).toContain(route);
+    }
+    const page = await call('GET', '/docs');
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.json).toContain('/v1/reservations/{id}/settle');
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * The HTTP API (API.md) on Hono: authenticate, authorise, read the body, call the route's
+ * handler, answer JSON — or a problem document for any refusal.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { REQUEST_BODY_BYTES_MAX } from '../domain/limits.ts';
+import { TallyError } from '../domain/results.ts';
+import { type Principal, scopeAllows } from '../service/access.ts';
+import type { TestClock } from '../service/clock.ts';
+import type { Tally } from '../service/tally.ts';
+import { docsPage } from './docs-page.ts';
+import { openApiDocument } from './openapi.ts';
+import { problemResponse } from './problem.ts';
+import { type RouteDefinition, routes, testClockRoutes } from './routes.ts';
+
+export const API_VERSION = '0.1.0';
+
+export interface AppOptions {
+  tally: Tally;
+  /** Enables `/v1/test/clock` (never in production). */
+  test_clock?: TestClock;
+}
+
+async function principalOf(tally: Tally, authorization: string | undefined): Promise<Principal | null> {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  if (!match) return null;
+  return (await tally.access.authenticate(match[1]!)) ?? null;
+}
+
+function authorize(route: RouteDefinition, principal: Principal | null): void {
+  if (route.access === 'public') return;
+  if (!principal)
+    throw new TallyError('unauthenticated', 'send Authorization: Bearer with a secret key or customer token');
+  if (principal.kind === 'customer') {
+    if (!route.customer) throw new TallyError('forbidden', 'a customer token may not do this');
+    return;
+  }
+  if (!scopeAllows(principal.scope, route.access)) {
+    throw new TallyError(
+      'forbidden',
+      `this needs a key of scope ${route.access}; this key is ${principal.scope}`,
+    );
+  }
+}
+
+async function readBody(request: Request): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new TallyError('invalid_request', 'the body is not valid JSON');
+  }
+}
+
+export function createApp(options: AppOptions): Hono {
+  const { tally, test_clock } = options;
+  const app = new Hono();
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: REQUEST_BODY_BYTES_MAX,
+      onError: () => problemResponse(new TallyError('payload_too_large')),
+    }),
+  );
+
+  const served: RouteDefinition[] = [...routes, ...(test_clock ? testClockRoutes : [])];
+  const meta: RouteDefinition[] = [
+    {
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This OpenAPI 3.1 document',
+      tag: 'meta',
+      access: 'public',
+      customer: true,
+      handle: async () => document,
+    },
+    {
+      method: 'get',
+      path: '/docs',
+      summary: 'The API reference page',
+      tag: 'meta',
+      access: 'public',
+      customer: true,
+      handle: async () =>
+        new Response(docsPage(document), { headers: { 'content-type': 'text/html; charset=utf-8' } }),
+    },
+  ];
+  const all = [...served, ...meta];
+  const document = openApiDocument(all, API_VERSION);
+
+  for (const route of all) {
+    const path = route.path.replace(/\{(\w+)\}/g, ':$1');
+    app.on(route.method.toUpperCase(), path, async (context) => {
+      try {
+        const principal = await principalOf(tally, context.req.header('authorization'));
+        authorize(route, principal);
+        let replayed = false;
+        const result = await route.handle({
+          tally,
+          test_clock,
+          params: context.req.param() as Record<string, string>,
+          query: context.req.query(),
+          body: route.method === 'get' ? undefined : await readBody(context.req.raw),
+          principal,
+          options: {
+            idempotency_key: context.req.header('idempotency-key'),
+            idempotency_namespace:
+              principal?.kind === 'customer'
+                ? `customer:${principal.account}`
+                : principal?.kind === 'key'
+                  ? principal.key_id
+                  : undefined,
+            on_replay: () => {
+              replayed = true;
+            },
+          },
+          ownAccount: (account) => {
+            if (principal?.kind === 'customer' && account !== principal.account) {
+              throw new TallyError('forbidden', `this token sees account ${principal.account} only`);
+            }
+          },
+        });
+        if (result instanceof Response) return result;
+        const response = context.json(result as object);
+        if (replayed) response.headers.set('Idempotent-Replayed', 'true');
+        return response;
+      } catch (error) {
+        return problemResponse(error);
+      }
+    });
+  }
+  app.notFound(() => problemResponse(new TallyError('not_found')));
+  app.onError((error) => problemResponse(error));
+  return app;
+}

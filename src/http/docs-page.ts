@@ -1,0 +1,51 @@
+/**
+ * `GET /docs`: a readable reference page rendered from the OpenAPI document on the server, so
+ * it works offline and needs no script from anywhere else.
+ */
+const escape = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+
+interface Operation {
+  summary: string;
+  tags: string[];
+  'x-tally-access': string;
+  requestBody?: { content: { 'application/json': { schema: unknown } } };
+  parameters: { name: string; in: string }[];
+}
+
+export function docsPage(document: Record<string, unknown>): string {
+  const info = document.info as { title: string; version: string; description: string };
+  const paths = document.paths as Record<string, Record<string, Operation>>;
+  const sections = Object.entries(paths).flatMap(([path, operations]) =>
+    Object.entries(operations).map(([method, operation]) => {
+      const parameters = operation.parameters.filter((parameter) => parameter.in !== 'path');
+      const body = operation.requestBody?.content['application/json'].schema;
+      return `<section>
+  <h3><span class="method ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3>
+  <p>${escape(operation.summary)} <small>(${escape(operation['x-tally-access'])})</small></p>
+  ${parameters.length ? `<p>Parameters: ${parameters.map((parameter) => `<code>${escape(parameter.name)}</code> (${parameter.in})`).join(', ')}</p>` : ''}
+  ${body ? `<details><summary>Request body</summary><pre>${escape(JSON.stringify(body, null, 2))}</pre></details>` : ''}
+</section>`;
+    }),
+  );
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(info.title)} API reference</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
+  section { border-top: 1px solid #ddd; padding: 0.5rem 0; }
+  .method { display: inline-block; min-width: 4.5rem; font-size: 0.8rem; padding: 0.1rem 0.4rem; border-radius: 4px; color: #fff; background: #444; text-align: center; }
+  .get { background: #1f6f43; } .post { background: #1d4f91; } .put { background: #7a4b00; } .delete { background: #8b1e1e; }
+  pre { background: #f5f5f5; padding: 0.75rem; overflow-x: auto; }
+</style>
+</head>
+<body>
+<h1>${escape(info.title)} API <small>${escape(info.version)}</small></h1>
+<p>${escape(info.description)} Authenticate with <code>Authorization: Bearer &lt;key or token&gt;</code>.
+The machine-readable document is at <a href="/openapi.json">/openapi.json</a>.</p>
+${sections.join('\n')}
+</body>
+</html>`;
+}

@@ -1,0 +1,401 @@
+/**
+ * Every HTTP endpoint, as data: method, path, who may call it, the schema of its body (for the
+ * OpenAPI document; the service validates), and a handler that calls the service and returns
+ * what it answered. Routes hold no ledger logic (STYLE rule 10).
+ */
+import { z } from 'zod';
+import { CUSTOMER_TOKEN_TTL_SECONDS_MAX } from '../domain/limits.ts';
+import { TallyError } from '../domain/results.ts';
+import {
+  chargeInput,
+  estimateInput,
+  issueGrantInput,
+  putAccountInput,
+  refundInput,
+  releaseInput,
+  reserveInput,
+  revokeGrantInput,
+  settleInput,
+} from '../schema/commands.ts';
+import { parseInput } from '../schema/parse.ts';
+import type { Principal } from '../service/access.ts';
+import type { TestClock } from '../service/clock.ts';
+import type { CommandOptions, Tally } from '../service/tally.ts';
+import type { KeyScope } from '../store/store.ts';
+
+export interface RouteContext {
+  tally: Tally;
+  test_clock: TestClock | undefined;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: unknown;
+  principal: Principal | null;
+  /** Idempotency key, caller namespace and replay flag for the command this request runs. */
+  options: CommandOptions;
+  /** Refuses (as not found, revealing nothing) when a customer token reaches another account. */
+  ownAccount(account: string | undefined): void;
+}
+
+export interface RouteDefinition {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** OpenAPI style: `/v1/accounts/{id}`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `public`, or the least key scope that may call it. */
+  access: 'public' | KeyScope;
+  /** Whether a customer token may call it (always limited to its own account). */
+  customer: boolean;
+  /** The request body as the service validates it, minus what the path supplies. */
+  body?: z.ZodType;
+  query?: z.ZodType;
+  idempotent?: boolean;
+  handle(context: RouteContext): Promise<unknown>;
+}
+
+/** A body schema without the fields the path gives. */
+const without = <Shape extends z.ZodRawShape, Key extends keyof Shape & string>(
+  schema: z.ZodObject<Shape>,
+  key: Key,
+) => schema.omit({ [key]: true } as never);
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new TallyError('invalid_request', 'the body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+const listQuery = z.strictObject({
+  status: z.enum(['pending', 'active', 'expired', 'revoked']).optional(),
+});
+
+const tokenBody = z.strictObject({
+  ttl_seconds: z.number().int().min(1).max(CUSTOMER_TOKEN_TTL_SECONDS_MAX).optional(),
+});
+const keyBody = z.strictObject({
+  scope: z.enum(['admin', 'write', 'read']),
+  name: z.string().min(1).max(200),
+});
+const clockBody = z.union([
+  z.strictObject({ advance_seconds: z.number().int().min(0) }),
+  z.strictObject({ now: z.iso.datetime({ offset: true }) }),
+]);
+
+async function reservationOf(context: RouteContext): Promise<string> {
+  const id = context.params.id!;
+  if (context.principal?.kind === 'customer')
+    context.ownAccount((await context.tally.getReservation(id)).account);
+  return id;
+}
+
+export const routes: RouteDefinition[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness check',
+    tag: 'meta',
+    access: 'public',
+    customer: true,
+    handle: async () => ({ ok: true }),
+  },
+  {
+    method: 'get',
+    path: '/v1/prices',
+    summary: 'The public price table: credit value and every operation with its rates and an example cost',
+    tag: 'prices',
+    access: 'public',
+    customer: true,
+    handle: ({ tally }) => tally.priceTable(),
+  },
+  {
+    method: 'put',
+    path: '/v1/accounts/{id}',
+    summary: 'Create an account, or update its timezone and metadata',
+    tag: 'accounts',
+    access: 'write',
+    customer: false,
+    body: without(putAccountInput, 'id'),
+    handle: ({ tally, params, body }) => tally.putAccount({ ...objectBody(body), id: params.id } as never),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}',
+    summary: 'An account',
+    tag: 'accounts',
+    access: 'read',
+    customer: true,
+    handle: ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return tally.getAccount(params.id!);
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/balance',
+    summary: 'The balance now: usable and held credits, by kind, per grant, and the next expiry',
+    tag: 'accounts',
+    access: 'read',
+    customer: true,
+    handle: ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return tally.getBalance(params.id!);
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/remaining',
+    summary: '"About N more": runs the balance covers per operation, and runway at the 7-day burn rate',
+    tag: 'accounts',
+    access: 'read',
+    customer: true,
+    handle: ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return tally.remaining(params.id!);
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/accounts/{id}/grants',
+    summary: 'Grant credits to an account',
+    tag: 'grants',
+    access: 'write',
+    customer: false,
+    body: without(issueGrantInput, 'account'),
+    idempotent: true,
+    handle: ({ tally, params, body, options }) =>
+      tally.issueGrant({ ...objectBody(body), account: params.id } as never, options),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/grants',
+    summary: "An account's grants, as they stand now",
+    tag: 'grants',
+    access: 'read',
+    customer: true,
+    query: listQuery,
+    handle: async ({ tally, params, query, ownAccount }) => {
+      ownAccount(params.id);
+      const { status } = parseInput(listQuery, query);
+      const grants = await tally.listGrants(params.id!);
+      return { data: status ? grants.filter((grant) => grant.status === status) : grants, next_cursor: null };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/grants/{id}/revoke',
+    summary: 'Revoke what a grant has left',
+    tag: 'grants',
+    access: 'write',
+    customer: false,
+    body: without(revokeGrantInput, 'grant'),
+    idempotent: true,
+    handle: ({ tally, params, body, options }) =>
+      tally.revokeGrant({ ...objectBody(body), grant: params.id } as never, options),
+  },
+  {
+    method: 'post',
+    path: '/v1/accounts/{id}/tokens',
+    summary: 'Mint a short-lived customer token that sees and acts on this account only',
+    tag: 'access',
+    access: 'write',
+    customer: false,
+    body: tokenBody,
+    handle: async ({ tally, params, body }) => {
+      await tally.getAccount(params.id!);
+      const { ttl_seconds } = parseInput(tokenBody, body ?? {});
+      return tally.access.mintCustomerToken(params.id!, ttl_seconds);
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/estimates',
+    summary:
+      'Price a run before it happens: min, expected and max credits, whether it is affordable, what blocks it',
+    tag: 'runs',
+    access: 'read',
+    customer: true,
+    body: estimateInput,
+    handle: ({ tally, body, ownAccount }) => {
+      ownAccount(objectBody(body).account as string | undefined);
+      return tally.estimate(body as never);
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/reservations',
+    summary: 'Hold credits for a run before it starts',
+    tag: 'runs',
+    access: 'write',
+    customer: true,
+    body: reserveInput,
+    idempotent: true,
+    handle: ({ tally, body, options, ownAccount }) => {
+      ownAccount(objectBody(body).account as string | undefined);
+      return tally.reserve(body as never, options);
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/reservations/{id}',
+    summary: 'A reservation (held, settled, released or expired)',
+    tag: 'runs',
+    access: 'read',
+    customer: true,
+    handle: async (context) => context.tally.getReservation(await reservationOf(context)),
+  },
+  {
+    method: 'post',
+    path: '/v1/reservations/{id}/settle',
+    summary: 'Charge the actual usage of a reserved run; what it did not use goes back',
+    tag: 'runs',
+    access: 'write',
+    customer: true,
+    body: without(settleInput, 'reservation'),
+    idempotent: true,
+    handle: async (context) => {
+      const reservation = await reservationOf(context);
+      return context.tally.settle({ ...objectBody(context.body), reservation } as never, context.options);
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/reservations/{id}/release',
+    summary: 'Void a reservation: every held credit goes back',
+    tag: 'runs',
+    access: 'write',
+    customer: true,
+    body: without(releaseInput, 'reservation'),
+    idempotent: true,
+    handle: async (context) => {
+      const reservation = await reservationOf(context);
+      return context.tally.release(
+        { ...objectBody(context.body ?? {}), reservation } as never,
+        context.options,
+      );
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/charges',
+    summary: 'Reserve and settle in one step, for a run whose cost is known',
+    tag: 'runs',
+    access: 'write',
+    customer: false,
+    body: chargeInput,
+    idempotent: true,
+    handle: ({ tally, body, options }) => tally.charge(body as never, options),
+  },
+  {
+    method: 'get',
+    path: '/v1/charges/{id}',
+    summary: 'A charge',
+    tag: 'runs',
+    access: 'read',
+    customer: true,
+    handle: async ({ tally, params, ownAccount }) => {
+      const charge = await tally.getCharge(params.id!);
+      ownAccount(charge.account);
+      return charge;
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/charges/{id}/refund',
+    summary: 'Refund (part of) a charge as a non-expiring bonus grant',
+    tag: 'runs',
+    access: 'write',
+    customer: false,
+    body: without(refundInput, 'charge'),
+    idempotent: true,
+    handle: ({ tally, params, body, options }) =>
+      tally.refundCharge({ ...objectBody(body), charge: params.id } as never, options),
+  },
+  {
+    method: 'post',
+    path: '/v1/price-book/versions',
+    summary: 'Publish a new price book version (earlier versions never change)',
+    tag: 'prices',
+    access: 'admin',
+    customer: false,
+    body: z.object({ operations: z.record(z.string(), z.unknown()) }).passthrough(),
+    idempotent: true,
+    handle: ({ tally, body, options }) => tally.publishPriceBook(body as never, options),
+  },
+  {
+    method: 'get',
+    path: '/v1/price-book/versions/{version}',
+    summary: 'A published price book version',
+    tag: 'prices',
+    access: 'public',
+    customer: true,
+    handle: ({ tally, params }) => {
+      const version = Number(params.version);
+      if (!Number.isSafeInteger(version))
+        throw new TallyError('price_version_not_found', `no version ${params.version}`);
+      return tally.priceTable(version);
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/keys',
+    summary: 'Secret API keys (never their secrets)',
+    tag: 'access',
+    access: 'admin',
+    customer: false,
+    handle: async ({ tally }) => ({ data: await tally.access.listKeys(), next_cursor: null }),
+  },
+  {
+    method: 'post',
+    path: '/v1/keys',
+    summary: 'Create a secret API key; its secret is in this answer only',
+    tag: 'access',
+    access: 'admin',
+    customer: false,
+    body: keyBody,
+    handle: ({ tally, body }) => tally.access.createKey(parseInput(keyBody, body ?? {})),
+  },
+  {
+    method: 'post',
+    path: '/v1/keys/{id}/revoke',
+    summary: 'Revoke a secret API key',
+    tag: 'access',
+    access: 'admin',
+    customer: false,
+    handle: async ({ tally, params }) => {
+      await tally.access.revokeKey(params.id!);
+      return { id: params.id, revoked: true };
+    },
+  },
+];
+
+/** Only on a server started with --test-clock. */
+export const testClockRoutes: RouteDefinition[] = [
+  {
+    method: 'get',
+    path: '/v1/test/clock',
+    summary: "The test clock's time",
+    tag: 'test clock',
+    access: 'read',
+    customer: false,
+    handle: async ({ test_clock }) => ({ now: new Date(test_clock!.now_ms()).toISOString() }),
+  },
+  {
+    method: 'post',
+    path: '/v1/test/clock',
+    summary: 'Move the test clock forward, then run every job that came due, in order',
+    tag: 'test clock',
+    access: 'admin',
+    customer: false,
+    body: clockBody,
+    handle: async ({ tally, test_clock, body }) => {
+      const move = parseInput(clockBody, body ?? {});
+      const target_ms =
+        'now' in move ? Date.parse(move.now) : test_clock!.now_ms() + move.advance_seconds * 1000;
+      if (target_ms < test_clock!.now_ms()) throw new TallyError('test_clock_backwards');
+      test_clock!.set(target_ms);
+      const due = await tally.bookDueWork();
+      return { now: new Date(test_clock!.now_ms()).toISOString(), due_work: due };
+    },
+  },
+];
