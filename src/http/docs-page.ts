@@ -2,7 +2,7 @@
  * `GET /docs`: a readable reference page rendered from the OpenAPI document on the server, so
  * it works offline and needs no script from anywhere else.
  */
-const escape = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
 interface Operation {
   summary: string;
@@ -20,10 +20,10 @@ export function docsPage(document: Record<string, unknown>): string {
       const parameters = operation.parameters.filter((parameter) => parameter.in !== 'path');
       const body = operation.requestBody?.content['application/json'].schema;
       return `<section>
-  <h3><span class="method ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3>
-  <p>${escape(operation.summary)} <small>(${escape(operation['x-tally-access'])})</small></p>
-  ${parameters.length ? `<p>Parameters: ${parameters.map((parameter) => `<code>${escape(parameter.name)}</code> (${parameter.in})`).join(', ')}</p>` : ''}
-  ${body ? `<details><summary>Request body</summary><pre>${escape(JSON.stringify(body, null, 2))}</pre></details>` : ''}
+  <h3><span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h3>
+  <p>${escapeHtml(operation.summary)} <small>(${escapeHtml(operation['x-tally-access'])})</small></p>
+  ${parameters.length ? `<p>Parameters: ${parameters.map((parameter) => `<code>${escapeHtml(parameter.name)}</code> (${parameter.in})`).join(', ')}</p>` : ''}
+  ${body ? `<details><summary>Request body</summary><pre>${escapeHtml(JSON.stringify(body, null, 2))}</pre></details>` : ''}
 </section>`;
     }),
   );
@@ -32,7 +32,7 @@ export function docsPage(document: Record<string, unknown>): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(info.title)} API reference</title>
+<title>${escapeHtml(info.title)} API reference</title>
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
   section { border-top: 1px solid #ddd; padding: 0.5rem 0; }
@@ -42,8 +42,8 @@ export function docsPage(document: Record<string, unknown>): string {
 </style>
 </head>
 <body>
-<h1>${escape(info.title)} API <small>${escape(info.version)}</small></h1>
-<p>${escape(info.description)} Authenticate with <code>Authorization: Bearer &lt;key or token&gt;</code>.
+<h1>${escapeHtml(info.title)} API <small>${escapeHtml(info.version)}</small></h1>
+<p>${escapeHtml(info.description)} Authenticate with <code>Authorization: Bearer &lt;key or token&gt;</code>.
 The machine-readable document is at <a href="/openapi.json">/openapi.json</a>.</p>
 ${sections.join('\n')}
 </body>
