@@ -3,10 +3,20 @@
  * marketplace, its grants, one reserved and settled run, the balance, and a verified ledger.
  * Every step carries an idempotency key, so running it again reuses the same data.
  */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Tally } from '../service/tally.ts';
 
+/** The preset `npm start` and the CLI use when no --config is given. */
+export const DEMO_CONFIG = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../examples/prompt-marketplace.yaml',
+);
+
+export const DEMO_ACCOUNT = 'demo-user';
+
 export async function runDemo(tally: Tally, output: { log: (line: string) => void }): Promise<void> {
-  const account = 'demo-user';
+  const account = DEMO_ACCOUNT;
   await tally.putAccount({ id: account, kind: 'user', timezone: 'Europe/Paris' });
   await tally.issueGrant(
     { account, kind: 'free', amount: '2000', reason: 'monthly free credits' },

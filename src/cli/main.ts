@@ -4,27 +4,23 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { isTallyError } from '../domain/results.ts';
 import { createTally } from '../index.ts';
 import { ConfigError } from '../schema/config.ts';
 import type { Tally } from '../service/tally.ts';
-import { runDemo } from './demo.ts';
+import { DEMO_CONFIG, runDemo } from './demo.ts';
 import { renderPriceTable } from './render.ts';
+import { serveUntilStopped } from './serve.ts';
 
 const DEFAULT_DATABASE = './data/tally.db';
-export const DEMO_CONFIG = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../examples/prompt-marketplace.yaml',
-);
 
 interface EngineOptions {
   db: string;
   config?: string;
 }
 
-async function withTally<Result>(
+export async function withTally<Result>(
   options: EngineOptions,
   work: (tally: Tally) => Promise<Result>,
 ): Promise<Result> {
@@ -129,6 +125,27 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
       if (options.json) output.log(JSON.stringify(table, null, 2));
       else for (const line of renderPriceTable(table)) output.log(line);
     });
+
+  program
+    .command('serve')
+    .description('run the HTTP API (and /docs) on the embedded SQLite file')
+    .option('--config <file>', 'tally.config.yaml (default: the prompt-marketplace example)')
+    .option('--db <file>', 'SQLite database file', DEFAULT_DATABASE)
+    .option(
+      '--port <number>',
+      'port to listen on (PORT in the environment works too)',
+      process.env.PORT ?? '8787',
+    )
+    .option('--hostname <address>', 'address to listen on', '127.0.0.1')
+    .option('--test-clock', 'start a movable test clock and expose /v1/test/clock (never in production)')
+    .option('--demo', 'seed a demo account and print an admin key and a customer token for it')
+    .action(
+      async (
+        options: EngineOptions & { port: string; hostname: string; testClock?: boolean; demo?: boolean },
+      ) => {
+        await serveUntilStopped(options, output);
+      },
+    );
 
   engineOptions(program.command('demo'))
     .description('run the library demo: an account, grants, a reserved and settled run, a verified ledger')

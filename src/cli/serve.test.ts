@@ -1,0 +1,45 @@
+/** `npm start` runs `tally serve --demo`: a real process on a real port, stopped with SIGTERM. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+
+const directory = mkdtempSync(join(tmpdir(), 'tally-serve-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+it('starts, answers /healthz and /v1/prices, accepts TALLY_ADMIN_KEY, and stops cleanly on SIGTERM', async () => {
+  const admin = 'sk_admin_from_environment_0123456789';
+  const child = spawn(
+    process.execPath,
+    ['bin/tally.js', 'serve', '--demo', '--db', join(directory, 'tally.db'), '--port', '0'],
+    { env: { ...process.env, TALLY_ADMIN_KEY: admin }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!/customer token/.test(output) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+  expect(url, output).toBeDefined();
+  expect(output).toMatch(/admin key \(shown once\)\s+sk_admin_/);
+  expect(output).toContain(`${url}/docs`);
+
+  expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
+  const prices = (await (await fetch(`${url}/v1/prices`)).json()) as { operations: { id: string }[] };
+  expect(prices.operations.map((operation) => operation.id)).toEqual(['prompt.refine', 'prompt.run']);
+  const balance = await fetch(`${url}/v1/accounts/demo-user/balance`, {
+    headers: { authorization: `Bearer ${admin}` },
+  });
+  expect(((await balance.json()) as { available: string }).available).toBe('2498.91');
+
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(output).toContain('stopping…');
+});
