@@ -58,3 +58,6 @@ export const CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT = 3_600;
 export const CUSTOMER_TOKEN_TTL_SECONDS_MAX = 86_400;
 /** Request bodies above this are refused with 413 before they are read. */
 export const REQUEST_BODY_BYTES_MAX = 1_048_576;
+
+/** Rows a CSV export or a usage report reads at most; ask for a narrower time range beyond that. */
+export const HISTORY_ROWS_MAX = 100_000;

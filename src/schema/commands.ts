@@ -4,7 +4,13 @@
  * refused, not ignored.
  */
 import { z } from 'zod';
-import { ESTIMATE_INPUT_TEXT_LENGTH_MAX, MAX_OUTPUT_TOKENS_MAX } from '../domain/limits.ts';
+import {
+  ESTIMATE_INPUT_TEXT_LENGTH_MAX,
+  IDENTIFIER_LENGTH_MAX,
+  MAX_OUTPUT_TOKENS_MAX,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+} from '../domain/limits.ts';
 import {
   creditsField,
   identifierField,
@@ -90,6 +96,33 @@ export const estimateInput = z.strictObject({
 /** Publishing validates the price book itself (schema/config.ts); here it is only an object. */
 export const publishPriceBookInput = z.looseObject({ operations: z.record(z.string(), z.unknown()) });
 
+const historyFilter = {
+  account: identifierField,
+  from: timestampField.optional(),
+  to: timestampField.optional(),
+  operation: identifierField.optional(),
+  model: identifierField.optional(),
+  member: identifierField.optional(),
+  outcome: outcomeField.optional(),
+  thread: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  project: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  app: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+};
+
+/** Query strings carry numbers as text. */
+const pageSize = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT);
+
+export const listChargesInput = z.strictObject({
+  ...historyFilter,
+  limit: pageSize,
+  cursor: z.string().max(200).optional(),
+});
+
+export const usageInput = z.strictObject({
+  ...historyFilter,
+  group_by: z.enum(['day', 'operation', 'model', 'thread', 'project', 'member', 'outcome']).default('day'),
+});
+
 export const refundInput = z.strictObject({
   charge: identifierField,
   /** Defaults to everything of the charge not yet refunded. */
@@ -106,3 +139,5 @@ export type ReleaseInput = z.input<typeof releaseInput>;
 export type ChargeInput = z.input<typeof chargeInput>;
 export type RefundInput = z.input<typeof refundInput>;
 export type EstimateInput = z.input<typeof estimateInput>;
+export type ListChargesInput = z.input<typeof listChargesInput>;
+export type UsageInput = z.input<typeof usageInput>;

@@ -19,6 +19,8 @@ import {
   estimateInput,
   type IssueGrantInput,
   issueGrantInput,
+  type ListChargesInput,
+  listChargesInput,
   type PutAccountInput,
   publishPriceBookInput,
   putAccountInput,
@@ -32,6 +34,8 @@ import {
   revokeGrantInput,
   type SettleInput,
   settleInput,
+  type UsageInput,
+  usageInput,
 } from '../schema/commands.ts';
 import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
@@ -46,6 +50,14 @@ import {
   loadSnapshot,
   type RemainingView,
 } from './estimates.ts';
+import {
+  allCharges,
+  chargeFilter,
+  decodeCursor,
+  encodeCursor,
+  summarizeUsage,
+  type UsageView,
+} from './history.ts';
 import { runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
 import { PriceBooks } from './price-books.ts';
@@ -593,6 +605,59 @@ export class Tally {
         };
       },
     );
+  }
+
+  // ── History ─────────────────────────────────────────────────────────────────────────────
+
+  /** An account's charges, newest first, filtered, one page at a time. */
+  async listCharges(input: ListChargesInput): Promise<{ data: ChargeView[]; next_cursor: string | null }> {
+    const query = parseInput(listChargesInput, input);
+    const after = decodeCursor(query.cursor);
+    return this.store.read(async (transaction) => {
+      await this.existingAccount(transaction, query.account);
+      const rows = await transaction.listCharges(chargeFilter(query), { limit: query.limit + 1, after });
+      const page = rows.slice(0, query.limit);
+      return {
+        data: await this.chargeViews(transaction, page),
+        next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!) : null,
+      };
+    });
+  }
+
+  /** Every charge matching a filter (for exports), newest first; refused beyond HISTORY_ROWS_MAX rows. */
+  async exportCharges(input: Omit<ListChargesInput, 'limit' | 'cursor'>): Promise<ChargeView[]> {
+    const query = parseInput(listChargesInput, input);
+    return this.store.read(async (transaction) => {
+      await this.existingAccount(transaction, query.account);
+      const rows = await allCharges(transaction, chargeFilter(query));
+      return this.chargeViews(transaction, rows);
+    });
+  }
+
+  /** Usage grouped by day (account timezone), operation, model, thread, project, member or outcome. */
+  async usage(input: UsageInput): Promise<UsageView> {
+    const query = parseInput(usageInput, input);
+    return this.store.read(async (transaction) => {
+      const account = await this.existingAccount(transaction, query.account);
+      return summarizeUsage(query, await allCharges(transaction, chargeFilter(query)), account.timezone);
+    });
+  }
+
+  /** Charges shown with money at their own price version's credit value. */
+  private async chargeViews(
+    transaction: StoreTransaction,
+    rows: readonly ChargeRow[],
+  ): Promise<ChargeView[]> {
+    const views: ChargeView[] = [];
+    for (const row of rows)
+      views.push(chargeView(row, (await this.price_books.get(transaction, row.price_version)).credit_value));
+    return views;
+  }
+
+  private async existingAccount(transaction: StoreTransaction, account_id: string) {
+    const account = await transaction.getAccount(account_id);
+    if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
+    return account;
   }
 
   // ── Prices and forecasts ─────────────────────────────────────────────────────────────────

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainTransaction, GENESIS_HASH, move } from '../domain/journal.ts';
 import { AMOUNT_MICROS_MAX } from '../domain/limits.ts';
-import type { AccountRow, GrantRow, ReservationRow, Store } from './store.ts';
+import type { AccountRow, ChargeFilter, ChargePage, GrantRow, ReservationRow, Store } from './store.ts';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
@@ -245,6 +245,60 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await expect(
         store.transaction((tx) => tx.updateCharge({ ...charge, refunded_micros: 4_000_000n })),
       ).rejects.toThrow();
+    });
+
+    it("filters and pages an account's charges, newest first", async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('alice'));
+        await tx.insertAccount(accountRow('bob'));
+        const base = {
+          reservation_id: null,
+          model: null,
+          add_ons: [],
+          member: null,
+          usage: {},
+          credits_micros: 1n,
+          uncollected_micros: 0n,
+          allocations: [],
+          price_version: 1,
+          refunded_micros: 0n,
+        };
+        for (let index = 0; index < 5; index++) {
+          await tx.insertCharge({
+            ...base,
+            account_id: 'alice',
+            id: `ch_${index}`,
+            operation: index % 2 ? 'image' : 'chat',
+            outcome: index === 4 ? 'failed' : 'succeeded',
+            metadata: { thread: index < 2 ? 't1' : 't2', project: 'p' },
+            created_at_ms: T0 + (index < 3 ? index : 2) * 1_000,
+          });
+        }
+        await tx.insertCharge({
+          ...base,
+          account_id: 'bob',
+          id: 'ch_b',
+          operation: 'chat',
+          outcome: 'succeeded',
+          metadata: {},
+          created_at_ms: T0,
+        });
+      });
+      const ids = async (filter: Partial<ChargeFilter>, page: Partial<ChargePage> = {}) =>
+        (
+          await store.read((tx) => tx.listCharges({ account_id: 'alice', ...filter }, { limit: 50, ...page }))
+        ).map((row) => row.id);
+      expect(await ids({})).toEqual(['ch_4', 'ch_3', 'ch_2', 'ch_1', 'ch_0']);
+      expect(await ids({ operation: 'image' })).toEqual(['ch_3', 'ch_1']);
+      expect(await ids({ thread: 't1' })).toEqual(['ch_1', 'ch_0']);
+      expect(await ids({ outcome: 'failed' })).toEqual(['ch_4']);
+      expect(await ids({ from_ms: T0 + 1_000, to_ms: T0 + 2_000 })).toEqual(['ch_1']);
+      expect(await ids({ project: 'p', app: 'nope' })).toEqual([]);
+      expect(await ids({}, { limit: 2 })).toEqual(['ch_4', 'ch_3']);
+      expect(await ids({}, { limit: 2, after: { created_at_ms: T0 + 2_000, id: 'ch_3' } })).toEqual([
+        'ch_2',
+        'ch_1',
+      ]);
     });
 
     it('finds accounts with due work', async () => {

@@ -141,6 +141,27 @@ export interface ApiKeyRow {
   revoked_at_ms: number | null;
 }
 
+/** Which charges of an account a history query wants; every field narrows it. */
+export interface ChargeFilter {
+  account_id: string;
+  from_ms?: number | undefined;
+  /** Exclusive. */
+  to_ms?: number | undefined;
+  operation?: string | undefined;
+  model?: string | undefined;
+  member?: string | undefined;
+  outcome?: Outcome | undefined;
+  thread?: string | undefined;
+  project?: string | undefined;
+  app?: string | undefined;
+}
+
+/** Newest first; `after` is the (created_at_ms, id) of the last row of the previous page. */
+export interface ChargePage {
+  limit: number;
+  after?: { created_at_ms: number; id: string } | undefined;
+}
+
 export interface DueItem {
   account_id: string;
   id: string;
@@ -174,6 +195,7 @@ export interface StoreTransaction {
   /** Writes refunded_micros of a charge. */
   updateCharge(row: ChargeRow): Promise<void>;
   insertRefund(row: RefundRow): Promise<void>;
+  listCharges(filter: ChargeFilter, page: ChargePage): Promise<ChargeRow[]>;
   /** An account's charges created at or after `since_ms`, newest first, at most `limit`. */
   listRecentCharges(account_id: string, since_ms: number, limit: number): Promise<ChargeRow[]>;
 

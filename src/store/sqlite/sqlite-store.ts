@@ -14,6 +14,8 @@ import { decodeAllocations, encodeAllocations } from '../row-codec.ts';
 import type {
   AccountRow,
   ApiKeyRow,
+  ChargeFilter,
+  ChargePage,
   ChargeRow,
   GrantRow,
   IdempotencyRow,
@@ -377,6 +379,40 @@ class SqliteTransaction implements StoreTransaction {
       row.reason,
       row.created_at_ms,
     );
+  }
+
+  async listCharges(filter: ChargeFilter, page: ChargePage) {
+    const conditions = ['account_id = ?'];
+    const parameters: unknown[] = [filter.account_id];
+    const equal = (column: string, value: unknown) => {
+      if (value === undefined) return;
+      conditions.push(`${column} = ?`);
+      parameters.push(value);
+    };
+    equal('operation', filter.operation);
+    equal('model', filter.model);
+    equal('member', filter.member);
+    equal('outcome', filter.outcome);
+    equal("json_extract(metadata_json, '$.thread')", filter.thread);
+    equal("json_extract(metadata_json, '$.project')", filter.project);
+    equal("json_extract(metadata_json, '$.app')", filter.app);
+    if (filter.from_ms !== undefined) {
+      conditions.push('created_at_ms >= ?');
+      parameters.push(filter.from_ms);
+    }
+    if (filter.to_ms !== undefined) {
+      conditions.push('created_at_ms < ?');
+      parameters.push(filter.to_ms);
+    }
+    if (page.after) {
+      conditions.push('(created_at_ms, id) < (?, ?)');
+      parameters.push(page.after.created_at_ms, page.after.id);
+    }
+    return this.all(
+      `SELECT * FROM charges WHERE ${conditions.join(' AND ')} ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
+      ...parameters,
+      page.limit,
+    ).map(chargeFromRow);
   }
 
   async listRecentCharges(account_id: string, since_ms: number, limit: number) {
