@@ -1,8 +1,13 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ledgerSnapshot, openTestTally } from '../../test/helpers.ts';
 import type { TestClock } from '../service/clock.ts';
 import type { Tally } from '../service/tally.ts';
 import { createApp } from './app.ts';
+import { routes, testClockRoutes } from './routes.ts';
+
+const listedCount = (document: { paths: Record<string, object> }) =>
+  Object.values(document.paths).reduce((count, operations) => count + Object.keys(operations).length, 0);
 
 const ADMIN = 'sk_admin_test_0123456789abcdef';
 let tally: Tally;
@@ -285,6 +290,12 @@ describe('HTTP API', () => {
   it('publishes an OpenAPI 3.1 document listing every route, and a reference page', async () => {
     const document = (await call('GET', '/openapi.json')).json;
     expect(document.openapi).toBe('3.1.0');
+    const validator = new Validator();
+    const validation = await validator.validate(document);
+    expect(validation.errors).toBeUndefined();
+    expect([validation.valid, validator.version]).toEqual([true, '3.1']);
+    // Every route the server answers is in the document.
+    expect(listedCount(document)).toBe(routes.length + testClockRoutes.length + 2);
     const listed = Object.entries(document.paths).flatMap(([path, operations]) =>
       Object.keys(operations as object).map((method) => `${method.toUpperCase()} ${path}`),
     );
