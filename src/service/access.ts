@@ -98,10 +98,27 @@ export class Access {
     if (!revoked) throw new TallyError('api_key_not_found', `no API key ${id}`);
   }
 
+  /** Loaded once per process: every process sharing the store agrees on it, and it never changes. */
+  private signing_secret: Promise<string> | undefined;
+
   private signingSecret(): Promise<string> {
-    return this.store.transaction((transaction) =>
-      transaction.putServerSecretOnce(TOKEN_SIGNING_SECRET, base64url(randomBytes(32)), this.clock.now_ms()),
-    );
+    this.signing_secret ??= (async () => {
+      const stored = await this.store.read((transaction) =>
+        transaction.getServerSecret(TOKEN_SIGNING_SECRET),
+      );
+      if (stored) return stored;
+      return this.store.transaction((transaction) =>
+        transaction.putServerSecretOnce(
+          TOKEN_SIGNING_SECRET,
+          base64url(randomBytes(32)),
+          this.clock.now_ms(),
+        ),
+      );
+    })();
+    this.signing_secret.catch(() => {
+      this.signing_secret = undefined;
+    });
+    return this.signing_secret;
   }
 
   private async sign(payload: string): Promise<string> {
