@@ -28,6 +28,8 @@ export const putAccountInput = z.strictObject({
   id: identifierField,
   kind: z.enum(['user', 'team']),
   timezone: timezoneField.optional(),
+  /** balance.low fires when usable credits fall below this (once per crossing); null turns it off. */
+  low_balance_threshold: creditsField({ allow_zero: true }).nullable().optional(),
   metadata: metadataField.optional(),
 });
 

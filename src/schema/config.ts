@@ -130,6 +130,12 @@ export const tallyConfigSchema = z.strictObject({
       overage: z.enum(['cap', 'draw']).default('cap'),
     })
     .default({ overage: 'cap' }),
+  events: z
+    .strictObject({
+      /** grant.expiring_soon fires this many days before a grant with credits left expires. */
+      expiring_soon_days: z.number().int().min(0).max(365).default(3),
+    })
+    .default({ expiring_soon_days: 3 }),
   price_book: z.unknown().optional(),
 });
 
@@ -146,6 +152,7 @@ export interface PriceBook {
 export interface TallyConfig {
   kinds: readonly string[];
   overage: 'cap' | 'draw';
+  expiring_soon_days: number;
   /** Grants that refunds create are of this kind (SPEC: non-expiring bonus). */
   refund_kind: string;
   /** The configuration's price book version, in the canonical form it is stored in. */
@@ -308,6 +315,7 @@ export function compileConfig(input: unknown): TallyConfig {
   return {
     kinds: config.kinds,
     overage: config.settlement.overage,
+    expiring_soon_days: config.events.expiring_soon_days,
     refund_kind,
     price_book_document: priceBookDocument(config.price_book ?? { operations: {} }, {
       version: 1,

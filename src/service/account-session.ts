@@ -5,7 +5,9 @@
  * journal, the grant rows and the chain head always move together.
  */
 import { assert } from '../domain/assert.ts';
-import type { Allocation, DrawableGrant } from '../domain/drawdown.ts';
+import { formatCredits } from '../domain/credits.ts';
+import { type Allocation, type DrawableGrant, isInForce } from '../domain/drawdown.ts';
+import { balanceAlert, type EventType } from '../domain/events.ts';
 import {
   type Book,
   chainTransaction,
@@ -37,31 +39,99 @@ export type NewGrant = Pick<
 export interface DueBooked {
   reservations_expired: number;
   grants_expired: number;
+  grants_announced: number;
+}
+
+/** What every session of one command shares. */
+export interface SessionEnvironment {
+  ids: IdGenerator;
+  now_ms: number;
+  /** grant.expiring_soon fires this long before a grant expires. */
+  expiring_soon_ms: number;
+}
+
+/** Sessions opened in each store transaction, finished together before it commits. */
+const sessions_of = new WeakMap<StoreTransaction, AccountSession[]>();
+
+/** Raises the balance alerts of every account a transaction touched; call once, before commit. */
+export async function finishSessions(transaction: StoreTransaction): Promise<void> {
+  for (const session of sessions_of.get(transaction) ?? []) await session.finish();
+  sessions_of.delete(transaction);
 }
 
 export class AccountSession {
   private open_grants: Map<string, GrantRow> | undefined;
   /** What opening the session booked as due. */
-  booked_on_open: DueBooked = { reservations_expired: 0, grants_expired: 0 };
+  booked_on_open: DueBooked = { reservations_expired: 0, grants_expired: 0, grants_announced: 0 };
+  readonly now_ms: number;
+  private readonly ids: IdGenerator;
 
   private constructor(
     readonly transaction: StoreTransaction,
     readonly account: AccountRow,
-    private readonly ids: IdGenerator,
-    readonly now_ms: number,
-  ) {}
+    private readonly environment: SessionEnvironment,
+  ) {
+    this.now_ms = environment.now_ms;
+    this.ids = environment.ids;
+  }
 
   static async open(
     transaction: StoreTransaction,
     account_id: string,
-    ids: IdGenerator,
-    now_ms: number,
+    environment: SessionEnvironment,
   ): Promise<AccountSession> {
     const account = await transaction.getAccountForUpdate(account_id);
     if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
-    const session = new AccountSession(transaction, account, ids, now_ms);
+    const session = new AccountSession(transaction, account, environment);
+    const sessions = sessions_of.get(transaction) ?? [];
+    sessions.push(session);
+    sessions_of.set(transaction, sessions);
     session.booked_on_open = await session.bookDue();
     return session;
+  }
+
+  /** Writes an event to the outbox, in this transaction. */
+  async emit(type: EventType, data: Record<string, unknown>): Promise<void> {
+    await this.transaction.insertEvent({
+      account_id: this.account.id,
+      id: this.ids.next('evt', this.now_ms),
+      type,
+      data: { account: this.account.id, ...data },
+      created_at_ms: this.now_ms,
+    });
+  }
+
+  /** Usable credits now: open grants in force. Due work is booked, so rows are exact. */
+  async usableMicros(): Promise<bigint> {
+    let usable = 0n;
+    for (const grant of (await this.openGrants()).values()) {
+      if (isInForce(grant, this.now_ms)) usable += grant.remaining_micros;
+    }
+    return usable;
+  }
+
+  /** Raises balance.low / balance.depleted when this command crossed the line. */
+  async finish(): Promise<void> {
+    const available_micros = await this.usableMicros();
+    const { alert, fire } = balanceAlert(
+      available_micros,
+      this.account.low_balance_threshold_micros,
+      this.account.balance_alert,
+    );
+    for (const type of fire) {
+      await this.emit(type, {
+        available: formatCredits(available_micros),
+        threshold:
+          this.account.low_balance_threshold_micros === null
+            ? null
+            : formatCredits(this.account.low_balance_threshold_micros),
+      });
+    }
+    if (alert !== this.account.balance_alert) {
+      this.account.balance_alert = alert;
+      this.account.updated_at_ms = this.now_ms;
+      await this.transaction.updateAccount(this.account);
+    }
   }
 
   async openGrants(): Promise<Map<string, GrantRow>> {
@@ -100,6 +170,7 @@ export class AccountSession {
     }
     const row: GrantRow = {
       ...grant,
+      expiring_notified: false,
       account_id: this.account.id,
       remaining_micros: grant.amount_micros,
       status: 'active',
@@ -207,6 +278,9 @@ export class AccountSession {
     grant.closed_reason = closed_reason;
     await this.transaction.updateGrant(grant);
     this.open_grants?.delete(grant.id);
+    if (status === 'expired' && left > 0n) {
+      await this.emit('grant.expired', { grant_id: grant.id, kind: grant.kind, amount: formatCredits(left) });
+    }
     await this.post(
       status === 'expired' ? 'grant_expire' : 'grant_revoke',
       grant.id,
@@ -226,6 +300,14 @@ export class AccountSession {
     reservation.resolved_at_ms = resolved_at_ms;
     await this.transaction.updateReservation(reservation);
     await this.post(status === 'released' ? 'release' : 'reservation_expire', reservation.id, entries);
+    if (status === 'expired') {
+      await this.emit('reservation.expired', {
+        reservation_id: reservation.id,
+        operation: reservation.operation,
+        amount: formatCredits(reservation.amount_micros),
+        expired_at: new Date(resolved_at_ms).toISOString(),
+      });
+    }
   }
 
   /**
@@ -241,11 +323,28 @@ export class AccountSession {
       await this.endReservation(reservation, 'expired', reservation.expires_at_ms);
       reservations_expired++;
     }
+    let grants_announced = 0;
     for (const grant of [...(await this.openGrants()).values()]) {
-      if (grant.expires_at_ms === null || grant.expires_at_ms > this.now_ms) continue;
-      await this.closeGrant(grant, 'expired', grant.expires_at_ms);
-      grants_expired++;
+      if (grant.expires_at_ms === null) continue;
+      if (grant.expires_at_ms <= this.now_ms) {
+        await this.closeGrant(grant, 'expired', grant.expires_at_ms);
+        grants_expired++;
+      } else if (
+        !grant.expiring_notified &&
+        grant.remaining_micros > 0n &&
+        grant.expires_at_ms <= this.now_ms + this.environment.expiring_soon_ms
+      ) {
+        grant.expiring_notified = true;
+        await this.transaction.updateGrant(grant);
+        await this.emit('grant.expiring_soon', {
+          grant_id: grant.id,
+          kind: grant.kind,
+          amount: formatCredits(grant.remaining_micros),
+          expires_at: new Date(grant.expires_at_ms).toISOString(),
+        });
+        grants_announced++;
+      }
     }
-    return { reservations_expired, grants_expired };
+    return { reservations_expired, grants_expired, grants_announced };
   }
 }

@@ -140,8 +140,18 @@ describe('reserve and settle', () => {
     clock.advanceSeconds(60);
     expect((await tally.getBalance('alice')).available).toBe('150');
     expect((await tally.getReservation(reservation.id)).status).toBe('expired');
-    expect(await tally.bookDueWork()).toEqual({ accounts: 1, reservations_expired: 1, grants_expired: 0 });
-    expect(await tally.bookDueWork()).toEqual({ accounts: 0, reservations_expired: 0, grants_expired: 0 });
+    expect(await tally.bookDueWork()).toEqual({
+      accounts: 1,
+      reservations_expired: 1,
+      grants_expired: 0,
+      grants_announced: 0,
+    });
+    expect(await tally.bookDueWork()).toEqual({
+      accounts: 0,
+      reservations_expired: 0,
+      grants_expired: 0,
+      grants_announced: 0,
+    });
     expect((await refusal(tally.settle({ reservation: reservation.id, usage: {} }))).code).toBe(
       'reservation_expired',
     );

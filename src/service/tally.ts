@@ -39,9 +39,16 @@ import {
 } from '../schema/commands.ts';
 import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
-import type { ChargeRow, ReservationRow, RunMetadata, Store, StoreTransaction } from '../store/store.ts';
+import type {
+  AccountRow,
+  ChargeRow,
+  ReservationRow,
+  RunMetadata,
+  Store,
+  StoreTransaction,
+} from '../store/store.ts';
 import { Access } from './access.ts';
-import { AccountSession } from './account-session.ts';
+import { AccountSession, finishSessions, type SessionEnvironment } from './account-session.ts';
 import type { Clock } from './clock.ts';
 import {
   buildEstimate,
@@ -104,6 +111,7 @@ export interface DueWorkReport {
   accounts: number;
   reservations_expired: number;
   grants_expired: number;
+  grants_announced: number;
 }
 
 const usageRecord = (usage: ReadonlyMap<string, Decimal>): Record<string, string> =>
@@ -181,11 +189,19 @@ export class Tally {
       return runIdempotent(
         transaction,
         { scope: namespaced, key: options.idempotency_key, input: raw_input, now_ms },
-        () => work(transaction, input, now_ms),
+        async () => {
+          const value = await work(transaction, input, now_ms);
+          await finishSessions(transaction);
+          return value;
+        },
       );
     });
     if (replayed) options.on_replay?.();
     return value;
+  }
+
+  private environment(now_ms: number): SessionEnvironment {
+    return { ids: this.ids, now_ms, expiring_soon_ms: this.config.expiring_soon_days * 86_400_000 };
   }
 
   private operation(book_operations: ReadonlyMap<string, OperationPrice>, id: string): OperationPrice {
@@ -208,17 +224,23 @@ export class Tally {
           ...existing,
           timezone: account.timezone ?? existing.timezone,
           metadata: account.metadata ?? existing.metadata,
+          low_balance_threshold_micros:
+            account.low_balance_threshold === undefined
+              ? existing.low_balance_threshold_micros
+              : account.low_balance_threshold,
           updated_at_ms: now_ms,
         };
         await transaction.updateAccount(updated);
         return accountView(updated);
       }
-      const row = {
+      const row: AccountRow = {
         id: account.id,
         kind: account.kind,
         timezone: account.timezone ?? 'UTC',
         status: 'active' as const,
         metadata: account.metadata ?? {},
+        low_balance_threshold_micros: account.low_balance_threshold ?? null,
+        balance_alert: 'none',
         ledger: { sequence: 0, hash: GENESIS_HASH },
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
@@ -259,7 +281,7 @@ export class Tally {
             errors: [{ field: 'expires_at', code: 'invalid_request', message: 'must be after effective_at' }],
           });
         }
-        const session = await AccountSession.open(transaction, grant.account, this.ids, now_ms);
+        const session = await AccountSession.open(transaction, grant.account, this.environment(now_ms));
         const id = this.ids.next('gr', now_ms);
         const row = await session.issueGrant(
           {
@@ -292,7 +314,7 @@ export class Tally {
       async (transaction, { grant: grant_id, reason }, now_ms) => {
         const found = await transaction.getGrant(grant_id);
         if (!found) throw new TallyError('grant_not_found', `no grant ${grant_id}`);
-        const session = await AccountSession.open(transaction, found.account_id, this.ids, now_ms);
+        const session = await AccountSession.open(transaction, found.account_id, this.environment(now_ms));
         const grant = await session.grant(grant_id);
         if (grant.status !== 'active')
           throw new TallyError('grant_not_active', `grant ${grant_id} is ${grant.status}`);
@@ -358,7 +380,7 @@ export class Tally {
       if (amount_micros === undefined) {
         throw new TallyError('usage_required', `${operation.id} has no maximum; give usage or max_credits`);
       }
-      const session = await AccountSession.open(transaction, request.account, this.ids, now_ms);
+      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
       const plan = planDraw(await session.drawableGrants(), operation.id, amount_micros, now_ms);
       if (!plan.ok) throw insufficientCredits(amount_micros, plan);
       const row: ReservationRow = {
@@ -394,7 +416,7 @@ export class Tally {
     const found = await transaction.getReservation(reservation_id);
     if (!found) throw new TallyError('reservation_not_found', `no reservation ${reservation_id}`);
     // Opening the session books due work, which may expire this very reservation: read it again after.
-    const session = await AccountSession.open(transaction, found.account_id, this.ids, now_ms);
+    const session = await AccountSession.open(transaction, found.account_id, this.environment(now_ms));
     const reservation = (await transaction.getReservation(reservation_id))!;
     if (reservation.status === 'settled') throw new TallyError('reservation_already_settled');
     if (reservation.status === 'released') throw new TallyError('reservation_released');
@@ -510,7 +532,7 @@ export class Tally {
       if (!priced.ok) throw new TallyError(priced.code, priced.detail);
       const outcome: Outcome = request.outcome ?? 'succeeded';
       const cost_micros = costForOutcome(operation, priced.micros, outcome);
-      const session = await AccountSession.open(transaction, request.account, this.ids, now_ms);
+      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
       const plan = planDraw(await session.drawableGrants(), operation.id, cost_micros, now_ms);
       if (!plan.ok) throw insufficientCredits(cost_micros, plan);
       const charge: ChargeRow = {
@@ -568,7 +590,7 @@ export class Tally {
             `${formatCredits(refundable_micros)} credits of charge ${charge.id} can still be refunded`,
           );
         }
-        const session = await AccountSession.open(transaction, charge.account_id, this.ids, now_ms);
+        const session = await AccountSession.open(transaction, charge.account_id, this.environment(now_ms));
         const refund_id = this.ids.next('rf', now_ms);
         const grant = await session.issueGrant(
           {
@@ -717,22 +739,30 @@ export class Tally {
    * this having run; it keeps the stored rows and journal in step with the clock.
    */
   async bookDueWork(batch_size = 100): Promise<DueWorkReport> {
-    const report: DueWorkReport = { accounts: 0, reservations_expired: 0, grants_expired: 0 };
+    const report: DueWorkReport = {
+      accounts: 0,
+      reservations_expired: 0,
+      grants_expired: 0,
+      grants_announced: 0,
+    };
     for (;;) {
       const now_ms = this.clock.now_ms();
+      const { expiring_soon_ms } = this.environment(now_ms);
       const account_ids = await this.store.read((transaction) =>
-        transaction.listAccountsWithDueWork(now_ms, batch_size),
+        transaction.listAccountsWithDueWork(now_ms, now_ms + expiring_soon_ms, batch_size),
       );
       if (account_ids.length === 0) return report;
       for (const account_id of account_ids) {
         // Opening a session books everything due on the account.
-        const booked = await this.store.transaction(
-          async (transaction) =>
-            (await AccountSession.open(transaction, account_id, this.ids, now_ms)).booked_on_open,
-        );
+        const booked = await this.store.transaction(async (transaction) => {
+          const session = await AccountSession.open(transaction, account_id, this.environment(now_ms));
+          await finishSessions(transaction);
+          return session.booked_on_open;
+        });
         report.accounts++;
         report.reservations_expired += booked.reservations_expired;
         report.grants_expired += booked.grants_expired;
+        report.grants_announced += booked.grants_announced;
       }
     }
   }

@@ -17,6 +17,7 @@ export interface AccountView {
   kind: 'user' | 'team';
   timezone: string;
   status: 'active' | 'closed';
+  low_balance_threshold: string | null;
   created_at: string;
   metadata: Record<string, string>;
 }
@@ -27,6 +28,8 @@ export function accountView(row: AccountRow): AccountView {
     kind: row.kind,
     timezone: row.timezone,
     status: row.status,
+    low_balance_threshold:
+      row.low_balance_threshold_micros === null ? null : formatCredits(row.low_balance_threshold_micros),
     created_at: isoTime(row.created_at_ms),
     metadata: row.metadata,
   };

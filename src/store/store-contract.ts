@@ -16,6 +16,8 @@ export function accountRow(id: string): AccountRow {
     timezone: 'UTC',
     status: 'active',
     metadata: { plan: 'free' },
+    low_balance_threshold_micros: null,
+    balance_alert: 'none',
     ledger: { sequence: 0, hash: GENESIS_HASH },
     created_at_ms: T0,
     updated_at_ms: T0,
@@ -46,6 +48,7 @@ export function grantRow(
     created_at_ms: T0,
     closed_at_ms: null,
     closed_reason: null,
+    expiring_notified: false,
     ...overrides,
   };
 }
@@ -310,9 +313,14 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         await tx.insertGrant(grantRow('bob', 'gr_1', 5n, { expires_at_ms: T0 + 2_000 }));
         await tx.insertGrant(grantRow('carol', 'gr_2', 5n));
       });
-      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 999, 10))).toEqual([]);
-      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 1_000, 10))).toEqual(['alice']);
-      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 2_000, 10))).toEqual(['alice', 'bob']);
+      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 999, T0 + 999, 10))).toEqual([]);
+      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 1_000, T0 + 1_000, 10))).toEqual([
+        'alice',
+      ]);
+      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 2_000, T0 + 2_000, 10))).toEqual([
+        'alice',
+        'bob',
+      ]);
     });
 
     it('keeps one idempotency record per scope and key', async () => {

@@ -18,6 +18,10 @@ export interface AccountRow {
   timezone: string;
   status: 'active' | 'closed';
   metadata: Record<string, string>;
+  /** Below this many usable micro-credits, balance.low fires (once per crossing); null for never. */
+  low_balance_threshold_micros: bigint | null;
+  /** The balance alert last raised: re-armed when the balance recovers. */
+  balance_alert: 'none' | 'low' | 'depleted';
   /** Head of this account's journal hash chain. */
   ledger: ChainHead;
   created_at_ms: number;
@@ -48,6 +52,8 @@ export interface GrantRow {
   closed_at_ms: number | null;
   /** Why the operator revoked it; null for grants that expired or are open. */
   closed_reason: string | null;
+  /** Whether grant.expiring_soon has been sent for it. */
+  expiring_notified: boolean;
 }
 
 export type ReservationRowStatus = 'held' | 'settled' | 'released' | 'expired';
@@ -126,6 +132,45 @@ export interface PriceVersionRow {
   /** The version's canonical JSON; a published version never changes. */
   document_json: string;
   created_at_ms: number;
+}
+
+export interface EventRow {
+  account_id: string;
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  created_at_ms: number;
+}
+
+export interface WebhookEndpointRow {
+  id: string;
+  url: string;
+  /** Event types it receives; `*` for all. */
+  event_types: string[];
+  /** `whsec_…`, the Standard Webhooks signing secret. */
+  secret: string;
+  created_at_ms: number;
+  disabled_at_ms: number | null;
+}
+
+export interface WebhookDeliveryRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  next_attempt_at_ms: number;
+  created_at_ms: number;
+  completed_at_ms: number | null;
+}
+
+export interface WebhookAttemptRow {
+  delivery_id: string;
+  attempt: number;
+  at_ms: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
 }
 
 export type KeyScope = 'admin' | 'write' | 'read';
@@ -223,8 +268,33 @@ export interface StoreTransaction {
   /** Stores a secret unless one of that name exists; returns the one stored. */
   putServerSecretOnce(name: string, value: string, created_at_ms: number): Promise<string>;
 
-  /** Accounts with reservations held past their TTL, or open grants past their expiry, at `now_ms`. */
-  listAccountsWithDueWork(now_ms: number, limit: number): Promise<string[]>;
+  /**
+   * Accounts with work due at `now_ms`: reservations held past their TTL, open grants past their
+   * expiry, or grants expiring before `expiring_before_ms` that have not been announced.
+   */
+  listAccountsWithDueWork(now_ms: number, expiring_before_ms: number, limit: number): Promise<string[]>;
+
+  insertEvent(row: EventRow): Promise<void>;
+  /** Events newest last, after the `after` id; optionally of one account and one type. */
+  listEvents(
+    filter: { account_id?: string; type?: string; after?: string },
+    limit: number,
+  ): Promise<EventRow[]>;
+  /** Events not yet fanned out to webhook endpoints, oldest first. */
+  listUndispatchedEvents(limit: number): Promise<EventRow[]>;
+  markEventsDispatched(ids: readonly string[]): Promise<void>;
+
+  insertWebhookEndpoint(row: WebhookEndpointRow): Promise<void>;
+  listWebhookEndpoints(): Promise<WebhookEndpointRow[]>;
+  getWebhookEndpoint(id: string): Promise<WebhookEndpointRow | undefined>;
+  insertWebhookDelivery(row: WebhookDeliveryRow): Promise<void>;
+  getWebhookDelivery(id: string): Promise<WebhookDeliveryRow | undefined>;
+  /** Writes status, attempts, next_attempt_at and completed_at. */
+  updateWebhookDelivery(row: WebhookDeliveryRow): Promise<void>;
+  listDueWebhookDeliveries(now_ms: number, limit: number): Promise<WebhookDeliveryRow[]>;
+  listWebhookDeliveries(endpoint_id: string, limit: number): Promise<WebhookDeliveryRow[]>;
+  insertWebhookAttempt(row: WebhookAttemptRow): Promise<void>;
+  listWebhookAttempts(delivery_id: string): Promise<WebhookAttemptRow[]>;
 }
 
 export interface Store {

@@ -164,4 +164,57 @@ export const migrations: readonly string[] = [
     created_at_ms INTEGER NOT NULL
   ) STRICT;
   `,
+  `
+  -- Events (SPEC C12): written in the same transaction as the change that caused them.
+  ALTER TABLE accounts ADD COLUMN low_balance_threshold_micros INTEGER CHECK (low_balance_threshold_micros >= 0);
+  -- Which balance alert was last raised, so balance.low fires once per crossing.
+  ALTER TABLE accounts ADD COLUMN balance_alert TEXT NOT NULL DEFAULT 'none' CHECK (balance_alert IN ('none', 'low', 'depleted'));
+  ALTER TABLE grants ADD COLUMN expiring_notified INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX grants_expiring ON grants (expires_at_ms) WHERE status = 'active' AND expiring_notified = 0;
+
+  CREATE TABLE events (
+    account_id TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    dispatched INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+  CREATE INDEX events_by_id ON events (id);
+  CREATE INDEX events_undispatched ON events (id) WHERE dispatched = 0;
+
+  CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    event_types_json TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    disabled_at_ms INTEGER
+  ) STRICT;
+
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id),
+    event_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    attempts INTEGER NOT NULL,
+    next_attempt_at_ms INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    completed_at_ms INTEGER,
+    UNIQUE (endpoint_id, event_id)
+  ) STRICT;
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at_ms) WHERE status = 'pending';
+
+  -- The delivery log: one row per attempt.
+  CREATE TABLE webhook_attempts (
+    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id),
+    attempt INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    duration_ms INTEGER NOT NULL,
+    PRIMARY KEY (delivery_id, attempt)
+  ) STRICT;
+  `,
 ];

@@ -29,7 +29,7 @@ describe('sqlite store', () => {
   it('refuses to edit or delete posted journal rows', async () => {
     const store = new SqliteStore({ filename: ':memory:' });
     store.connection.exec(
-      "INSERT INTO accounts VALUES ('a', 'user', 'UTC', 'active', '{}', 1, 'h', 0, 0);" +
+      "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 1, 'h', 0, 0);" +
         "INSERT INTO journal_transactions VALUES ('a', 1, 'jtx', 'grant_issue', 'gr', 0, 'p', 'h');",
     );
     expect(() => store.connection.exec("UPDATE journal_transactions SET hash = 'x'")).toThrow(/append-only/);

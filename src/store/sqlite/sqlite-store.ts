@@ -17,6 +17,7 @@ import type {
   ChargeFilter,
   ChargePage,
   ChargeRow,
+  EventRow,
   GrantRow,
   IdempotencyRow,
   PriceVersionRow,
@@ -24,6 +25,9 @@ import type {
   ReservationRow,
   Store,
   StoreTransaction,
+  WebhookAttemptRow,
+  WebhookDeliveryRow,
+  WebhookEndpointRow,
 } from '../store.ts';
 import { migrations } from './migrations.ts';
 
@@ -70,6 +74,9 @@ function accountFromRow(row: Row): AccountRow {
     timezone: text(row.timezone),
     status: text(row.status) as AccountRow['status'],
     metadata: json(row.metadata_json),
+    low_balance_threshold_micros:
+      row.low_balance_threshold_micros === null ? null : bigint(row.low_balance_threshold_micros),
+    balance_alert: text(row.balance_alert) as AccountRow['balance_alert'],
     ledger: { sequence: number(row.ledger_sequence), hash: text(row.ledger_head_hash) },
     created_at_ms: number(row.created_at_ms),
     updated_at_ms: number(row.updated_at_ms),
@@ -95,6 +102,7 @@ function grantFromRow(row: Row): GrantRow {
     created_at_ms: number(row.created_at_ms),
     closed_at_ms: nullableNumber(row.closed_at_ms),
     closed_reason: nullableText(row.closed_reason),
+    expiring_notified: number(row.expiring_notified) === 1,
   };
 }
 
@@ -137,6 +145,40 @@ function chargeFromRow(row: Row): ChargeRow {
     metadata: json(row.metadata_json),
     refunded_micros: bigint(row.refunded_micros),
     created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function eventFromRow(row: Row): EventRow {
+  return {
+    account_id: text(row.account_id),
+    id: text(row.id),
+    type: text(row.type),
+    data: json(row.data_json),
+    created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function endpointFromRow(row: Row): WebhookEndpointRow {
+  return {
+    id: text(row.id),
+    url: text(row.url),
+    event_types: json(row.event_types_json),
+    secret: text(row.secret),
+    created_at_ms: number(row.created_at_ms),
+    disabled_at_ms: nullableNumber(row.disabled_at_ms),
+  };
+}
+
+function deliveryFromRow(row: Row): WebhookDeliveryRow {
+  return {
+    id: text(row.id),
+    endpoint_id: text(row.endpoint_id),
+    event_id: text(row.event_id),
+    status: text(row.status) as WebhookDeliveryRow['status'],
+    attempts: number(row.attempts),
+    next_attempt_at_ms: number(row.next_attempt_at_ms),
+    created_at_ms: number(row.created_at_ms),
+    completed_at_ms: nullableNumber(row.completed_at_ms),
   };
 }
 
@@ -198,13 +240,16 @@ class SqliteTransaction implements StoreTransaction {
   }
   async insertAccount(row: AccountRow) {
     this.run(
-      `INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO accounts (id, kind, timezone, status, metadata_json, low_balance_threshold_micros, balance_alert,
+         ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.id,
       row.kind,
       row.timezone,
       row.status,
       JSON.stringify(row.metadata),
+      row.low_balance_threshold_micros,
+      row.balance_alert,
       row.ledger.sequence,
       row.ledger.hash,
       row.created_at_ms,
@@ -213,10 +258,12 @@ class SqliteTransaction implements StoreTransaction {
   }
   async updateAccount(row: AccountRow) {
     const changes = this.run(
-      'UPDATE accounts SET timezone = ?, status = ?, metadata_json = ?, updated_at_ms = ? WHERE id = ?',
+      'UPDATE accounts SET timezone = ?, status = ?, metadata_json = ?, low_balance_threshold_micros = ?, balance_alert = ?, updated_at_ms = ? WHERE id = ?',
       row.timezone,
       row.status,
       JSON.stringify(row.metadata),
+      row.low_balance_threshold_micros,
+      row.balance_alert,
       row.updated_at_ms,
       row.id,
     );
@@ -247,8 +294,8 @@ class SqliteTransaction implements StoreTransaction {
     this.run(
       `INSERT INTO grants (account_id, id, kind, priority, amount_micros, remaining_micros, effective_at_ms, expires_at_ms,
          source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms,
-         closed_reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         closed_reason, expiring_notified)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.account_id,
       row.id,
       row.kind,
@@ -266,15 +313,17 @@ class SqliteTransaction implements StoreTransaction {
       row.created_at_ms,
       row.closed_at_ms,
       row.closed_reason,
+      row.expiring_notified ? 1 : 0,
     );
   }
   async updateGrant(row: GrantRow) {
     const changes = this.run(
-      'UPDATE grants SET remaining_micros = ?, status = ?, closed_at_ms = ?, closed_reason = ? WHERE account_id = ? AND id = ?',
+      'UPDATE grants SET remaining_micros = ?, status = ?, closed_at_ms = ?, closed_reason = ?, expiring_notified = ? WHERE account_id = ? AND id = ?',
       row.remaining_micros,
       row.status,
       row.closed_at_ms,
       row.closed_reason,
+      row.expiring_notified ? 1 : 0,
       row.account_id,
       row.id,
     );
@@ -604,16 +653,132 @@ class SqliteTransaction implements StoreTransaction {
     return (await this.getServerSecret(name))!;
   }
 
-  async listAccountsWithDueWork(now_ms: number, limit: number) {
+  async listAccountsWithDueWork(now_ms: number, expiring_before_ms: number, limit: number) {
     return this.all(
       `SELECT account_id FROM reservations WHERE status = 'held' AND expires_at_ms <= ?
        UNION
        SELECT account_id FROM grants WHERE status = 'active' AND expires_at_ms IS NOT NULL AND expires_at_ms <= ?
+       UNION
+       SELECT account_id FROM grants WHERE status = 'active' AND expiring_notified = 0 AND expires_at_ms IS NOT NULL
+         AND expires_at_ms <= ? AND remaining_micros > 0
        ORDER BY account_id LIMIT ?`,
       now_ms,
       now_ms,
+      expiring_before_ms,
       limit,
     ).map((row) => text(row.account_id));
+  }
+
+  async insertEvent(row: EventRow) {
+    this.run(
+      'INSERT INTO events (account_id, id, type, data_json, created_at_ms) VALUES (?, ?, ?, ?, ?)',
+      row.account_id,
+      row.id,
+      row.type,
+      JSON.stringify(row.data),
+      row.created_at_ms,
+    );
+  }
+  async listEvents(filter: { account_id?: string; type?: string; after?: string }, limit: number) {
+    return this.all(
+      `SELECT * FROM events WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR type = ?2) AND id > ?3
+       ORDER BY id LIMIT ?4`,
+      filter.account_id ?? null,
+      filter.type ?? null,
+      filter.after ?? '',
+      limit,
+    ).map(eventFromRow);
+  }
+  async listUndispatchedEvents(limit: number) {
+    return this.all('SELECT * FROM events WHERE dispatched = 0 ORDER BY id LIMIT ?', limit).map(eventFromRow);
+  }
+  async markEventsDispatched(ids: readonly string[]) {
+    for (const id of ids) this.run('UPDATE events SET dispatched = 1 WHERE id = ?', id);
+  }
+
+  async insertWebhookEndpoint(row: WebhookEndpointRow) {
+    this.run(
+      'INSERT INTO webhook_endpoints (id, url, event_types_json, secret, created_at_ms, disabled_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      row.id,
+      row.url,
+      JSON.stringify(row.event_types),
+      row.secret,
+      row.created_at_ms,
+      row.disabled_at_ms,
+    );
+  }
+  async listWebhookEndpoints() {
+    return this.all('SELECT * FROM webhook_endpoints ORDER BY created_at_ms, id').map(endpointFromRow);
+  }
+  async getWebhookEndpoint(id: string) {
+    const row = this.one('SELECT * FROM webhook_endpoints WHERE id = ?', id);
+    return row && endpointFromRow(row);
+  }
+  async insertWebhookDelivery(row: WebhookDeliveryRow) {
+    this.run(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at_ms, created_at_ms, completed_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.id,
+      row.endpoint_id,
+      row.event_id,
+      row.status,
+      row.attempts,
+      row.next_attempt_at_ms,
+      row.created_at_ms,
+      row.completed_at_ms,
+    );
+  }
+  async getWebhookDelivery(id: string) {
+    const row = this.one('SELECT * FROM webhook_deliveries WHERE id = ?', id);
+    return row && deliveryFromRow(row);
+  }
+  async updateWebhookDelivery(row: WebhookDeliveryRow) {
+    const changes = this.run(
+      'UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, completed_at_ms = ? WHERE id = ?',
+      row.status,
+      row.attempts,
+      row.next_attempt_at_ms,
+      row.completed_at_ms,
+      row.id,
+    );
+    assert(changes === 1, `delivery ${row.id} exists`);
+  }
+  async listDueWebhookDeliveries(now_ms: number, limit: number) {
+    return this.all(
+      "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ?",
+      now_ms,
+      limit,
+    ).map(deliveryFromRow);
+  }
+  async listWebhookDeliveries(endpoint_id: string, limit: number) {
+    return this.all(
+      'SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?',
+      endpoint_id,
+      limit,
+    ).map(deliveryFromRow);
+  }
+  async insertWebhookAttempt(row: WebhookAttemptRow) {
+    this.run(
+      'INSERT INTO webhook_attempts (delivery_id, attempt, at_ms, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      row.delivery_id,
+      row.attempt,
+      row.at_ms,
+      row.status_code,
+      row.error,
+      row.duration_ms,
+    );
+  }
+  async listWebhookAttempts(delivery_id: string) {
+    return this.all('SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt', delivery_id).map(
+      (row) => ({
+        delivery_id: text(row.delivery_id),
+        attempt: number(row.attempt),
+        at_ms: number(row.at_ms),
+        status_code: nullableNumber(row.status_code),
+        error: nullableText(row.error),
+        duration_ms: number(row.duration_ms),
+      }),
+    );
   }
 }
 
