@@ -61,3 +61,13 @@ export const REQUEST_BODY_BYTES_MAX = 1_048_576;
 
 /** Rows a CSV export or a usage report reads at most; ask for a narrower time range beyond that. */
 export const HISTORY_ROWS_MAX = 100_000;
+
+/** Webhook retries: the wait after each failed attempt; the last one repeats until the window closes. */
+export const WEBHOOK_BACKOFF_SECONDS = [5, 30, 120, 600, 1_800, 3_600, 7_200, 14_400, 28_800] as const;
+/** A delivery that has not succeeded this long after its event is given up. */
+export const WEBHOOK_RETRY_WINDOW_MS = 24 * 3_600_000;
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** Events fanned out, and deliveries attempted, per dispatcher pass. */
+export const WEBHOOK_BATCH_MAX = 100;
+export const WEBHOOK_ENDPOINTS_MAX = 50;
+export const URL_LENGTH_MAX = 2_048;

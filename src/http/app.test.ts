@@ -266,6 +266,44 @@ describe('HTTP API', () => {
     expect((await call('GET', '/v1/accounts/alice/balance', { key: forged })).status).toBe(401);
   });
 
+  it('serves the event feed, each customer seeing its own account only', async () => {
+    await call('PUT', '/v1/accounts/alice', {
+      key: write_key,
+      body: { kind: 'user', low_balance_threshold: '150' },
+    });
+    await call('PUT', '/v1/accounts/bob', {
+      key: write_key,
+      body: { kind: 'user', low_balance_threshold: '150' },
+    });
+    await call('POST', '/v1/charges', {
+      key: write_key,
+      body: { account: 'alice', operation: 'web.extract', usage: {} },
+    });
+    await call('POST', '/v1/charges', {
+      key: write_key,
+      body: { account: 'bob', operation: 'web.extract', usage: {} },
+    });
+    const all = await call('GET', '/v1/events?type=balance.low', { key: read_key });
+    expect(all.json.data.map((event: { account: string }) => event.account)).toEqual(['alice', 'bob']);
+    const token = (await call('POST', '/v1/accounts/alice/tokens', { key: write_key })).json.token;
+    const own = await call('GET', '/v1/events?account=bob', { key: token });
+    expect(own.json.data.map((event: { account: string }) => event.account)).toEqual(['alice']);
+    const endpoint = await call('POST', '/v1/webhook-endpoints', {
+      key: ADMIN,
+      body: { url: 'http://127.0.0.1:9/hooks', events: ['balance.low'] },
+    });
+    expect(endpoint.json.secret).toMatch(/^whsec_/);
+    expect((await call('GET', '/v1/webhook-endpoints', { key: ADMIN })).json.data).toHaveLength(1);
+    expect(
+      (
+        await call('POST', '/v1/webhook-endpoints', {
+          key: write_key,
+          body: { url: 'http://x', events: ['*'] },
+        })
+      ).status,
+    ).toBe(403);
+  });
+
   it('moves the test clock forward only, and runs what fell due', async () => {
     await call('POST', '/v1/reservations', {
       key: write_key,

@@ -11,6 +11,7 @@ import {
   estimateInput,
   issueGrantInput,
   listChargesInput,
+  listEventsInput,
   putAccountInput,
   refundInput,
   releaseInput,
@@ -18,6 +19,7 @@ import {
   revokeGrantInput,
   settleInput,
   usageInput,
+  webhookEndpointInput,
 } from '../schema/commands.ts';
 import { parseInput } from '../schema/parse.ts';
 import type { Principal } from '../service/access.ts';
@@ -377,6 +379,61 @@ export const routes: RouteDefinition[] = [
   },
   {
     method: 'get',
+    path: '/v1/events',
+    summary: 'The event feed, oldest first: pass next_cursor back as cursor to follow it',
+    tag: 'events',
+    access: 'read',
+    customer: true,
+    query: listEventsInput,
+    handle: ({ tally, query, principal }) =>
+      // A customer token sees its own account's events only.
+      tally.listEvents({
+        ...query,
+        ...(principal?.kind === 'customer' ? { account: principal.account } : {}),
+      } as never),
+  },
+  {
+    method: 'post',
+    path: '/v1/webhook-endpoints',
+    summary: 'Subscribe a URL to event types; the answer carries its signing secret (Standard Webhooks)',
+    tag: 'events',
+    access: 'admin',
+    customer: false,
+    body: webhookEndpointInput,
+    handle: ({ tally, body }) => tally.webhooks.createEndpoint(parseInput(webhookEndpointInput, body ?? {})),
+  },
+  {
+    method: 'get',
+    path: '/v1/webhook-endpoints',
+    summary: 'Webhook endpoints (never their secrets)',
+    tag: 'events',
+    access: 'admin',
+    customer: false,
+    handle: async ({ tally }) => ({ data: await tally.webhooks.listEndpoints(), next_cursor: null }),
+  },
+  {
+    method: 'get',
+    path: '/v1/webhook-endpoints/{id}/deliveries',
+    summary: 'The delivery log of an endpoint: every delivery and each of its attempts',
+    tag: 'events',
+    access: 'admin',
+    customer: false,
+    handle: async ({ tally, params }) => ({
+      data: await tally.webhooks.deliveries(params.id!),
+      next_cursor: null,
+    }),
+  },
+  {
+    method: 'post',
+    path: '/v1/webhook-deliveries/{id}/replay',
+    summary: 'Deliver an event to its endpoint again',
+    tag: 'events',
+    access: 'admin',
+    customer: false,
+    handle: ({ tally, params }) => tally.webhooks.replay(params.id!),
+  },
+  {
+    method: 'get',
     path: '/v1/keys',
     summary: 'Secret API keys (never their secrets)',
     tag: 'access',
@@ -434,7 +491,8 @@ export const testClockRoutes: RouteDefinition[] = [
       if (target_ms < test_clock!.now_ms()) throw new TallyError('test_clock_backwards');
       test_clock!.set(target_ms);
       const due = await tally.bookDueWork();
-      return { now: new Date(test_clock!.now_ms()).toISOString(), due_work: due };
+      const webhooks = await tally.webhooks.dispatch();
+      return { now: new Date(test_clock!.now_ms()).toISOString(), due_work: due, webhooks };
     },
   },
 ];

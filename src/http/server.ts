@@ -8,8 +8,11 @@ import type { TestClock } from '../service/clock.ts';
 import type { Tally } from '../service/tally.ts';
 import { createApp } from './app.ts';
 
-/** How often a server on the real clock books reservations past their TTL and grants past their expiry. */
-export const DUE_WORK_INTERVAL_MS = 5_000;
+/**
+ * How often a server on the real clock books reservations past their TTL and grants past their
+ * expiry, and delivers the webhooks that are due.
+ */
+export const DUE_WORK_INTERVAL_MS = 2_000;
 
 export interface RunningServer {
   url: string;
@@ -31,13 +34,18 @@ export async function startServer(options: {
       );
     },
   );
-  let due_work: Promise<unknown> = Promise.resolve();
+  let due_work: Promise<unknown> | undefined;
   const timer = options.test_clock
     ? undefined
     : setInterval(() => {
-        due_work = options.tally
+        // A pass that outlasts the interval is not overlapped by the next one.
+        due_work ??= options.tally
           .bookDueWork()
-          .catch((error: unknown) => console.error('due work failed:', error));
+          .then(() => options.tally.webhooks.dispatch())
+          .catch((error: unknown) => console.error('due work failed:', error))
+          .finally(() => {
+            due_work = undefined;
+          });
       }, DUE_WORK_INTERVAL_MS);
   return {
     url: `http://${hostname}:${address.port}`,

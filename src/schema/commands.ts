@@ -10,6 +10,7 @@ import {
   MAX_OUTPUT_TOKENS_MAX,
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
+  URL_LENGTH_MAX,
 } from '../domain/limits.ts';
 import {
   creditsField,
@@ -123,6 +124,18 @@ export const listChargesInput = z.strictObject({
 export const usageInput = z.strictObject({
   ...historyFilter,
   group_by: z.enum(['day', 'operation', 'model', 'thread', 'project', 'member', 'outcome']).default('day'),
+});
+
+export const listEventsInput = z.strictObject({
+  account: identifierField.optional(),
+  type: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  cursor: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  limit: pageSize,
+});
+
+export const webhookEndpointInput = z.strictObject({
+  url: z.string().min(1).max(URL_LENGTH_MAX),
+  events: z.array(z.string().max(IDENTIFIER_LENGTH_MAX)).min(1).max(32),
 });
 
 export const refundInput = z.strictObject({

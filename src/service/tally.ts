@@ -21,6 +21,7 @@ import {
   issueGrantInput,
   type ListChargesInput,
   listChargesInput,
+  listEventsInput,
   type PutAccountInput,
   publishPriceBookInput,
   putAccountInput,
@@ -81,6 +82,7 @@ import {
   type ReservationView,
   reservationView,
 } from './views.ts';
+import { type EventView, eventView, Webhooks } from './webhooks.ts';
 
 export interface CommandOptions {
   /** A replay with the same key and request returns the first result; another request under it is refused. */
@@ -149,6 +151,8 @@ export class Tally {
   private readonly price_books = new PriceBooks();
   /** Secret keys and customer tokens. */
   readonly access: Access;
+  /** Webhook endpoints and the dispatcher that delivers events to them. */
+  readonly webhooks: Webhooks;
   private readonly kind_priority: Map<string, number>;
 
   private constructor(
@@ -158,6 +162,7 @@ export class Tally {
   ) {
     this.kind_priority = new Map(config.kinds.map((kind, index) => [kind, index]));
     this.access = new Access(store, clock, this.ids);
+    this.webhooks = new Webhooks(store, clock, this.ids);
   }
 
   /** Opens the engine on a store: registers the configuration's price book version (refusing a changed one). */
@@ -680,6 +685,24 @@ export class Tally {
     const account = await transaction.getAccount(account_id);
     if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
     return account;
+  }
+
+  /** The event feed, oldest first after `cursor` (an event id); optionally of one account and one type. */
+  async listEvents(input: {
+    account?: string;
+    type?: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ data: EventView[]; next_cursor: string | null }> {
+    const query = parseInput(listEventsInput, input);
+    const rows = await this.store.read((transaction) =>
+      transaction.listEvents(
+        { account_id: query.account, type: query.type, after: query.cursor },
+        query.limit + 1,
+      ),
+    );
+    const page = rows.slice(0, query.limit);
+    return { data: page.map(eventView), next_cursor: rows.length > query.limit ? page.at(-1)!.id : null };
   }
 
   // ── Prices and forecasts ─────────────────────────────────────────────────────────────────

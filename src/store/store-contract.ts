@@ -358,6 +358,83 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await expect(store.transaction((tx) => tx.insertApiKey({ ...key, id: 'key_2' }))).rejects.toThrow();
     });
 
+    it('keeps events in an outbox and webhook deliveries with their attempts', async () => {
+      const event = (account_id: string, id: string, type: string) => ({
+        account_id,
+        id,
+        type,
+        data: { n: id },
+        created_at_ms: T0,
+      });
+      await store.transaction(async (tx) => {
+        await tx.insertEvent(event('alice', 'evt_1', 'balance.low'));
+        await tx.insertEvent(event('bob', 'evt_2', 'balance.low'));
+        await tx.insertEvent(event('alice', 'evt_3', 'grant.expired'));
+      });
+      const ids = (rows: { id: string }[]) => rows.map((row) => row.id);
+      expect(ids(await store.read((tx) => tx.listEvents({}, 10)))).toEqual(['evt_1', 'evt_2', 'evt_3']);
+      expect(ids(await store.read((tx) => tx.listEvents({ account_id: 'alice' }, 10)))).toEqual([
+        'evt_1',
+        'evt_3',
+      ]);
+      expect(
+        ids(await store.read((tx) => tx.listEvents({ type: 'balance.low', after: 'evt_1' }, 10))),
+      ).toEqual(['evt_2']);
+      expect(await store.read((tx) => tx.getEvent('evt_2'))).toEqual(event('bob', 'evt_2', 'balance.low'));
+      await store.transaction((tx) => tx.markEventsDispatched(['evt_1', 'evt_2']));
+      expect(ids(await store.read((tx) => tx.listUndispatchedEvents(10)))).toEqual(['evt_3']);
+
+      const endpoint = {
+        id: 'whe_1',
+        url: 'http://127.0.0.1:1/x',
+        event_types: ['*'],
+        secret: 'whsec_x',
+        created_at_ms: T0,
+        disabled_at_ms: null,
+      };
+      const delivery = {
+        id: 'whd_1',
+        endpoint_id: 'whe_1',
+        event_id: 'evt_1',
+        status: 'pending' as const,
+        attempts: 0,
+        next_attempt_at_ms: T0 + 5,
+        created_at_ms: T0,
+        completed_at_ms: null,
+      };
+      await store.transaction(async (tx) => {
+        await tx.insertWebhookEndpoint(endpoint);
+        await tx.insertWebhookDelivery(delivery);
+      });
+      expect(await store.read((tx) => tx.listWebhookEndpoints())).toEqual([endpoint]);
+      expect(await store.read((tx) => tx.listDueWebhookDeliveries(T0 + 4, 10))).toEqual([]);
+      expect(await store.read((tx) => tx.listDueWebhookDeliveries(T0 + 5, 10))).toEqual([delivery]);
+      await store.transaction(async (tx) => {
+        await tx.insertWebhookAttempt({
+          delivery_id: 'whd_1',
+          attempt: 1,
+          at_ms: T0 + 5,
+          status_code: 500,
+          error: 'HTTP 500',
+          duration_ms: 3,
+        });
+        await tx.updateWebhookDelivery({
+          ...delivery,
+          status: 'succeeded',
+          attempts: 1,
+          completed_at_ms: T0 + 6,
+        });
+      });
+      expect(await store.read((tx) => tx.listDueWebhookDeliveries(T0 + 100, 10))).toEqual([]);
+      expect((await store.read((tx) => tx.getWebhookDelivery('whd_1')))?.status).toBe('succeeded');
+      expect(
+        (await store.read((tx) => tx.listWebhookAttempts('whd_1'))).map((attempt) => attempt.status_code),
+      ).toEqual([500]);
+      await expect(
+        store.transaction((tx) => tx.insertWebhookDelivery({ ...delivery, id: 'whd_2' })),
+      ).rejects.toThrow();
+    });
+
     it('keeps the first server secret of a name', async () => {
       expect(await store.transaction((tx) => tx.putServerSecretOnce('signing', 'a', T0))).toBe('a');
       expect(await store.transaction((tx) => tx.putServerSecretOnce('signing', 'b', T0))).toBe('a');

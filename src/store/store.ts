@@ -275,6 +275,7 @@ export interface StoreTransaction {
   listAccountsWithDueWork(now_ms: number, expiring_before_ms: number, limit: number): Promise<string[]>;
 
   insertEvent(row: EventRow): Promise<void>;
+  getEvent(id: string): Promise<EventRow | undefined>;
   /** Events newest last, after the `after` id; optionally of one account and one type. */
   listEvents(
     filter: { account_id?: string; type?: string; after?: string },

@@ -681,13 +681,19 @@ class SqliteTransaction implements StoreTransaction {
   }
   async listEvents(filter: { account_id?: string; type?: string; after?: string }, limit: number) {
     return this.all(
-      `SELECT * FROM events WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR type = ?2) AND id > ?3
-       ORDER BY id LIMIT ?4`,
+      `SELECT * FROM events WHERE (? IS NULL OR account_id = ?) AND (? IS NULL OR type = ?) AND id > ?
+       ORDER BY id LIMIT ?`,
       filter.account_id ?? null,
+      filter.account_id ?? null,
+      filter.type ?? null,
       filter.type ?? null,
       filter.after ?? '',
       limit,
     ).map(eventFromRow);
+  }
+  async getEvent(id: string) {
+    const row = this.one('SELECT * FROM events WHERE id = ?', id);
+    return row && eventFromRow(row);
   }
   async listUndispatchedEvents(limit: number) {
     return this.all('SELECT * FROM events WHERE dispatched = 0 ORDER BY id LIMIT ?', limit).map(eventFromRow);

@@ -1,0 +1,177 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestTally } from '../../test/helpers.ts';
+import type { TestClock } from './clock.ts';
+import type { Tally } from './tally.ts';
+
+/** A real HTTP receiver that verifies every request's signature as a customer's server would. */
+interface Receiver {
+  url: string;
+  received: { id: string; type: string; verified: boolean }[];
+  /** Status codes to answer with, in order; then 204. */
+  answers: number[];
+  server: Server;
+}
+
+async function startReceiver(secret: () => string): Promise<Receiver> {
+  const receiver: Receiver = { url: '', received: [], answers: [], server: createServer() };
+  receiver.server.on('request', (request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    request.on('end', () => {
+      let verified = false;
+      try {
+        new Webhook(secret()).verify(body, request.headers as Record<string, string>);
+        verified = true;
+      } catch {}
+      const event = JSON.parse(body) as { id: string; type: string };
+      receiver.received.push({ id: event.id, type: event.type, verified });
+      response.statusCode = receiver.answers.shift() ?? 204;
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/hooks`;
+  return receiver;
+}
+
+let tally: Tally;
+let clock: TestClock;
+let receiver: Receiver;
+let secret = '';
+
+beforeEach(async () => {
+  ({ tally, clock } = await openTestTally());
+  receiver = await startReceiver(() => secret);
+  await tally.putAccount({ id: 'ana', kind: 'user', low_balance_threshold: '50' });
+});
+afterEach(async () => {
+  await new Promise((resolve) => receiver.server.close(resolve));
+});
+
+const types = async (account = 'ana') =>
+  (await tally.listEvents({ account, limit: 200 })).data.map((event) => event.type);
+
+describe('events', () => {
+  it('fires balance.low once per crossing of the threshold, and balance.depleted at zero', async () => {
+    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '100' });
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 6 } }); // 40 left: low
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 1 } }); // 30: still low
+    expect(await types()).toEqual(['balance.low']);
+    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '100' }); // 130: re-armed
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 10 } }); // 30: low again
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 3 } }); // 0: depleted
+    expect(await types()).toEqual(['balance.low', 'balance.low', 'balance.depleted']);
+    const low = (await tally.listEvents({ type: 'balance.low', limit: 10 })).data[0]!;
+    expect(low.data).toEqual({ account: 'ana', available: '40', threshold: '50' });
+  });
+
+  it('announces grants expiring soon, and reports expired grants and reservations', async () => {
+    await tally.issueGrant({
+      account: 'ana',
+      kind: 'promo',
+      amount: '200',
+      expires_at: '2026-03-05T10:00:00Z',
+    });
+    await tally.reserve({ account: 'ana', operation: 'chat.fast', max_credits: '5', ttl_seconds: 60 });
+    expect(await types()).toEqual([]);
+    clock.set('2026-03-02T10:00:01Z'); // within 3 days of the expiry
+    expect(await tally.bookDueWork()).toMatchObject({ reservations_expired: 1, grants_announced: 1 });
+    expect(await types()).toEqual(['reservation.expired', 'grant.expiring_soon']);
+    await tally.bookDueWork();
+    expect(await types()).toHaveLength(2);
+    clock.set('2026-03-05T10:00:00Z');
+    await tally.bookDueWork();
+    expect(await types()).toEqual([
+      'reservation.expired',
+      'grant.expiring_soon',
+      'grant.expired',
+      'balance.low',
+      'balance.depleted',
+    ]);
+    const expired = (await tally.listEvents({ type: 'grant.expired', limit: 1 })).data[0]!;
+    expect(expired.data).toMatchObject({ kind: 'promo', amount: '200' });
+  });
+
+  it('pages the feed with a cursor', async () => {
+    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '8' });
+    await tally.charge({ account: 'ana', operation: 'web.extract', usage: {} });
+    const first = await tally.listEvents({ limit: 1 });
+    const second = await tally.listEvents({ limit: 1, cursor: first.next_cursor! });
+    expect([...first.data, ...second.data].map((event) => event.type)).toEqual([
+      'balance.low',
+      'balance.depleted',
+    ]);
+    expect(second.next_cursor).toBeNull();
+  });
+});
+
+describe('webhooks', () => {
+  it('delivers signed events; a receiver that fails 3 times gets the event exactly once successfully', async () => {
+    const endpoint = await tally.webhooks.createEndpoint({ url: receiver.url, events: ['balance.low'] });
+    secret = endpoint.secret;
+    receiver.answers = [500, 503, 500];
+    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '100' });
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 6 } });
+
+    expect(await tally.webhooks.dispatch()).toEqual({ fanned_out: 1, delivered: 0, failed_attempts: 1 });
+    for (const wait_seconds of [5, 30, 120]) {
+      expect(
+        (await tally.webhooks.dispatch()).failed_attempts + (await tally.webhooks.dispatch()).delivered,
+      ).toBe(0);
+      clock.advanceSeconds(wait_seconds);
+      await tally.webhooks.dispatch();
+    }
+    expect(receiver.received.map((request) => [request.type, request.verified])).toEqual([
+      ['balance.low', true],
+      ['balance.low', true],
+      ['balance.low', true],
+      ['balance.low', true],
+    ]);
+    expect(new Set(receiver.received.map((request) => request.id)).size).toBe(1);
+    clock.advanceSeconds(86_400);
+    await tally.webhooks.dispatch();
+    expect(receiver.received).toHaveLength(4);
+    const [delivery] = await tally.webhooks.deliveries(endpoint.id);
+    expect(delivery).toMatchObject({ status: 'succeeded', next_attempt_at: null });
+    expect(delivery!.attempts.map((attempt) => attempt.status_code)).toEqual([500, 503, 500, 204]);
+  });
+
+  it('gives up after 24 hours of failures, and replays by hand', async () => {
+    const endpoint = await tally.webhooks.createEndpoint({ url: receiver.url, events: ['*'] });
+    secret = endpoint.secret;
+    receiver.answers = Array(100).fill(500);
+    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '8' });
+    await tally.charge({ account: 'ana', operation: 'web.extract', usage: {} }); // balance.low + balance.depleted
+    for (let hour = 0; hour <= 26; hour++) {
+      await tally.webhooks.dispatch();
+      clock.advanceSeconds(3_600);
+    }
+    const deliveries = await tally.webhooks.deliveries(endpoint.id);
+    expect(deliveries.map((delivery) => delivery.status)).toEqual(['failed', 'failed']);
+    const attempts = deliveries[0]!.attempts.length;
+    expect(attempts).toBeGreaterThan(5);
+    receiver.answers = [];
+    await tally.webhooks.replay(deliveries[0]!.id);
+    await tally.webhooks.dispatch();
+    const [replayed] = await tally.webhooks.deliveries(endpoint.id);
+    expect(replayed).toMatchObject({ status: 'succeeded' });
+    expect(replayed!.attempts).toHaveLength(attempts + 1);
+  });
+
+  it('refuses endpoints with bad URLs or unknown event types', async () => {
+    await expect(tally.webhooks.createEndpoint({ url: 'ftp://x', events: ['*'] })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(
+      tally.webhooks.createEndpoint({ url: receiver.url, events: ['balance.hight'] }),
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    expect(await tally.webhooks.listEndpoints()).toEqual([]);
+  });
+});

@@ -1,0 +1,283 @@
+/**
+ * Webhooks (SPEC C12): endpoints subscribe to event types; a dispatcher fans each event out of
+ * the outbox into one delivery per matching endpoint, POSTs it signed the Standard Webhooks way
+ * (`standardwebhooks`), retries failures with exponential backoff for 24 hours, and logs every
+ * attempt. Deliveries can be replayed by hand. The event id is the `webhook-id`, so receivers
+ * can drop duplicates.
+ */
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { assert } from '../domain/assert.ts';
+import { EVENT_TYPES } from '../domain/events.ts';
+import {
+  URL_LENGTH_MAX,
+  WEBHOOK_BACKOFF_SECONDS,
+  WEBHOOK_BATCH_MAX,
+  WEBHOOK_ENDPOINTS_MAX,
+  WEBHOOK_RETRY_WINDOW_MS,
+  WEBHOOK_TIMEOUT_MS,
+} from '../domain/limits.ts';
+import { TallyError } from '../domain/results.ts';
+import type {
+  EventRow,
+  Store,
+  WebhookAttemptRow,
+  WebhookDeliveryRow,
+  WebhookEndpointRow,
+} from '../store/store.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { IdGenerator } from './ids.ts';
+import { isoTime } from './views.ts';
+
+export interface EventView {
+  id: string;
+  type: string;
+  account: string;
+  created_at: string;
+  data: Record<string, unknown>;
+}
+
+export const eventView = (row: EventRow): EventView => ({
+  id: row.id,
+  type: row.type,
+  account: row.account_id,
+  created_at: isoTime(row.created_at_ms),
+  data: row.data,
+});
+
+export interface EndpointView {
+  id: string;
+  url: string;
+  events: string[];
+  created_at: string;
+}
+
+const endpointView = (row: WebhookEndpointRow): EndpointView => ({
+  id: row.id,
+  url: row.url,
+  events: row.event_types,
+  created_at: isoTime(row.created_at_ms),
+});
+
+export interface DeliveryView {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: { at: string; status_code: number | null; error: string | null; duration_ms: number }[];
+  next_attempt_at: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+function deliveryView(row: WebhookDeliveryRow, attempts: WebhookAttemptRow[]): DeliveryView {
+  return {
+    id: row.id,
+    endpoint_id: row.endpoint_id,
+    event_id: row.event_id,
+    status: row.status,
+    attempts: attempts.map((attempt) => ({
+      at: isoTime(attempt.at_ms),
+      status_code: attempt.status_code,
+      error: attempt.error,
+      duration_ms: attempt.duration_ms,
+    })),
+    next_attempt_at: row.status === 'pending' ? isoTime(row.next_attempt_at_ms) : null,
+    created_at: isoTime(row.created_at_ms),
+    completed_at: row.completed_at_ms === null ? null : isoTime(row.completed_at_ms),
+  };
+}
+
+/** When to try again after `attempts` failures, or null when the retry window has closed. */
+export function nextAttemptAt(created_at_ms: number, attempts: number, now_ms: number): number | null {
+  const wait_seconds = WEBHOOK_BACKOFF_SECONDS[Math.min(attempts, WEBHOOK_BACKOFF_SECONDS.length) - 1]!;
+  const next_ms = now_ms + wait_seconds * 1000;
+  return next_ms - created_at_ms > WEBHOOK_RETRY_WINDOW_MS ? null : next_ms;
+}
+
+const subscribes = (endpoint: WebhookEndpointRow, type: string) =>
+  endpoint.disabled_at_ms === null &&
+  (endpoint.event_types.includes('*') || endpoint.event_types.includes(type));
+
+export interface DispatchReport {
+  fanned_out: number;
+  delivered: number;
+  failed_attempts: number;
+}
+
+export class Webhooks {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    /** Signatures carry real time, so receivers can refuse stale messages; scheduling uses the engine clock. */
+    private readonly wall_clock: Clock = systemClock,
+  ) {}
+
+  async createEndpoint(input: { url: string; events: string[] }): Promise<EndpointView & { secret: string }> {
+    let url: URL;
+    try {
+      url = new URL(input.url);
+    } catch {
+      throw new TallyError('invalid_request', 'url is not a URL', {
+        errors: [{ field: 'url', code: 'invalid_request', message: 'is not a URL' }],
+      });
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || input.url.length > URL_LENGTH_MAX) {
+      throw new TallyError('invalid_request', 'url must be http(s) and at most 2,048 characters', {
+        errors: [{ field: 'url', code: 'invalid_request', message: 'must be an http(s) URL' }],
+      });
+    }
+    const unknown = input.events.filter(
+      (type) => type !== '*' && !(EVENT_TYPES as readonly string[]).includes(type),
+    );
+    if (input.events.length === 0 || unknown.length > 0) {
+      throw new TallyError('invalid_request', `events must list some of: *, ${EVENT_TYPES.join(', ')}`, {
+        errors: [
+          {
+            field: 'events',
+            code: 'invalid_request',
+            message: `unknown: ${unknown.join(', ') || '(none given)'}`,
+          },
+        ],
+      });
+    }
+    return this.store.transaction(async (transaction) => {
+      if ((await transaction.listWebhookEndpoints()).length >= WEBHOOK_ENDPOINTS_MAX) {
+        throw new TallyError('invalid_request', `at most ${WEBHOOK_ENDPOINTS_MAX} webhook endpoints`);
+      }
+      const now_ms = this.clock.now_ms();
+      const row: WebhookEndpointRow = {
+        id: this.ids.next('whe', now_ms),
+        url: input.url,
+        event_types: [...new Set(input.events)],
+        secret: `whsec_${randomBytes(32).toString('base64')}`,
+        created_at_ms: now_ms,
+        disabled_at_ms: null,
+      };
+      await transaction.insertWebhookEndpoint(row);
+      return { ...endpointView(row), secret: row.secret };
+    });
+  }
+
+  async listEndpoints(): Promise<EndpointView[]> {
+    return (await this.store.read((transaction) => transaction.listWebhookEndpoints())).map(endpointView);
+  }
+
+  /** The delivery log of an endpoint, newest first, with every attempt. */
+  async deliveries(endpoint_id: string, limit = 50): Promise<DeliveryView[]> {
+    return this.store.read(async (transaction) => {
+      if (!(await transaction.getWebhookEndpoint(endpoint_id)))
+        throw new TallyError('not_found', `no webhook endpoint ${endpoint_id}`);
+      const rows = await transaction.listWebhookDeliveries(endpoint_id, limit);
+      return Promise.all(
+        rows.map(async (row) => deliveryView(row, await transaction.listWebhookAttempts(row.id))),
+      );
+    });
+  }
+
+  /** Sends a delivery again at the next pass, whatever became of it. */
+  async replay(delivery_id: string): Promise<DeliveryView> {
+    return this.store.transaction(async (transaction) => {
+      const delivery = await transaction.getWebhookDelivery(delivery_id);
+      if (!delivery) throw new TallyError('not_found', `no webhook delivery ${delivery_id}`);
+      const replayed = {
+        ...delivery,
+        status: 'pending' as const,
+        next_attempt_at_ms: this.clock.now_ms(),
+        completed_at_ms: null,
+      };
+      await transaction.updateWebhookDelivery(replayed);
+      return deliveryView(replayed, await transaction.listWebhookAttempts(delivery_id));
+    });
+  }
+
+  /** One pass: fan new events out to endpoints, then attempt every delivery that is due. */
+  async dispatch(): Promise<DispatchReport> {
+    const report: DispatchReport = { fanned_out: 0, delivered: 0, failed_attempts: 0 };
+    report.fanned_out = await this.store.transaction(async (transaction) => {
+      const events = await transaction.listUndispatchedEvents(WEBHOOK_BATCH_MAX);
+      if (events.length === 0) return 0;
+      const endpoints = await transaction.listWebhookEndpoints();
+      let created = 0;
+      for (const event of events) {
+        for (const endpoint of endpoints.filter((candidate) => subscribes(candidate, event.type))) {
+          await transaction.insertWebhookDelivery({
+            id: this.ids.next('whd', event.created_at_ms),
+            endpoint_id: endpoint.id,
+            event_id: event.id,
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at_ms: event.created_at_ms,
+            created_at_ms: event.created_at_ms,
+            completed_at_ms: null,
+          });
+          created++;
+        }
+      }
+      await transaction.markEventsDispatched(events.map((event) => event.id));
+      return created;
+    });
+    const due = await this.store.read((transaction) =>
+      transaction.listDueWebhookDeliveries(this.clock.now_ms(), WEBHOOK_BATCH_MAX),
+    );
+    for (const delivery of due) {
+      if (await this.attempt(delivery)) report.delivered++;
+      else report.failed_attempts++;
+    }
+    return report;
+  }
+
+  private async attempt(delivery: WebhookDeliveryRow): Promise<boolean> {
+    const { endpoint, row } = await this.store.read(async (transaction) => ({
+      endpoint: await transaction.getWebhookEndpoint(delivery.endpoint_id),
+      row: await transaction.getEvent(delivery.event_id),
+    }));
+    assert(endpoint && row, `delivery ${delivery.id} points at its endpoint and event`);
+    const payload = JSON.stringify(eventView(row));
+    const signed_at = new Date(this.wall_clock.now_ms());
+    const started_ms = this.wall_clock.now_ms();
+    let status_code: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(endpoint.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': row.id,
+          'webhook-timestamp': String(Math.floor(signed_at.getTime() / 1000)),
+          'webhook-signature': new Webhook(endpoint.secret).sign(row.id, signed_at, payload),
+        },
+        body: payload,
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      });
+      status_code = response.status;
+      await response.body?.cancel();
+      if (!response.ok) error = `HTTP ${response.status}`;
+    } catch (caught) {
+      error = caught instanceof Error ? caught.message : String(caught);
+    }
+    const succeeded = error === null;
+    const now_ms = this.clock.now_ms();
+    await this.store.transaction(async (transaction) => {
+      const attempts = delivery.attempts + 1;
+      await transaction.insertWebhookAttempt({
+        delivery_id: delivery.id,
+        attempt: attempts,
+        at_ms: now_ms,
+        status_code,
+        error,
+        duration_ms: this.wall_clock.now_ms() - started_ms,
+      });
+      const next_ms = succeeded ? null : nextAttemptAt(delivery.created_at_ms, attempts, now_ms);
+      await transaction.updateWebhookDelivery({
+        ...delivery,
+        attempts,
+        status: succeeded ? 'succeeded' : next_ms === null ? 'failed' : 'pending',
+        next_attempt_at_ms: next_ms ?? now_ms,
+        completed_at_ms: succeeded || next_ms === null ? now_ms : null,
+      });
+    });
+    return succeeded;
+  }
+}
