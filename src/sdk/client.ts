@@ -1,0 +1,202 @@
+/**
+ * The typed TypeScript client of the HTTP API. Request types come from the same zod schemas the
+ * server validates with, response types from the same views it answers with. A refusal rejects
+ * with a `TallyApiError` carrying the problem document's `code` (one of docs/errors.md).
+ */
+import type { ResultCode } from '../domain/results.ts';
+import type { Problem } from '../http/problem.ts';
+import type {
+  ChargeInput,
+  EstimateInput,
+  IssueGrantInput,
+  ListChargesInput,
+  PutAccountInput,
+  RefundInput,
+  ReleaseInput,
+  ReserveInput,
+  RevokeGrantInput,
+  SettleInput,
+  UsageInput,
+} from '../schema/commands.ts';
+import type { PriceBookInput } from '../schema/config.ts';
+import type { ApiKeyView } from '../service/access.ts';
+import type { EstimateView, RemainingView } from '../service/estimates.ts';
+import type { UsageView } from '../service/history.ts';
+import type { PriceTableView } from '../service/price-table.ts';
+import type { BalanceView, RefundView } from '../service/tally.ts';
+import type { AccountView, ChargeView, GrantView, ReservationView } from '../service/views.ts';
+import type { DeliveryView, EndpointView, EventView } from '../service/webhooks.ts';
+
+export class TallyApiError extends Error {
+  readonly code: ResultCode | 'internal_error';
+  readonly status: number;
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
+    super(`${problem.code}: ${problem.detail}`);
+    this.name = 'TallyApiError';
+    this.code = problem.code;
+    this.status = problem.status;
+    this.problem = problem;
+  }
+}
+
+export interface Page<Item> {
+  data: Item[];
+  next_cursor: string | null;
+}
+
+export interface WriteOptions {
+  idempotency_key?: string;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+export interface TallyClientOptions {
+  /** Where the API is, e.g. http://127.0.0.1:8787. */
+  url: string;
+  /** A secret key (sk_…) or a customer token (ct_…). */
+  credential?: string;
+  fetch?: typeof fetch;
+}
+
+export class TallyClient {
+  private readonly url: string;
+  private readonly credential: string | undefined;
+  private readonly fetcher: typeof fetch;
+
+  constructor(options: TallyClientOptions) {
+    this.url = options.url.replace(/\/$/, '');
+    this.credential = options.credential;
+    this.fetcher = options.fetch ?? fetch;
+  }
+
+  /** The same client acting with another key or token. */
+  as(credential: string): TallyClient {
+    return new TallyClient({ url: this.url, credential, fetch: this.fetcher });
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    request: { body?: unknown; query?: Query; options?: WriteOptions } = {},
+  ) {
+    const query = Object.entries(request.query ?? {}).filter(([, value]) => value !== undefined);
+    const search = query.length
+      ? `?${new URLSearchParams(query.map(([key, value]): [string, string] => [key, String(value)]))}`
+      : '';
+    const response = await this.fetcher(`${this.url}${path}${search}`, {
+      method,
+      headers: {
+        ...(this.credential ? { authorization: `Bearer ${this.credential}` } : {}),
+        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(request.options?.idempotency_key ? { 'idempotency-key': request.options.idempotency_key } : {}),
+      },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+    });
+    if (!response.ok) {
+      const text = await response.text();
+      let problem: Problem;
+      try {
+        problem = JSON.parse(text) as Problem;
+      } catch {
+        problem = {
+          type: 'about:blank',
+          title: response.statusText,
+          status: response.status,
+          code: 'internal_error',
+          detail: text,
+        };
+      }
+      throw new TallyApiError(problem);
+    }
+    return response;
+  }
+
+  private async json<Result>(
+    method: string,
+    path: string,
+    request: Parameters<TallyClient['send']>[2] = {},
+  ): Promise<Result> {
+    return (await (await this.send(method, path, request)).json()) as Result;
+  }
+
+  private static path(template: string, ...ids: string[]): string {
+    let index = 0;
+    return template.replace(/\{\w+\}/g, () => encodeURIComponent(ids[index++]!));
+  }
+
+  // meta and prices
+  health = () => this.json<{ ok: true }>('GET', '/healthz');
+  prices = () => this.json<PriceTableView>('GET', '/v1/prices');
+  priceVersion = (version: number) => this.json<PriceTableView>('GET', `/v1/price-book/versions/${version}`);
+  publishPriceBook = (body: PriceBookInput, options?: WriteOptions) =>
+    this.json<PriceTableView>('POST', '/v1/price-book/versions', { body, options });
+
+  // accounts and grants
+  putAccount = (id: string, body: Omit<PutAccountInput, 'id'>) =>
+    this.json<AccountView>('PUT', TallyClient.path('/v1/accounts/{id}', id), { body });
+  account = (id: string) => this.json<AccountView>('GET', TallyClient.path('/v1/accounts/{id}', id));
+  balance = (id: string) => this.json<BalanceView>('GET', TallyClient.path('/v1/accounts/{id}/balance', id));
+  remaining = (id: string) =>
+    this.json<RemainingView>('GET', TallyClient.path('/v1/accounts/{id}/remaining', id));
+  grants = (id: string, query: { status?: string } = {}) =>
+    this.json<Page<GrantView>>('GET', TallyClient.path('/v1/accounts/{id}/grants', id), { query });
+  issueGrant = (account: string, body: Omit<IssueGrantInput, 'account'>, options?: WriteOptions) =>
+    this.json<GrantView>('POST', TallyClient.path('/v1/accounts/{id}/grants', account), { body, options });
+  revokeGrant = (grant: string, body: Omit<RevokeGrantInput, 'grant'>, options?: WriteOptions) =>
+    this.json<GrantView>('POST', TallyClient.path('/v1/grants/{id}/revoke', grant), { body, options });
+  customerToken = (account: string, body: { ttl_seconds?: number } = {}) =>
+    this.json<{ token: string; account: string; expires_at: string }>(
+      'POST',
+      TallyClient.path('/v1/accounts/{id}/tokens', account),
+      {
+        body,
+      },
+    );
+
+  // runs
+  estimate = (body: EstimateInput) => this.json<EstimateView>('POST', '/v1/estimates', { body });
+  reserve = (body: ReserveInput, options?: WriteOptions) =>
+    this.json<ReservationView>('POST', '/v1/reservations', { body, options });
+  reservation = (id: string) =>
+    this.json<ReservationView>('GET', TallyClient.path('/v1/reservations/{id}', id));
+  settle = (id: string, body: Omit<SettleInput, 'reservation'>, options?: WriteOptions) =>
+    this.json<ChargeView>('POST', TallyClient.path('/v1/reservations/{id}/settle', id), { body, options });
+  release = (id: string, body: Omit<ReleaseInput, 'reservation'> = {}, options?: WriteOptions) =>
+    this.json<ReservationView>('POST', TallyClient.path('/v1/reservations/{id}/release', id), {
+      body,
+      options,
+    });
+  charge = (body: ChargeInput, options?: WriteOptions) =>
+    this.json<ChargeView>('POST', '/v1/charges', { body, options });
+  getCharge = (id: string) => this.json<ChargeView>('GET', TallyClient.path('/v1/charges/{id}', id));
+  refund = (charge: string, body: Omit<RefundInput, 'charge'>, options?: WriteOptions) =>
+    this.json<RefundView>('POST', TallyClient.path('/v1/charges/{id}/refund', charge), { body, options });
+
+  // history and events
+  charges = (query: ListChargesInput) =>
+    this.json<Page<ChargeView>>('GET', '/v1/charges', { query: query as Query });
+  chargesCsv = async (query: Omit<ListChargesInput, 'limit' | 'cursor'>) =>
+    (await this.send('GET', '/v1/charges', { query: { ...(query as Query), format: 'csv' } })).text();
+  usage = (account: string, query: Omit<UsageInput, 'account'> = {}) =>
+    this.json<UsageView>('GET', TallyClient.path('/v1/accounts/{id}/usage', account), {
+      query: query as Query,
+    });
+  events = (query: { account?: string; type?: string; cursor?: string; limit?: number } = {}) =>
+    this.json<Page<EventView>>('GET', '/v1/events', { query });
+
+  // operators
+  keys = () => this.json<Page<ApiKeyView>>('GET', '/v1/keys');
+  createKey = (body: { scope: 'admin' | 'write' | 'read'; name: string }) =>
+    this.json<ApiKeyView & { secret: string }>('POST', '/v1/keys', { body });
+  revokeKey = (id: string) =>
+    this.json<{ id: string; revoked: true }>('POST', TallyClient.path('/v1/keys/{id}/revoke', id));
+  createWebhookEndpoint = (body: { url: string; events: string[] }) =>
+    this.json<EndpointView & { secret: string }>('POST', '/v1/webhook-endpoints', { body });
+  webhookEndpoints = () => this.json<Page<EndpointView>>('GET', '/v1/webhook-endpoints');
+  webhookDeliveries = (endpoint: string) =>
+    this.json<Page<DeliveryView>>('GET', TallyClient.path('/v1/webhook-endpoints/{id}/deliveries', endpoint));
+  replayDelivery = (delivery: string) =>
+    this.json<DeliveryView>('POST', TallyClient.path('/v1/webhook-deliveries/{id}/replay', delivery));
+}
