@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -110,5 +110,56 @@ describe('tally CLI', () => {
     const bad = await run('grant', 'demo-user', 'bonus', '-1', '--db', db);
     expect(bad).toMatchObject({ code: 2 });
     expect(bad.err).toContain('amount_not_positive');
+  });
+
+  it('lists charges as a table, as JSON, and as CSV', async () => {
+    const table = await run('charges', 'demo-user', '--db', db);
+    expect(table.out).toMatch(/time\s+operation\s+model\s+outcome\s+credits\s+money\s+thread/);
+    expect(table.out).toMatch(/prompt\.run\s+gpt-4o\s+succeeded\s+1\.09\s+USD 0\.0109/);
+    const json = JSON.parse((await run('charges', 'demo-user', '--db', db, '--json')).out);
+    expect(json.data).toHaveLength(1);
+    const csv = (await run('charges', 'demo-user', '--db', db, '--csv')).out.split('\r\n');
+    expect(csv[0]).toMatch(/^id,created_at,operation/);
+    expect(csv).toHaveLength(2);
+    expect(JSON.parse((await run('balance', 'demo-user', '--db', db, '--json')).out).available).toBe(
+      '2498.91',
+    );
+  });
+});
+
+describe('tally init and import', () => {
+  it('prints the first admin key once, and refuses to make a second first key', async () => {
+    const db = join(directory, 'init.db');
+    const first = await run('init', '--db', db);
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/admin key \(shown once, keep it safe\): sk_admin_\S{20,}/);
+    const again = await run('init', '--db', db);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('already initialised');
+  });
+
+  it('imports a price book as a new version only when prices change, and accounts with grants once', async () => {
+    const db = join(directory, 'import.db');
+    const file = join(directory, 'import.yaml');
+    const app_builder = new URL('../../examples/app-builder.yaml', import.meta.url).pathname;
+    writeFileSync(
+      file,
+      `${readFileSync(app_builder, 'utf8')}
+accounts:
+  - id: maker
+    timezone: Europe/Lisbon
+    grants:
+      - { kind: free, amount: "1000", expires_at: "2030-01-01T00:00:00Z" }
+      - { kind: purchased, amount: "500" }
+`,
+    );
+    const first = await run('import', file, '--db', db, '--json');
+    expect(JSON.parse(first.out)).toEqual({ price_version: 2, accounts: 1, grants: 2 });
+    const second = await run('import', file, '--db', db, '--json');
+    expect(JSON.parse(second.out)).toEqual({ price_version: null, accounts: 1, grants: 2 });
+    expect((await run('balance', 'maker', '--db', db)).out).toContain('maker: 1500 credits available');
+    const prices = JSON.parse((await run('prices', '--db', db, '--json')).out);
+    expect(prices).toMatchObject({ version: 2, credit_value: { amount_per_credit: '0.001' } });
+    expect((await run('verify', '--db', db)).code).toBe(0);
   });
 });

@@ -6,11 +6,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { isTallyError } from '../domain/results.ts';
+import { chargesCsv } from '../http/csv.ts';
 import { createTally } from '../index.ts';
 import { ConfigError } from '../schema/config.ts';
 import type { Tally } from '../service/tally.ts';
 import { DEMO_CONFIG, runDemo } from './demo.ts';
-import { renderPriceTable } from './render.ts';
+import { importConfiguration } from './import.ts';
+import { type Progress, startProgress } from './progress.ts';
+import { columns, renderPriceTable } from './render.ts';
 import { serveUntilStopped } from './serve.ts';
 
 const DEFAULT_DATABASE = './data/tally.db';
@@ -55,7 +58,15 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
     .description('check the ledger: balanced transactions, grant balances, holds, the hash chain')
     .option('--json', 'print the report as JSON')
     .action(async (options: EngineOptions & { json?: boolean }) => {
-      const report = await withTally(options, (tally) => tally.verify());
+      const report = await withTally(options, (tally) => {
+        let progress: Progress | undefined;
+        return tally
+          .verify({
+            start: (total) => (progress = startProgress('verifying accounts', total)),
+            tick: () => progress?.tick(),
+          })
+          .finally(() => progress?.stop());
+      });
       if (options.json) output.log(JSON.stringify(report, null, 2));
       else {
         for (const problem of report.problems)
@@ -71,8 +82,10 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
   engineOptions(program.command('balance'))
     .description("print an account's balance by kind")
     .argument('<account>')
-    .action(async (account: string, options: EngineOptions) => {
+    .option('--json', 'print the balance as JSON')
+    .action(async (account: string, options: EngineOptions & { json?: boolean }) => {
       const balance = await withTally(options, (tally) => tally.getBalance(account));
+      if (options.json) return output.log(JSON.stringify(balance, null, 2));
       output.log(`${account}: ${balance.available} credits available, ${balance.held} held`);
       for (const [kind, amounts] of Object.entries(balance.by_kind)) {
         if (amounts.available !== '0' || amounts.held !== '0')
@@ -90,12 +103,18 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
     .option('--expires-at <time>', 'RFC 3339 expiry')
     .option('--reason <text>')
     .option('--idempotency-key <key>')
+    .option('--json', 'print the grant as JSON')
     .action(
       async (
         account: string,
         kind: string,
         amount: string,
-        options: EngineOptions & { expiresAt?: string; reason?: string; idempotencyKey?: string },
+        options: EngineOptions & {
+          expiresAt?: string;
+          reason?: string;
+          idempotencyKey?: string;
+          json?: boolean;
+        },
       ) => {
         const grant = await withTally(options, (tally) =>
           tally.issueGrant(
@@ -103,7 +122,8 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
             { idempotency_key: options.idempotencyKey },
           ),
         );
-        output.log(`granted ${grant.amount} ${grant.kind} credits to ${account} (${grant.id})`);
+        if (options.json) output.log(JSON.stringify(grant, null, 2));
+        else output.log(`granted ${grant.amount} ${grant.kind} credits to ${account} (${grant.id})`);
       },
     );
 
@@ -146,6 +166,94 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
         await serveUntilStopped(options, output);
       },
     );
+
+  engineOptions(program.command('charges'))
+    .description("print an account's charges, newest first (all of them with --csv)")
+    .argument('<account>')
+    .option('--from <time>', 'RFC 3339, inclusive')
+    .option('--to <time>', 'RFC 3339, exclusive')
+    .option('--operation <id>')
+    .option('--thread <id>')
+    .option('--project <id>')
+    .option('--limit <number>', 'charges to print', '50')
+    .option('--csv', 'print every matching charge as CSV')
+    .option('--json', 'print the page as JSON')
+    .action(
+      async (
+        account: string,
+        options: EngineOptions &
+          Record<'from' | 'to' | 'operation' | 'thread' | 'project' | 'limit', string | undefined> & {
+            csv?: boolean;
+            json?: boolean;
+          },
+      ) => {
+        const filter = {
+          account,
+          from: options.from,
+          to: options.to,
+          operation: options.operation,
+          thread: options.thread,
+          project: options.project,
+        };
+        await withTally(options, async (tally) => {
+          if (options.csv) return output.log(chargesCsv(await tally.exportCharges(filter)).trimEnd());
+          const page = await tally.listCharges({ ...filter, limit: Number(options.limit) });
+          if (options.json) return output.log(JSON.stringify(page, null, 2));
+          const rows = page.data.map((charge) => [
+            charge.created_at,
+            charge.operation,
+            charge.model ?? '',
+            charge.outcome,
+            charge.credits,
+            `${charge.money.currency} ${charge.money.amount}`,
+            charge.metadata.thread ?? '',
+          ]);
+          for (const line of columns(
+            ['time', 'operation', 'model', 'outcome', 'credits', 'money', 'thread'],
+            rows,
+            new Set([4, 5]),
+          )) {
+            output.log(line);
+          }
+          if (page.next_cursor) output.log(`… more: narrow with --from/--to or raise --limit`);
+        });
+      },
+    );
+
+  engineOptions(program.command('init'))
+    .description('create the database, register the configuration, and print the first admin key (once)')
+    .action(async (options: EngineOptions) => {
+      await withTally(options, async (tally) => {
+        const admins = (await tally.access.listKeys()).filter(
+          (key) => key.scope === 'admin' && key.revoked_at === null,
+        );
+        if (admins.length > 0) {
+          output.error(
+            `already initialised: ${options.db} has ${admins.length} admin key(s); make more with POST /v1/keys`,
+          );
+          exit_code = 1;
+          return;
+        }
+        const key = await tally.access.createKey({ scope: 'admin', name: 'tally init' });
+        output.log(`initialised ${options.db}`);
+        output.log(`admin key (shown once, keep it safe): ${key.secret}`);
+      });
+    });
+
+  engineOptions(program.command('import'))
+    .description(
+      'import a configuration: its price book as a new version when the prices differ, and any accounts with their grants',
+    )
+    .argument('<file>', 'YAML: price_book, credit_value, accounts: [{ id, kind, timezone, grants: [...] }]')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, options: EngineOptions & { json?: boolean }) => {
+      const report = await withTally(options, (tally) => importConfiguration(tally, file));
+      if (options.json) return output.log(JSON.stringify(report, null, 2));
+      output.log(
+        `imported ${file}: ${report.price_version === null ? 'prices unchanged' : `price book version ${report.price_version} published`}, ` +
+          `${report.accounts} account(s), ${report.grants} grant(s)`,
+      );
+    });
 
   engineOptions(program.command('demo'))
     .description('run the library demo: an account, grants, a reserved and settled run, a verified ledger')

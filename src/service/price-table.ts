@@ -112,6 +112,9 @@ export function priceTableView(book: PriceBook): PriceTableView {
       amount_minor_per_credit: formatDecimal(book.credit_value.amount_minor_per_credit),
       amount_per_credit: moneyFor(MICROS_PER_CREDIT, book.credit_value).amount,
     },
-    operations: [...book.operations.values()].map((operation) => operationView(operation, book)),
+    // One stable order, whatever order the version was written in.
+    operations: [...book.operations.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((operation) => operationView(operation, book)),
   };
 }

@@ -791,7 +791,7 @@ export class Tally {
   }
 
   /** Checks the whole ledger; see verify.ts for what is checked. */
-  async verify(): Promise<VerifyReport> {
-    return verifyStore(this.store);
+  async verify(progress?: Parameters<typeof verifyStore>[1]): Promise<VerifyReport> {
+    return verifyStore(this.store, progress);
   }
 }

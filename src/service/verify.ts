@@ -125,19 +125,26 @@ async function verifyAccount(
   }
 }
 
-export async function verifyStore(store: Store): Promise<VerifyReport> {
+/** Verifies every account; `progress` hears how many there are, then each one done. */
+export async function verifyStore(
+  store: Store,
+  progress: { start(total: number): void; tick(): void } = { start: () => {}, tick: () => {} },
+): Promise<VerifyReport> {
   const report: VerifyReport = { ok: true, accounts: 0, transactions: 0, problems: [] };
-  let after: string | null = null;
-  for (;;) {
+  const account_ids: string[] = [];
+  for (let after: string | null = null; ; ) {
     const page: string[] = await store.read((transaction) =>
       transaction.listAccountIds(after, ACCOUNTS_PER_PAGE),
     );
     if (page.length === 0) break;
-    for (const account_id of page) {
-      await store.read((transaction) => verifyAccount(transaction, account_id, report));
-      report.accounts++;
-    }
+    account_ids.push(...page);
     after = page.at(-1)!;
+  }
+  progress.start(account_ids.length);
+  for (const account_id of account_ids) {
+    await store.read((transaction) => verifyAccount(transaction, account_id, report));
+    report.accounts++;
+    progress.tick();
   }
   report.ok = report.problems.length === 0;
   return report;
