@@ -163,3 +163,30 @@ accounts:
     expect((await run('verify', '--db', db)).code).toBe(0);
   });
 });
+
+describe('tally against a running server (--url, through the SDK)', () => {
+  it('reads balances and prices, grants and lists charges over HTTP', async () => {
+    const { openTestTally } = await import('../../test/helpers.ts');
+    const { startServer } = await import('../http/server.ts');
+    const { tally, clock } = await openTestTally();
+    const admin = 'sk_admin_cli_remote_0123456789';
+    await tally.access.createKey({ scope: 'admin', name: 'cli', secret: admin });
+    await tally.putAccount({ id: 'remote', kind: 'user' });
+    const server = await startServer({ tally, port: 0, test_clock: clock });
+    try {
+      const remote = ['--url', server.url, '--key', admin];
+      expect((await run('grant', 'remote', 'bonus', '42', ...remote)).out).toMatch(
+        /granted 42 bonus credits to remote/,
+      );
+      expect((await run('balance', 'remote', ...remote)).out).toContain('remote: 42 credits available');
+      await tally.charge({ account: 'remote', operation: 'web.extract', usage: {} });
+      expect((await run('charges', 'remote', ...remote)).out).toMatch(/web\.extract\s+succeeded\s+8/);
+      expect(JSON.parse((await run('prices', '--url', server.url, '--json')).out).version).toBe(1);
+      const refused = await run('grant', 'remote', 'bonus', '-1', ...remote);
+      expect(refused).toMatchObject({ code: 2 });
+      expect(refused.err).toContain('amount_not_positive');
+    } finally {
+      await server.close();
+    }
+  });
+});

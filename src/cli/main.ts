@@ -2,15 +2,12 @@
  * The `tally` command line: a thin edge over the library. It parses arguments, calls the
  * service, and prints; no ledger logic lives here.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { isTallyError } from '../domain/results.ts';
-import { chargesCsv } from '../http/csv.ts';
-import { createTally } from '../index.ts';
 import { ConfigError } from '../schema/config.ts';
-import type { Tally } from '../service/tally.ts';
-import { DEMO_CONFIG, runDemo } from './demo.ts';
+import { TallyApiError } from '../sdk/client.ts';
+import { type BackendOptions, withBackend, withTally } from './backend.ts';
+import { runDemo } from './demo.ts';
 import { importConfiguration } from './import.ts';
 import { type Progress, startProgress } from './progress.ts';
 import { columns, renderPriceTable } from './render.ts';
@@ -18,28 +15,18 @@ import { serveUntilStopped } from './serve.ts';
 
 const DEFAULT_DATABASE = './data/tally.db';
 
-interface EngineOptions {
-  db: string;
-  config?: string;
-}
-
-export async function withTally<Result>(
-  options: EngineOptions,
-  work: (tally: Tally) => Promise<Result>,
-): Promise<Result> {
-  if (options.db !== ':memory:') mkdirSync(dirname(resolve(options.db)), { recursive: true });
-  const tally = await createTally({ database: options.db, config: options.config ?? DEMO_CONFIG });
-  try {
-    return await work(tally);
-  } finally {
-    await tally.close();
-  }
-}
+type EngineOptions = BackendOptions;
 
 const engineOptions = (command: Command) =>
   command
     .option('--db <file>', 'SQLite database file', DEFAULT_DATABASE)
     .option('--config <file>', 'tally.config.yaml (default: the prompt-marketplace example)');
+
+/** Commands that can act on a running server instead of the local file. */
+const remoteOptions = (command: Command) =>
+  engineOptions(command)
+    .option('--url <url>', 'act on a running Tally server through its API (or TALLY_URL)')
+    .option('--key <key>', 'the secret key or customer token for --url (or TALLY_KEY)');
 
 export function buildProgram(output: { log: (line: string) => void; error: (line: string) => void }): {
   program: Command;
@@ -79,12 +66,12 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
       exit_code = report.ok ? 0 : 1;
     });
 
-  engineOptions(program.command('balance'))
+  remoteOptions(program.command('balance'))
     .description("print an account's balance by kind")
     .argument('<account>')
     .option('--json', 'print the balance as JSON')
     .action(async (account: string, options: EngineOptions & { json?: boolean }) => {
-      const balance = await withTally(options, (tally) => tally.getBalance(account));
+      const balance = await withBackend(options, (backend) => backend.balance(account));
       if (options.json) return output.log(JSON.stringify(balance, null, 2));
       output.log(`${account}: ${balance.available} credits available, ${balance.held} held`);
       for (const [kind, amounts] of Object.entries(balance.by_kind)) {
@@ -95,7 +82,7 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
         output.log(`  next expiry: ${balance.next_expiry.amount} credits at ${balance.next_expiry.at}`);
     });
 
-  engineOptions(program.command('grant'))
+  remoteOptions(program.command('grant'))
     .description('grant credits to an account')
     .argument('<account>')
     .argument('<kind>')
@@ -116,8 +103,8 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
           json?: boolean;
         },
       ) => {
-        const grant = await withTally(options, (tally) =>
-          tally.issueGrant(
+        const grant = await withBackend(options, (backend) =>
+          backend.issueGrant(
             { account, kind, amount, expires_at: options.expiresAt, reason: options.reason },
             { idempotency_key: options.idempotencyKey },
           ),
@@ -137,10 +124,11 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
       ':memory:',
     )
     .option('--price-version <number>', 'a published version instead of the one in force')
+    .option('--url <url>', 'read the table of a running Tally server (or TALLY_URL)')
     .option('--json', 'print the table as JSON')
     .action(async (options: EngineOptions & { priceVersion?: string; json?: boolean }) => {
-      const table = await withTally(options, (tally) =>
-        tally.priceTable(options.priceVersion === undefined ? undefined : Number(options.priceVersion)),
+      const table = await withBackend(options, (backend) =>
+        backend.prices(options.priceVersion === undefined ? undefined : Number(options.priceVersion)),
       );
       if (options.json) output.log(JSON.stringify(table, null, 2));
       else for (const line of renderPriceTable(table)) output.log(line);
@@ -167,7 +155,7 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
       },
     );
 
-  engineOptions(program.command('charges'))
+  remoteOptions(program.command('charges'))
     .description("print an account's charges, newest first (all of them with --csv)")
     .argument('<account>')
     .option('--from <time>', 'RFC 3339, inclusive')
@@ -195,9 +183,9 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
           thread: options.thread,
           project: options.project,
         };
-        await withTally(options, async (tally) => {
-          if (options.csv) return output.log(chargesCsv(await tally.exportCharges(filter)).trimEnd());
-          const page = await tally.listCharges({ ...filter, limit: Number(options.limit) });
+        await withBackend(options, async (backend) => {
+          if (options.csv) return output.log((await backend.chargesCsv(filter)).trimEnd());
+          const page = await backend.charges({ ...filter, limit: Number(options.limit) });
           if (options.json) return output.log(JSON.stringify(page, null, 2));
           const rows = page.data.map((charge) => [
             charge.created_at,
@@ -276,7 +264,7 @@ export async function main(
   } catch (error) {
     if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number')
       return error.exitCode;
-    if (isTallyError(error)) {
+    if (isTallyError(error) || error instanceof TallyApiError) {
       output.error(`error ${error.code}: ${error.message}`);
       return 2;
     }

@@ -1,0 +1,68 @@
+/**
+ * What the data commands of the CLI act on: the local database through the library, or a
+ * running Tally server through the SDK (`--url` with `--key`, or TALLY_URL and TALLY_KEY).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { chargesCsv } from '../http/csv.ts';
+import { createTally } from '../index.ts';
+import type { IssueGrantInput, ListChargesInput } from '../schema/commands.ts';
+import { type Page, TallyClient } from '../sdk/client.ts';
+import type { PriceTableView } from '../service/price-table.ts';
+import type { BalanceView, CommandOptions, Tally } from '../service/tally.ts';
+import type { ChargeView, GrantView } from '../service/views.ts';
+import { DEMO_CONFIG } from './demo.ts';
+
+export interface CliBackend {
+  balance(account: string): Promise<BalanceView>;
+  issueGrant(input: IssueGrantInput, options: CommandOptions): Promise<GrantView>;
+  prices(version?: number): Promise<PriceTableView>;
+  charges(query: ListChargesInput): Promise<Page<ChargeView>>;
+  chargesCsv(query: Omit<ListChargesInput, 'limit' | 'cursor'>): Promise<string>;
+}
+
+export interface BackendOptions {
+  db: string;
+  config?: string;
+  url?: string;
+  key?: string;
+}
+
+/** Opens the local engine for the length of `work`. */
+export async function withTally<Result>(
+  options: BackendOptions,
+  work: (tally: Tally) => Promise<Result>,
+): Promise<Result> {
+  if (options.db !== ':memory:') mkdirSync(dirname(resolve(options.db)), { recursive: true });
+  const tally = await createTally({ database: options.db, config: options.config ?? DEMO_CONFIG });
+  try {
+    return await work(tally);
+  } finally {
+    await tally.close();
+  }
+}
+
+const local = (tally: Tally): CliBackend => ({
+  balance: (account) => tally.getBalance(account),
+  issueGrant: (input, options) => tally.issueGrant(input, options),
+  prices: (version) => tally.priceTable(version),
+  charges: (query) => tally.listCharges(query),
+  chargesCsv: async (query) => chargesCsv(await tally.exportCharges(query)),
+});
+
+const remote = (client: TallyClient): CliBackend => ({
+  balance: (account) => client.balance(account),
+  issueGrant: ({ account, ...grant }, options) => client.issueGrant(account, grant, options),
+  prices: (version) => (version === undefined ? client.prices() : client.priceVersion(version)),
+  charges: (query) => client.charges(query),
+  chargesCsv: (query) => client.chargesCsv(query),
+});
+
+export async function withBackend<Result>(
+  options: BackendOptions,
+  work: (backend: CliBackend) => Promise<Result>,
+): Promise<Result> {
+  const url = options.url ?? process.env.TALLY_URL;
+  if (url) return work(remote(new TallyClient({ url, credential: options.key ?? process.env.TALLY_KEY })));
+  return withTally(options, (tally) => work(local(tally)));
+}

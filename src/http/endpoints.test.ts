@@ -1,0 +1,84 @@
+/** The endpoints the other HTTP tests do not walk through, each once, with what it must answer. */
+import { beforeEach, expect, it } from 'vitest';
+import { openTestTally } from '../../test/helpers.ts';
+import { TallyClient } from '../sdk/client.ts';
+import type { Tally } from '../service/tally.ts';
+import { createApp } from './app.ts';
+
+const ADMIN = 'sk_admin_endpoints_0123456789';
+let tally: Tally;
+let client: TallyClient;
+
+beforeEach(async () => {
+  const opened = await openTestTally();
+  tally = opened.tally;
+  await tally.access.createKey({ scope: 'admin', name: 'test', secret: ADMIN });
+  const app = createApp({ tally, test_clock: opened.clock });
+  // The SDK over the in-process app: the same requests, no socket.
+  client = new TallyClient({
+    url: 'http://tally.test',
+    credential: ADMIN,
+    fetch: async (input, init) => app.request(String(input), init),
+  });
+  await client.putAccount('ana', { kind: 'user', low_balance_threshold: '5' });
+});
+
+it('grants, lists, revokes and refunds', async () => {
+  const grant = await client.issueGrant('ana', {
+    kind: 'promo',
+    amount: '30',
+    expires_at: '2026-04-01T00:00:00Z',
+  });
+  await client.issueGrant('ana', { kind: 'bonus', amount: '20' });
+  expect((await client.grants('ana')).data.map((row) => row.kind)).toEqual(['promo', 'bonus']);
+  expect((await client.revokeGrant(grant.id, { reason: 'campaign withdrawn' })).status).toBe('revoked');
+  expect((await client.grants('ana', { status: 'revoked' })).data.map((row) => row.id)).toEqual([grant.id]);
+  const charge = await client.charge({ account: 'ana', operation: 'web.extract', usage: {} });
+  const refund = await client.refund(charge.id, { amount: '3', reason: 'support' });
+  expect(refund.grant).toMatchObject({ kind: 'bonus', amount: '3', refund_of: charge.id });
+  expect((await client.getCharge(charge.id)).refunded).toBe('3');
+  expect((await client.account('ana')).low_balance_threshold).toBe('5');
+});
+
+it('answers remaining runs, estimates and reservations by id', async () => {
+  await client.issueGrant('ana', { kind: 'bonus', amount: '100' });
+  const remaining = await client.remaining('ana');
+  expect(remaining.operations.find((operation) => operation.id === 'web.extract')).toMatchObject({
+    runs_affordable: 12,
+    typical_cost: '8',
+  });
+  const reservation = await client.reserve({ account: 'ana', operation: 'web.extract' });
+  expect((await client.reservation(reservation.id)).status).toBe('held');
+  expect((await client.release(reservation.id, { reason: 'cancelled' })).status).toBe('released');
+});
+
+it('publishes a price book version and serves it by number', async () => {
+  const published = await client.publishPriceBook({ operations: { 'web.extract': { flat_credits: '9' } } });
+  expect(published.version).toBe(2);
+  expect((await client.priceVersion(2)).operations.map((operation) => operation.id)).toEqual(['web.extract']);
+  expect((await client.priceVersion(1)).operations.map((operation) => operation.id)).toContain('chat.fast');
+  await expect(client.priceVersion(9)).rejects.toMatchObject({
+    code: 'price_version_not_found',
+    status: 404,
+  });
+});
+
+it('lists webhook deliveries and replays one', async () => {
+  const endpoint = await client.createWebhookEndpoint({
+    url: 'http://127.0.0.1:9/unreachable',
+    events: ['*'],
+  });
+  await client.issueGrant('ana', { kind: 'bonus', amount: '1' }); // below the threshold: balance.low
+  await tally.webhooks.dispatch();
+  const [delivery] = (await client.webhookDeliveries(endpoint.id)).data;
+  expect(delivery).toMatchObject({
+    status: 'pending',
+    attempts: [expect.objectContaining({ status_code: null })],
+  });
+  expect((await client.replayDelivery(delivery!.id)).status).toBe('pending');
+  expect((await client.events({ account: 'ana' })).data.map((event) => event.type)).toEqual(['balance.low']);
+  expect((await client.keys()).data.map((key) => key.scope)).toEqual(['admin']);
+  const made = await client.createKey({ scope: 'read', name: 'dashboard' });
+  expect(made.secret).toMatch(/^sk_read_/);
+  expect((await client.revokeKey(made.id)).revoked).toBe(true);
+});
