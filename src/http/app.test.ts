@@ -166,6 +166,32 @@ describe('HTTP API', () => {
     expect(await ledgerSnapshot(tally)).toEqual(before);
   });
 
+  it('refuses settling twice, or after the reservation expired, and changes nothing', async () => {
+    const settled = await call('POST', '/v1/reservations', {
+      key: write_key,
+      body: { account: 'alice', operation: 'web.extract' },
+    });
+    await call('POST', `/v1/reservations/${settled.json.id}/settle`, { key: write_key, body: { usage: {} } });
+    const lapsing = await call('POST', '/v1/reservations', {
+      key: write_key,
+      body: { account: 'alice', operation: 'web.extract', ttl_seconds: 1 },
+    });
+    clock.advanceSeconds(2);
+    await tally.bookDueWork();
+    const before = await ledgerSnapshot(tally);
+    const twice = await call('POST', `/v1/reservations/${settled.json.id}/settle`, {
+      key: write_key,
+      body: { usage: {} },
+    });
+    expect([twice.status, twice.json.code]).toEqual([409, 'reservation_already_settled']);
+    const late = await call('POST', `/v1/reservations/${lapsing.json.id}/settle`, {
+      key: write_key,
+      body: { usage: {} },
+    });
+    expect([late.status, late.json.code]).toEqual([409, 'reservation_expired']);
+    expect(await ledgerSnapshot(tally)).toEqual(before);
+  });
+
   it('refuses a body over 1 MiB with 413', async () => {
     const response = await call('POST', '/v1/charges', {
       key: write_key,
