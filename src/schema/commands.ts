@@ -46,6 +46,8 @@ export const issueGrantInput = z.strictObject({
   reason: reasonField.optional(),
   /** Operations this grant may pay for; `chat.*` matches by prefix. */
   allowed_operations: z.array(z.string().min(1).max(128)).min(1).max(64).optional(),
+  /** Premium credits: usable only while the account has an active subscription. */
+  requires_subscription: z.boolean().optional(),
   metadata: metadataField.optional(),
 });
 

@@ -13,6 +13,7 @@ import {
   USAGE_DECIMALS_MAX,
 } from '../domain/limits.ts';
 import { type CreditValue, currencyExponent, deriveRate } from '../domain/money.ts';
+import type { AllowanceRule, LimitRule, Plan, Rollover } from '../domain/plans.ts';
 import type { FailedRunPolicy, ModelPrice, OperationPrice, ProviderPrice } from '../domain/pricing.ts';
 
 export const DEFAULT_KINDS = ['daily', 'free', 'subscription', 'promo', 'bonus', 'purchased'] as const;
@@ -117,6 +118,54 @@ export const priceBookSchema = z.strictObject({
   operations: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), operationConfig),
 });
 
+const allowanceSchema = z.strictObject({
+  id: z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
+  kind: z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
+  amount: credits('allowance amount', { allow_zero: false }),
+  period: z.enum(['daily', 'weekly', 'monthly', 'billing_cycle']),
+  /** `period_end` (default), `never`, or `{ after_days: N }` counted from the period's start. */
+  expires: z
+    .union([
+      z.enum(['period_end', 'never']),
+      z.strictObject({ after_days: z.number().int().min(1).max(3_650) }),
+    ])
+    .default('period_end'),
+  /** `none` (default), `full`, or `{ max_credits, max_periods? }`: what is left carries into the next period. */
+  rollover: z
+    .union([
+      z.enum(['none', 'full']),
+      z.strictObject({
+        max_credits: credits('rollover max_credits', { allow_zero: false }),
+        max_periods: z.number().int().min(1).max(120).optional(),
+      }),
+    ])
+    .default('none'),
+  reset: z.boolean().default(false),
+  requires_subscription: z.boolean().default(false),
+});
+
+const limitSchema = z.strictObject({
+  id: z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
+  window: z.enum(['day', 'week', 'month', 'billing_cycle', 'rolling_24h']),
+  max: credits('limit max', { allow_zero: true }),
+  kinds: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).optional(),
+  operations: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).optional(),
+  member: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
+  project: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
+});
+
+const planSchema = z.strictObject({
+  name: z.string().max(200).optional(),
+  price: z.strictObject({
+    currency: z.string().length(3).toUpperCase(),
+    amount_minor: z.number().int().min(0),
+  }),
+  rank: z.number().int().min(0).max(1_000),
+  allowances: z.array(allowanceSchema).default([]),
+  limits: z.array(limitSchema).default([]),
+  entitlements: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).default([]),
+});
+
 export const tallyConfigSchema = z.strictObject({
   /** Grant kinds in draw-down order: the first is drawn first. */
   kinds: z
@@ -136,6 +185,11 @@ export const tallyConfigSchema = z.strictObject({
       expiring_soon_days: z.number().int().min(0).max(365).default(3),
     })
     .default({ expiring_soon_days: 3 }),
+  /** Allowances every account receives, plan or not (free monthly credits, daily credits). */
+  allowances: z.array(allowanceSchema).default([]),
+  /** Limits on every account (the daily cap on free credits). */
+  limits: z.array(limitSchema).default([]),
+  plans: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), planSchema).default({}),
   price_book: z.unknown().optional(),
 });
 
@@ -157,6 +211,9 @@ export interface TallyConfig {
   refund_kind: string;
   /** The configuration's price book version, in the canonical form it is stored in. */
   price_book_document: PriceBookDocument;
+  allowances: AllowanceRule[];
+  limits: LimitRule[];
+  plans: ReadonlyMap<string, Plan>;
 }
 
 /**
@@ -302,6 +359,46 @@ export function compilePriceBook(document: PriceBookDocument): PriceBook {
   };
 }
 
+function compileAllowance(rule: z.output<typeof allowanceSchema>): AllowanceRule {
+  const rollover: Rollover =
+    rule.rollover === 'none' || rule.rollover === 'full'
+      ? { mode: rule.rollover }
+      : {
+          mode: 'capped',
+          max_micros: rule.rollover.max_credits,
+          max_periods: rule.rollover.max_periods ?? null,
+        };
+  return {
+    id: rule.id,
+    kind: rule.kind,
+    amount_micros: rule.amount,
+    period: rule.period,
+    expires: typeof rule.expires === 'string' ? { at: rule.expires } : rule.expires,
+    rollover,
+    reset: rule.reset,
+    requires_subscription: rule.requires_subscription,
+  };
+}
+
+export function compileLimit(rule: z.output<typeof limitSchema>): LimitRule {
+  return {
+    id: rule.id,
+    window: rule.window,
+    max_micros: rule.max,
+    kinds: rule.kinds ?? null,
+    operations: rule.operations ?? null,
+    member: rule.member ?? null,
+    project: rule.project ?? null,
+  };
+}
+
+function checkKinds(where: string, kinds: readonly string[], used: readonly (string | null)[]): void {
+  for (const kind of used) {
+    if (kind !== null && !kinds.includes(kind))
+      throw new ConfigError(`invalid configuration: ${where} uses kind ${kind}, not in kinds`);
+  }
+}
+
 /** Validates and compiles a configuration; throws ConfigError naming every bad field. */
 export function compileConfig(input: unknown): TallyConfig {
   const result = tallyConfigSchema.safeParse(input ?? {});
@@ -312,8 +409,41 @@ export function compileConfig(input: unknown): TallyConfig {
   const refund_kind = config.kinds.includes('bonus') ? 'bonus' : config.kinds[config.kinds.length - 1]!;
   const raw_credit_value = (input as { credit_value?: PriceBookDocument['credit_value'] } | undefined)
     ?.credit_value;
+  const allowances = config.allowances.map(compileAllowance);
+  const limits = config.limits.map(compileLimit);
+  const plans = new Map<string, Plan>();
+  for (const [id, plan] of Object.entries(config.plans)) {
+    plans.set(id, {
+      id,
+      name: plan.name ?? id,
+      price: plan.price,
+      rank: plan.rank,
+      allowances: plan.allowances.map(compileAllowance),
+      limits: plan.limits.map(compileLimit),
+      entitlements: plan.entitlements,
+    });
+  }
+  const every_allowance = [...allowances, ...[...plans.values()].flatMap((plan) => plan.allowances)];
+  checkKinds(
+    'an allowance',
+    config.kinds,
+    every_allowance.map((rule) => rule.kind),
+  );
+  checkKinds(
+    'a limit',
+    config.kinds,
+    [...limits, ...[...plans.values()].flatMap((plan) => plan.limits)].flatMap((rule) => rule.kinds ?? []),
+  );
+  if (allowances.some((rule) => rule.period === 'billing_cycle')) {
+    throw new ConfigError(
+      'invalid configuration: billing_cycle allowances belong to plans, which have billing cycles',
+    );
+  }
   return {
     kinds: config.kinds,
+    allowances,
+    limits,
+    plans,
     overage: config.settlement.overage,
     expiring_soon_days: config.events.expiring_soon_days,
     refund_kind,

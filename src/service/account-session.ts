@@ -34,6 +34,9 @@ export type NewGrant = Pick<
   | 'allowed_operations'
   | 'refund_of_charge_id'
   | 'metadata'
+  | 'allowance_id'
+  | 'period_start_ms'
+  | 'requires_subscription'
 >;
 
 export interface DueBooked {

@@ -246,6 +246,7 @@ export class Tally {
         metadata: account.metadata ?? {},
         low_balance_threshold_micros: account.low_balance_threshold ?? null,
         balance_alert: 'none',
+        schedule_due_at_ms: null,
         ledger: { sequence: 0, hash: GENESIS_HASH },
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
@@ -301,6 +302,9 @@ export class Tally {
             allowed_operations: grant.allowed_operations ?? null,
             refund_of_charge_id: null,
             metadata: grant.metadata ?? {},
+            allowance_id: null,
+            period_start_ms: null,
+            requires_subscription: grant.requires_subscription ?? false,
           },
           { from: 'issued', type: 'grant_issue', reference_id: id },
         );
@@ -610,6 +614,9 @@ export class Tally {
             allowed_operations: null,
             refund_of_charge_id: charge.id,
             metadata: {},
+            allowance_id: null,
+            period_start_ms: null,
+            requires_subscription: false,
           },
           { from: 'consumed', type: 'refund', reference_id: refund_id },
         );

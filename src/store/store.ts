@@ -22,6 +22,8 @@ export interface AccountRow {
   low_balance_threshold_micros: bigint | null;
   /** The balance alert last raised: re-armed when the balance recovers. */
   balance_alert: 'none' | 'low' | 'depleted';
+  /** When scheduled work (an allowance period, a renewal) next falls due; null when nothing is scheduled. */
+  schedule_due_at_ms: number | null;
   /** Head of this account's journal hash chain. */
   ledger: ChainHead;
   created_at_ms: number;
@@ -54,6 +56,11 @@ export interface GrantRow {
   closed_reason: string | null;
   /** Whether grant.expiring_soon has been sent for it. */
   expiring_notified: boolean;
+  /** The allowance and period it was issued for; null for grants not issued by an allowance. */
+  allowance_id: string | null;
+  period_start_ms: number | null;
+  /** Premium credits: usable only while the account has an active subscription. */
+  requires_subscription: boolean;
 }
 
 export type ReservationRowStatus = 'held' | 'settled' | 'released' | 'expired';
@@ -173,6 +180,52 @@ export interface WebhookAttemptRow {
   duration_ms: number;
 }
 
+export interface AllowanceScheduleRow {
+  account_id: string;
+  allowance_id: string;
+  /** The plan the allowance comes from; null for allowances every account has. */
+  plan_id: string | null;
+  /** Billing cycles repeat from here. */
+  anchor_ms: number;
+  next_period_start_ms: number;
+}
+
+export interface SubscriptionOverrides {
+  /** Allowance amounts by allowance id, in micro-credits as decimal strings. */
+  allowances?: Record<string, string>;
+  /** Limit maxima by limit id, in micro-credits as decimal strings. */
+  limits?: Record<string, string>;
+  entitlements?: string[];
+}
+
+export interface SubscriptionRow {
+  account_id: string;
+  plan_id: string;
+  status: 'active' | 'canceled';
+  anchor_ms: number;
+  current_period_start_ms: number;
+  current_period_end_ms: number;
+  cancel_at_period_end: boolean;
+  /** A downgrade waiting for the period to end. */
+  pending_plan_id: string | null;
+  overrides: SubscriptionOverrides;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  updated_at_ms: number;
+}
+
+export interface AccountLimitRow {
+  account_id: string;
+  id: string;
+  window: 'day' | 'week' | 'month' | 'billing_cycle' | 'rolling_24h';
+  max_micros: bigint;
+  kinds: string[] | null;
+  operations: string[] | null;
+  member: string | null;
+  project: string | null;
+  updated_at_ms: number;
+}
+
 export type KeyScope = 'admin' | 'write' | 'read';
 
 export interface ApiKeyRow {
@@ -273,6 +326,24 @@ export interface StoreTransaction {
    * expiry, or grants expiring before `expiring_before_ms` that have not been announced.
    */
   listAccountsWithDueWork(now_ms: number, expiring_before_ms: number, limit: number): Promise<string[]>;
+
+  listAllowanceSchedules(account_id: string): Promise<AllowanceScheduleRow[]>;
+  putAllowanceSchedule(row: AllowanceScheduleRow): Promise<void>;
+  deleteAllowanceSchedule(account_id: string, allowance_id: string): Promise<void>;
+  /** The grant an allowance issued for a period, if any. */
+  getAllowanceGrant(
+    account_id: string,
+    allowance_id: string,
+    period_start_ms: number,
+  ): Promise<GrantRow | undefined>;
+
+  getSubscription(account_id: string): Promise<SubscriptionRow | undefined>;
+  putSubscription(row: SubscriptionRow): Promise<void>;
+
+  listAccountLimits(account_id: string): Promise<AccountLimitRow[]>;
+  putAccountLimit(row: AccountLimitRow): Promise<void>;
+  getLimitReachedWindow(account_id: string, limit_id: string): Promise<number | undefined>;
+  putLimitReachedWindow(account_id: string, limit_id: string, window_start_ms: number): Promise<void>;
 
   insertEvent(row: EventRow): Promise<void>;
   getEvent(id: string): Promise<EventRow | undefined>;

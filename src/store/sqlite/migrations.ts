@@ -217,4 +217,60 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (delivery_id, attempt)
   ) STRICT;
   `,
+  `
+  -- Allowances, plans, subscriptions and limits (SPEC C7, C8).
+  ALTER TABLE grants ADD COLUMN allowance_id TEXT;
+  ALTER TABLE grants ADD COLUMN period_start_ms INTEGER;
+  ALTER TABLE grants ADD COLUMN requires_subscription INTEGER NOT NULL DEFAULT 0;
+  -- One grant per allowance and period, whatever runs twice.
+  CREATE UNIQUE INDEX grants_one_per_period ON grants (account_id, allowance_id, period_start_ms) WHERE allowance_id IS NOT NULL;
+  -- The earliest instant at which scheduled work (an allowance period, a renewal) falls due.
+  ALTER TABLE accounts ADD COLUMN schedule_due_at_ms INTEGER;
+  CREATE INDEX accounts_schedule_due ON accounts (schedule_due_at_ms) WHERE schedule_due_at_ms IS NOT NULL;
+
+  CREATE TABLE allowance_schedules (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    allowance_id TEXT NOT NULL,
+    plan_id TEXT,
+    anchor_ms INTEGER NOT NULL,
+    next_period_start_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, allowance_id)
+  ) STRICT;
+
+  CREATE TABLE subscriptions (
+    account_id TEXT PRIMARY KEY REFERENCES accounts (id),
+    plan_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'canceled')),
+    anchor_ms INTEGER NOT NULL,
+    current_period_start_ms INTEGER NOT NULL,
+    current_period_end_ms INTEGER NOT NULL,
+    cancel_at_period_end INTEGER NOT NULL,
+    pending_plan_id TEXT,
+    overrides_json TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    ended_at_ms INTEGER,
+    updated_at_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE account_limits (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    id TEXT NOT NULL,
+    window TEXT NOT NULL CHECK (window IN ('day', 'week', 'month', 'billing_cycle', 'rolling_24h')),
+    max_micros INTEGER NOT NULL CHECK (max_micros >= 0),
+    kinds_json TEXT,
+    operations_json TEXT,
+    member TEXT,
+    project TEXT,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+
+  -- The window in which limit.reached last fired, so it fires once per window.
+  CREATE TABLE limit_states (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    limit_id TEXT NOT NULL,
+    reached_window_start_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, limit_id)
+  ) STRICT;
+  `,
 ];

@@ -12,7 +12,9 @@ import type { Book, JournalTransaction, JournalTransactionType } from '../../dom
 import type { Outcome } from '../../domain/pricing.ts';
 import { decodeAllocations, encodeAllocations } from '../row-codec.ts';
 import type {
+  AccountLimitRow,
   AccountRow,
+  AllowanceScheduleRow,
   ApiKeyRow,
   ChargeFilter,
   ChargePage,
@@ -25,6 +27,7 @@ import type {
   ReservationRow,
   Store,
   StoreTransaction,
+  SubscriptionRow,
   WebhookAttemptRow,
   WebhookDeliveryRow,
   WebhookEndpointRow,
@@ -77,6 +80,7 @@ function accountFromRow(row: Row): AccountRow {
     low_balance_threshold_micros:
       row.low_balance_threshold_micros === null ? null : bigint(row.low_balance_threshold_micros),
     balance_alert: text(row.balance_alert) as AccountRow['balance_alert'],
+    schedule_due_at_ms: nullableNumber(row.schedule_due_at_ms),
     ledger: { sequence: number(row.ledger_sequence), hash: text(row.ledger_head_hash) },
     created_at_ms: number(row.created_at_ms),
     updated_at_ms: number(row.updated_at_ms),
@@ -103,6 +107,39 @@ function grantFromRow(row: Row): GrantRow {
     closed_at_ms: nullableNumber(row.closed_at_ms),
     closed_reason: nullableText(row.closed_reason),
     expiring_notified: number(row.expiring_notified) === 1,
+    allowance_id: nullableText(row.allowance_id),
+    period_start_ms: nullableNumber(row.period_start_ms),
+    requires_subscription: number(row.requires_subscription) === 1,
+  };
+}
+
+/** Named parameters of an account row, as SQLite stores them. */
+function accountParameters(row: AccountRow) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    timezone: row.timezone,
+    status: row.status,
+    metadata_json: JSON.stringify(row.metadata),
+    low_balance_threshold_micros: row.low_balance_threshold_micros,
+    balance_alert: row.balance_alert,
+    schedule_due_at_ms: row.schedule_due_at_ms,
+    ledger_sequence: row.ledger.sequence,
+    ledger_head_hash: row.ledger.hash,
+    created_at_ms: row.created_at_ms,
+    updated_at_ms: row.updated_at_ms,
+  };
+}
+
+/** Named parameters of a grant row, as SQLite stores them. */
+function grantParameters(row: GrantRow) {
+  const { allowed_operations, metadata, ...columns } = row;
+  return {
+    ...columns,
+    allowed_operations_json: allowed_operations === null ? null : JSON.stringify(allowed_operations),
+    metadata_json: JSON.stringify(metadata),
+    expiring_notified: row.expiring_notified ? 1 : 0,
+    requires_subscription: row.requires_subscription ? 1 : 0,
   };
 }
 
@@ -241,31 +278,19 @@ class SqliteTransaction implements StoreTransaction {
   async insertAccount(row: AccountRow) {
     this.run(
       `INSERT INTO accounts (id, kind, timezone, status, metadata_json, low_balance_threshold_micros, balance_alert,
-         ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.id,
-      row.kind,
-      row.timezone,
-      row.status,
-      JSON.stringify(row.metadata),
-      row.low_balance_threshold_micros,
-      row.balance_alert,
-      row.ledger.sequence,
-      row.ledger.hash,
-      row.created_at_ms,
-      row.updated_at_ms,
+         schedule_due_at_ms, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms)
+       VALUES (@id, @kind, @timezone, @status, @metadata_json, @low_balance_threshold_micros, @balance_alert,
+         @schedule_due_at_ms, @ledger_sequence, @ledger_head_hash, @created_at_ms, @updated_at_ms)`,
+      accountParameters(row),
     );
   }
   async updateAccount(row: AccountRow) {
     const changes = this.run(
-      'UPDATE accounts SET timezone = ?, status = ?, metadata_json = ?, low_balance_threshold_micros = ?, balance_alert = ?, updated_at_ms = ? WHERE id = ?',
-      row.timezone,
-      row.status,
-      JSON.stringify(row.metadata),
-      row.low_balance_threshold_micros,
-      row.balance_alert,
-      row.updated_at_ms,
-      row.id,
+      `UPDATE accounts SET timezone = @timezone, status = @status, metadata_json = @metadata_json,
+         low_balance_threshold_micros = @low_balance_threshold_micros, balance_alert = @balance_alert,
+         schedule_due_at_ms = @schedule_due_at_ms, updated_at_ms = @updated_at_ms
+       WHERE id = @id`,
+      accountParameters(row),
     );
     assert(changes === 1, `account ${row.id} exists`);
   }
@@ -294,38 +319,19 @@ class SqliteTransaction implements StoreTransaction {
     this.run(
       `INSERT INTO grants (account_id, id, kind, priority, amount_micros, remaining_micros, effective_at_ms, expires_at_ms,
          source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms,
-         closed_reason, expiring_notified)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.account_id,
-      row.id,
-      row.kind,
-      row.priority,
-      row.amount_micros,
-      row.remaining_micros,
-      row.effective_at_ms,
-      row.expires_at_ms,
-      row.source,
-      row.reason,
-      row.status,
-      row.allowed_operations === null ? null : JSON.stringify(row.allowed_operations),
-      row.refund_of_charge_id,
-      JSON.stringify(row.metadata),
-      row.created_at_ms,
-      row.closed_at_ms,
-      row.closed_reason,
-      row.expiring_notified ? 1 : 0,
+         closed_reason, expiring_notified, allowance_id, period_start_ms, requires_subscription)
+       VALUES (@account_id, @id, @kind, @priority, @amount_micros, @remaining_micros, @effective_at_ms, @expires_at_ms,
+         @source, @reason, @status, @allowed_operations_json, @refund_of_charge_id, @metadata_json, @created_at_ms, @closed_at_ms,
+         @closed_reason, @expiring_notified, @allowance_id, @period_start_ms, @requires_subscription)`,
+      grantParameters(row),
     );
   }
   async updateGrant(row: GrantRow) {
     const changes = this.run(
-      'UPDATE grants SET remaining_micros = ?, status = ?, closed_at_ms = ?, closed_reason = ?, expiring_notified = ? WHERE account_id = ? AND id = ?',
-      row.remaining_micros,
-      row.status,
-      row.closed_at_ms,
-      row.closed_reason,
-      row.expiring_notified ? 1 : 0,
-      row.account_id,
-      row.id,
+      `UPDATE grants SET remaining_micros = @remaining_micros, status = @status, closed_at_ms = @closed_at_ms,
+         closed_reason = @closed_reason, expiring_notified = @expiring_notified
+       WHERE account_id = @account_id AND id = @id`,
+      grantParameters(row),
     );
     assert(changes === 1, `grant ${row.id} exists`);
   }
@@ -661,12 +667,139 @@ class SqliteTransaction implements StoreTransaction {
        UNION
        SELECT account_id FROM grants WHERE status = 'active' AND expiring_notified = 0 AND expires_at_ms IS NOT NULL
          AND expires_at_ms <= ? AND remaining_micros > 0
+       UNION
+       SELECT id FROM accounts WHERE schedule_due_at_ms IS NOT NULL AND schedule_due_at_ms <= ?
        ORDER BY account_id LIMIT ?`,
       now_ms,
       now_ms,
       expiring_before_ms,
+      now_ms,
       limit,
     ).map((row) => text(row.account_id));
+  }
+
+  async listAllowanceSchedules(account_id: string) {
+    return this.all(
+      'SELECT * FROM allowance_schedules WHERE account_id = ? ORDER BY allowance_id',
+      account_id,
+    ).map((row) => ({
+      account_id: text(row.account_id),
+      allowance_id: text(row.allowance_id),
+      plan_id: nullableText(row.plan_id),
+      anchor_ms: number(row.anchor_ms),
+      next_period_start_ms: number(row.next_period_start_ms),
+    }));
+  }
+  async putAllowanceSchedule(row: AllowanceScheduleRow) {
+    this.run(
+      `INSERT INTO allowance_schedules (account_id, allowance_id, plan_id, anchor_ms, next_period_start_ms)
+       VALUES (@account_id, @allowance_id, @plan_id, @anchor_ms, @next_period_start_ms)
+       ON CONFLICT (account_id, allowance_id) DO UPDATE SET plan_id = excluded.plan_id, anchor_ms = excluded.anchor_ms,
+         next_period_start_ms = excluded.next_period_start_ms`,
+      row,
+    );
+  }
+  async deleteAllowanceSchedule(account_id: string, allowance_id: string) {
+    this.run(
+      'DELETE FROM allowance_schedules WHERE account_id = ? AND allowance_id = ?',
+      account_id,
+      allowance_id,
+    );
+  }
+  async getAllowanceGrant(account_id: string, allowance_id: string, period_start_ms: number) {
+    const row = this.one(
+      'SELECT * FROM grants WHERE account_id = ? AND allowance_id = ? AND period_start_ms = ?',
+      account_id,
+      allowance_id,
+      period_start_ms,
+    );
+    return row && grantFromRow(row);
+  }
+
+  async getSubscription(account_id: string) {
+    const row = this.one('SELECT * FROM subscriptions WHERE account_id = ?', account_id);
+    if (!row) return undefined;
+    return {
+      account_id: text(row.account_id),
+      plan_id: text(row.plan_id),
+      status: text(row.status) as SubscriptionRow['status'],
+      anchor_ms: number(row.anchor_ms),
+      current_period_start_ms: number(row.current_period_start_ms),
+      current_period_end_ms: number(row.current_period_end_ms),
+      cancel_at_period_end: number(row.cancel_at_period_end) === 1,
+      pending_plan_id: nullableText(row.pending_plan_id),
+      overrides: json<SubscriptionRow['overrides']>(row.overrides_json),
+      started_at_ms: number(row.started_at_ms),
+      ended_at_ms: nullableNumber(row.ended_at_ms),
+      updated_at_ms: number(row.updated_at_ms),
+    };
+  }
+  async putSubscription(row: SubscriptionRow) {
+    const { overrides, ...columns } = row;
+    this.run(
+      `INSERT INTO subscriptions (account_id, plan_id, status, anchor_ms, current_period_start_ms, current_period_end_ms,
+         cancel_at_period_end, pending_plan_id, overrides_json, started_at_ms, ended_at_ms, updated_at_ms)
+       VALUES (@account_id, @plan_id, @status, @anchor_ms, @current_period_start_ms, @current_period_end_ms,
+         @cancel_at_period_end, @pending_plan_id, @overrides_json, @started_at_ms, @ended_at_ms, @updated_at_ms)
+       ON CONFLICT (account_id) DO UPDATE SET plan_id = excluded.plan_id, status = excluded.status,
+         anchor_ms = excluded.anchor_ms, current_period_start_ms = excluded.current_period_start_ms,
+         current_period_end_ms = excluded.current_period_end_ms, cancel_at_period_end = excluded.cancel_at_period_end,
+         pending_plan_id = excluded.pending_plan_id, overrides_json = excluded.overrides_json,
+         started_at_ms = excluded.started_at_ms, ended_at_ms = excluded.ended_at_ms, updated_at_ms = excluded.updated_at_ms`,
+      {
+        ...columns,
+        cancel_at_period_end: row.cancel_at_period_end ? 1 : 0,
+        overrides_json: JSON.stringify(overrides),
+      },
+    );
+  }
+
+  async listAccountLimits(account_id: string) {
+    return this.all('SELECT * FROM account_limits WHERE account_id = ? ORDER BY id', account_id).map(
+      (row) => ({
+        account_id: text(row.account_id),
+        id: text(row.id),
+        window: text(row.window) as AccountLimitRow['window'],
+        max_micros: bigint(row.max_micros),
+        kinds: row.kinds_json === null ? null : json<string[]>(row.kinds_json),
+        operations: row.operations_json === null ? null : json<string[]>(row.operations_json),
+        member: nullableText(row.member),
+        project: nullableText(row.project),
+        updated_at_ms: number(row.updated_at_ms),
+      }),
+    );
+  }
+  async putAccountLimit(row: AccountLimitRow) {
+    const { kinds, operations, ...columns } = row;
+    this.run(
+      `INSERT INTO account_limits (account_id, id, window, max_micros, kinds_json, operations_json, member, project, updated_at_ms)
+       VALUES (@account_id, @id, @window, @max_micros, @kinds_json, @operations_json, @member, @project, @updated_at_ms)
+       ON CONFLICT (account_id, id) DO UPDATE SET window = excluded.window, max_micros = excluded.max_micros,
+         kinds_json = excluded.kinds_json, operations_json = excluded.operations_json, member = excluded.member,
+         project = excluded.project, updated_at_ms = excluded.updated_at_ms`,
+      {
+        ...columns,
+        kinds_json: kinds === null ? null : JSON.stringify(kinds),
+        operations_json: operations === null ? null : JSON.stringify(operations),
+      },
+    );
+  }
+  async getLimitReachedWindow(account_id: string, limit_id: string) {
+    const row = this.one(
+      'SELECT reached_window_start_ms FROM limit_states WHERE account_id = ? AND limit_id = ?',
+      account_id,
+      limit_id,
+    );
+    return row === undefined ? undefined : number(row.reached_window_start_ms);
+  }
+  async putLimitReachedWindow(account_id: string, limit_id: string, window_start_ms: number) {
+    this.run(
+      `INSERT INTO limit_states (account_id, limit_id, reached_window_start_ms) VALUES (?, ?, ?)
+       ON CONFLICT (account_id, limit_id) DO UPDATE SET reached_window_start_ms = excluded.reached_window_start_ms`,
+      account_id,
+      limit_id,
+      window_start_ms,
+    );
   }
 
   async insertEvent(row: EventRow) {
