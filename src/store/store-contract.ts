@@ -325,6 +325,10 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         'alice',
         'bob',
       ]);
+      await store.transaction((tx) =>
+        tx.updateAccount({ ...accountRow('carol'), schedule_due_at_ms: T0 + 500 }),
+      );
+      expect(await store.read((tx) => tx.listAccountsWithDueWork(T0 + 500, T0 + 500, 10))).toEqual(['carol']);
     });
 
     it('keeps one idempotency record per scope and key', async () => {
