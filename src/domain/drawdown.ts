@@ -27,9 +27,16 @@ export interface Allocation {
   amount_micros: bigint;
 }
 
+/** A limit's room left in its window; it caps grants of `kinds` (or every grant when null). */
+export interface DrawCap {
+  id: string;
+  kinds: readonly string[] | null;
+  headroom_micros: bigint;
+}
+
 export type DrawPlan =
   | { ok: true; allocations: Allocation[] }
-  | { ok: false; available_micros: bigint; skipped: SkippedGrant[] };
+  | { ok: false; available_micros: bigint; skipped: SkippedGrant[]; capped_by: string[] };
 
 export interface SkippedGrant {
   grant_id: string;
@@ -76,21 +83,36 @@ export function drawOrder(
 }
 
 /**
- * Takes `amount_micros` from the usable grants in draw-down order. When they do not cover it,
- * says how much they had and which grants a restriction kept out, so a refusal can explain itself.
+ * Takes `amount_micros` from the usable grants in draw-down order, never more from a grant than
+ * the caps that apply to its kind leave room for (the daily cap on free credits lets the draw
+ * go on to purchased ones). When the grants do not cover it, says how much they had, which
+ * grants a restriction kept out and which caps ran out, so a refusal can explain itself.
  */
 export function planDraw(
   grants: readonly DrawableGrant[],
   operation: string,
   amount_micros: bigint,
   now_ms: number,
+  caps: readonly DrawCap[] = [],
 ): DrawPlan {
   assert(amount_micros >= 0n, 'a draw is never negative');
+  const room = new Map(caps.map((cap) => [cap.id, cap.headroom_micros > 0n ? cap.headroom_micros : 0n]));
+  const applying = (kind: string) => caps.filter((cap) => cap.kinds === null || cap.kinds.includes(kind));
   const allocations: Allocation[] = [];
+  const capped_by = new Set<string>();
   let still_needed = amount_micros;
   for (const grant of drawOrder(grants, operation, now_ms)) {
     if (still_needed === 0n) break;
-    const taken = minBigint(grant.available_micros, still_needed);
+    let taken = minBigint(grant.available_micros, still_needed);
+    for (const cap of applying(grant.kind)) {
+      const left = room.get(cap.id)!;
+      if (left < taken) {
+        taken = left;
+        capped_by.add(cap.id);
+      }
+    }
+    if (taken === 0n) continue;
+    for (const cap of applying(grant.kind)) room.set(cap.id, room.get(cap.id)! - taken);
     allocations.push({ grant_id: grant.id, kind: grant.kind, amount_micros: taken });
     still_needed -= taken;
   }
@@ -104,7 +126,7 @@ export function planDraw(
       reason: 'restricted' as const,
       available_micros: grant.available_micros,
     }));
-  return { ok: false, available_micros: amount_micros - still_needed, skipped };
+  return { ok: false, available_micros: amount_micros - still_needed, skipped, capped_by: [...capped_by] };
 }
 
 /**
