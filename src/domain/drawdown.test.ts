@@ -53,18 +53,27 @@ describe('draw-down order', () => {
   });
 
   it('takes no more from capped kinds than the cap leaves, and goes on to other kinds', () => {
-    const grants = [grant('free', { priority: 1, kind: 'free', available_micros: 2_000n }), grant('bought', { priority: 5, kind: 'purchased' })];
+    const grants = [
+      grant('free', { priority: 1, kind: 'free', available_micros: 2_000n }),
+      grant('bought', { priority: 5, kind: 'purchased' }),
+    ];
     const daily_cap = { id: 'free_daily', kinds: ['free'], headroom_micros: 30n };
     const plan = planDraw(grants, 'chat', 80n, NOW, [daily_cap]);
-    expect(plan.ok && plan.allocations.map((allocation) => [allocation.grant_id, allocation.amount_micros])).toEqual([
+    expect(
+      plan.ok && plan.allocations.map((allocation) => [allocation.grant_id, allocation.amount_micros]),
+    ).toEqual([
       ['free', 30n],
       ['bought', 50n],
     ]);
     const only_free = planDraw([grants[0]!], 'chat', 80n, NOW, [daily_cap]);
     expect(only_free).toMatchObject({ ok: false, available_micros: 30n, capped_by: ['free_daily'] });
-    const spent_cap = planDraw(grants, 'chat', 120n, NOW, [{ id: 'budget', kinds: null, headroom_micros: 100n }]);
+    const spent_cap = planDraw(grants, 'chat', 120n, NOW, [
+      { id: 'budget', kinds: null, headroom_micros: 100n },
+    ]);
     expect(spent_cap).toMatchObject({ ok: false, available_micros: 100n, capped_by: ['budget'] });
-    const exhausted = planDraw(grants, 'chat', 10n, NOW, [{ id: 'budget', kinds: null, headroom_micros: -5n }]);
+    const exhausted = planDraw(grants, 'chat', 10n, NOW, [
+      { id: 'budget', kinds: null, headroom_micros: -5n },
+    ]);
     expect(exhausted).toMatchObject({ ok: false, available_micros: 0n, capped_by: ['budget'] });
   });
 
