@@ -9,6 +9,11 @@ export const EVENT_TYPES = [
   'grant.expiring_soon',
   'grant.expired',
   'reservation.expired',
+  'limit.reached',
+  'subscription.created',
+  'subscription.updated',
+  'subscription.renewed',
+  'subscription.canceled',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

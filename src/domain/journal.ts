@@ -22,6 +22,7 @@ export type JournalTransactionType =
   | 'grant_issue'
   | 'grant_expire'
   | 'grant_revoke'
+  | 'grant_rollover'
   | 'reserve'
   | 'settle'
   | 'release'

@@ -17,8 +17,18 @@ import {
 } from '../domain/journal.ts';
 import { OPEN_GRANTS_PER_ACCOUNT_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
-import type { AccountRow, GrantRow, ReservationRow, StoreTransaction } from '../store/store.ts';
+import type { TallyConfig } from '../schema/config.ts';
+import type {
+  AccountRow,
+  GrantRow,
+  ReservationRow,
+  StoreTransaction,
+  SubscriptionRow,
+} from '../store/store.ts';
 import type { IdGenerator } from './ids.ts';
+import { runSchedules } from './schedules.ts';
+
+const DAY_MS = 86_400_000;
 
 /** What a caller decides about a new grant; the session fills in the rest. */
 export type NewGrant = Pick<
@@ -49,8 +59,9 @@ export interface DueBooked {
 export interface SessionEnvironment {
   ids: IdGenerator;
   now_ms: number;
-  /** grant.expiring_soon fires this long before a grant expires. */
-  expiring_soon_ms: number;
+  config: TallyConfig;
+  /** Draw-down priority of each kind. */
+  kind_priority: ReadonlyMap<string, number>;
 }
 
 /** Sessions opened in each store transaction, finished together before it commits. */
@@ -68,6 +79,8 @@ export class AccountSession {
   booked_on_open: DueBooked = { reservations_expired: 0, grants_expired: 0, grants_announced: 0 };
   readonly now_ms: number;
   private readonly ids: IdGenerator;
+  /** The account's subscription (active or ended), loaded when the session opens. */
+  subscription: SubscriptionRow | undefined;
 
   private constructor(
     readonly transaction: StoreTransaction,
@@ -86,11 +99,26 @@ export class AccountSession {
     const account = await transaction.getAccountForUpdate(account_id);
     if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
     const session = new AccountSession(transaction, account, environment);
+    session.subscription = await transaction.getSubscription(account_id);
     const sessions = sessions_of.get(transaction) ?? [];
     sessions.push(session);
     sessions_of.set(transaction, sessions);
     session.booked_on_open = await session.bookDue();
     return session;
+  }
+
+  hasActiveSubscription(): boolean {
+    return this.subscription?.status === 'active';
+  }
+
+  newGrantId(): string {
+    return this.ids.next('gr', this.now_ms);
+  }
+
+  priorityOf(kind: string): number {
+    const priority = this.environment.kind_priority.get(kind);
+    assert(priority !== undefined, `kind ${kind} is configured`);
+    return priority;
   }
 
   /** Writes an event to the outbox, in this transaction. */
@@ -108,7 +136,7 @@ export class AccountSession {
   async usableMicros(): Promise<bigint> {
     let usable = 0n;
     for (const grant of (await this.openGrants()).values()) {
-      if (isInForce(grant, this.now_ms)) usable += grant.remaining_micros;
+      if (isInForce(grant, this.now_ms) && this.usable(grant)) usable += grant.remaining_micros;
     }
     return usable;
   }
@@ -164,6 +192,37 @@ export class AccountSession {
     grant: NewGrant,
     funding: { from: 'issued' | 'consumed'; type: JournalTransactionType; reference_id: string },
   ): Promise<GrantRow> {
+    const row = await this.insertGrant(grant);
+    await this.post(
+      funding.type,
+      funding.reference_id,
+      move(funding.from, 'grant', row.amount_micros, { grant_id: row.id }),
+    );
+    return row;
+  }
+
+  /** Premium credits are usable only while the account has an active subscription. */
+  usable(grant: GrantRow): boolean {
+    return !grant.requires_subscription || this.hasActiveSubscription();
+  }
+
+  /** Open grants as draw-down sees them. Due work is booked, so `remaining` is exactly what is usable. */
+  async drawableGrants(): Promise<DrawableGrant[]> {
+    return [...(await this.openGrants()).values()]
+      .filter((grant) => this.usable(grant))
+      .map((grant) => ({
+        id: grant.id,
+        kind: grant.kind,
+        priority: grant.priority,
+        available_micros: grant.remaining_micros,
+        effective_at_ms: grant.effective_at_ms,
+        expires_at_ms: grant.expires_at_ms,
+        created_at_ms: grant.created_at_ms,
+        allowed_operations: grant.allowed_operations,
+      }));
+  }
+
+  private async insertGrant(grant: NewGrant): Promise<GrantRow> {
     const open = await this.openGrants();
     if (open.size >= OPEN_GRANTS_PER_ACCOUNT_MAX) {
       throw new TallyError(
@@ -183,26 +242,23 @@ export class AccountSession {
     };
     await this.transaction.insertGrant(row);
     open.set(row.id, row);
-    await this.post(
-      funding.type,
-      funding.reference_id,
-      move(funding.from, 'grant', row.amount_micros, { grant_id: row.id }),
-    );
     return row;
   }
 
-  /** Open grants as draw-down sees them. Due work is booked, so `remaining` is exactly what is usable. */
-  async drawableGrants(): Promise<DrawableGrant[]> {
-    return [...(await this.openGrants()).values()].map((grant) => ({
-      id: grant.id,
-      kind: grant.kind,
-      priority: grant.priority,
-      available_micros: grant.remaining_micros,
-      effective_at_ms: grant.effective_at_ms,
-      expires_at_ms: grant.expires_at_ms,
-      created_at_ms: grant.created_at_ms,
-      allowed_operations: grant.allowed_operations,
-    }));
+  /** Rollover: moves `amount` of what an ending grant has left into a new grant, in one journal transaction. */
+  async carryOver(from: GrantRow, amount_micros: bigint, grant: NewGrant): Promise<GrantRow> {
+    assert(
+      from.status === 'active' && from.remaining_micros >= amount_micros,
+      `grant ${from.id} can carry ${amount_micros}`,
+    );
+    const row = await this.insertGrant(grant);
+    from.remaining_micros -= amount_micros;
+    await this.transaction.updateGrant(from);
+    await this.post('grant_rollover', row.id, [
+      { book: 'grant', grant_id: from.id, reservation_id: null, amount_micros: -amount_micros },
+      { book: 'grant', grant_id: row.id, reservation_id: null, amount_micros },
+    ]);
+    return row;
   }
 
   /** Appends one balanced journal transaction to the account's chain. Returns its id, or null when it moves nothing. */
@@ -326,6 +382,10 @@ export class AccountSession {
       await this.endReservation(reservation, 'expired', reservation.expires_at_ms);
       reservations_expired++;
     }
+    // Scheduled work before expiry: a rollover takes from a grant that ends as its next period begins.
+    if (this.account.schedule_due_at_ms !== null && this.account.schedule_due_at_ms <= this.now_ms) {
+      await runSchedules(this, this.environment.config);
+    }
     let grants_announced = 0;
     for (const grant of [...(await this.openGrants()).values()]) {
       if (grant.expires_at_ms === null) continue;
@@ -335,7 +395,7 @@ export class AccountSession {
       } else if (
         !grant.expiring_notified &&
         grant.remaining_micros > 0n &&
-        grant.expires_at_ms <= this.now_ms + this.environment.expiring_soon_ms
+        grant.expires_at_ms <= this.now_ms + this.environment.config.expiring_soon_days * DAY_MS
       ) {
         grant.expiring_notified = true;
         await this.transaction.updateGrant(grant);

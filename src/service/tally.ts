@@ -206,7 +206,7 @@ export class Tally {
   }
 
   private environment(now_ms: number): SessionEnvironment {
-    return { ids: this.ids, now_ms, expiring_soon_ms: this.config.expiring_soon_days * 86_400_000 };
+    return { ids: this.ids, now_ms, config: this.config, kind_priority: this.kind_priority };
   }
 
   private operation(book_operations: ReadonlyMap<string, OperationPrice>, id: string): OperationPrice {
@@ -777,7 +777,7 @@ export class Tally {
     };
     for (;;) {
       const now_ms = this.clock.now_ms();
-      const { expiring_soon_ms } = this.environment(now_ms);
+      const expiring_soon_ms = this.config.expiring_soon_days * 86_400_000;
       const account_ids = await this.store.read((transaction) =>
         transaction.listAccountsWithDueWork(now_ms, now_ms + expiring_soon_ms, batch_size),
       );

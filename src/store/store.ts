@@ -32,7 +32,16 @@ export interface AccountRow {
 
 /** Stored status; `pending` and `expired`-before-booking are derived at read time from the clock. */
 export type GrantRowStatus = 'active' | 'expired' | 'revoked';
-export type GrantSource = 'admin' | 'plan' | 'purchase' | 'refund' | 'compensation' | 'promotion';
+export type GrantSource =
+  | 'admin'
+  | 'allowance'
+  | 'plan'
+  | 'proration'
+  | 'rollover'
+  | 'purchase'
+  | 'refund'
+  | 'compensation'
+  | 'promotion';
 
 export interface GrantRow {
   account_id: string;
