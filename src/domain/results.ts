@@ -26,6 +26,12 @@ export const resultCodes = {
   operation_not_found: { status: 404, title: 'No such operation in the price book' },
   model_not_found: { status: 404, title: 'No such model for this operation' },
   kind_not_found: { status: 404, title: 'No such grant kind' },
+  plan_not_found: { status: 404, title: 'No such plan' },
+  subscription_not_found: { status: 404, title: 'The account has no active subscription' },
+  entitlement_required: {
+    status: 403,
+    title: 'The operation needs an entitlement the account does not have',
+  },
   price_version_not_found: { status: 404, title: 'No such price book version' },
   price_version_exists: {
     status: 409,

@@ -71,7 +71,7 @@ async function endingGrant(
 ): Promise<GrantRow | undefined> {
   const previous = windowOf(session, rule, window.start_ms - 1, anchor_ms);
   const grant = await session.transaction.getAllowanceGrant(session.account.id, rule.id, previous.start_ms);
-  if (!grant || grant.status !== 'active') return undefined;
+  if (grant?.status !== 'active') return undefined;
   return session.grant(grant.id);
 }
 

@@ -12,6 +12,7 @@ import { GENESIS_HASH, move } from '../domain/journal.ts';
 import { RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
 import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
+import type { RunScope } from '../domain/spending.ts';
 import {
   type ChargeInput,
   chargeInput,
@@ -68,6 +69,8 @@ import {
 } from './history.ts';
 import { runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
+import { limitStatuses } from './limits.ts';
+import { announceLimitsReached, insufficientCredits, runPolicy } from './policy.ts';
 import { PriceBooks } from './price-books.ts';
 import { type PriceTableView, priceTableView } from './price-table.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
@@ -116,34 +119,19 @@ export interface DueWorkReport {
   grants_announced: number;
 }
 
+/** The scope limits see of a run: its operation, member and project. */
+function runScope(
+  operation: string,
+  run: { member?: string | null | undefined; metadata?: RunMetadata | undefined },
+): RunScope {
+  return { operation, member: run.member ?? null, project: run.metadata?.project ?? null };
+}
+
 const usageRecord = (usage: ReadonlyMap<string, Decimal>): Record<string, string> =>
   Object.fromEntries([...usage].map(([dimension, quantity]) => [dimension, formatDecimal(quantity)]));
 
 function runMetadata(metadata: RunMetadata | undefined): RunMetadata {
   return Object.fromEntries(Object.entries(metadata ?? {}).filter(([, value]) => value !== undefined));
-}
-
-function insufficientCredits(
-  needed_micros: bigint,
-  plan: { available_micros: bigint; skipped: { grant_id: string; kind: string; available_micros: bigint }[] },
-): TallyError {
-  return new TallyError(
-    'insufficient_credits',
-    `needs ${formatCredits(needed_micros)} credits, ${formatCredits(plan.available_micros)} usable`,
-    {
-      extensions: {
-        needed: formatCredits(needed_micros),
-        available: formatCredits(plan.available_micros),
-        blocked_by: plan.skipped.map((grant) => ({
-          kind: 'restriction',
-          grant_id: grant.grant_id,
-          grant_kind: grant.kind,
-          amount: formatCredits(grant.available_micros),
-        })),
-        options: ['top_up'],
-      },
-    },
-  );
 }
 
 export class Tally {
@@ -207,6 +195,24 @@ export class Tally {
 
   private environment(now_ms: number): SessionEnvironment {
     return { ids: this.ids, now_ms, config: this.config, kind_priority: this.kind_priority };
+  }
+
+  /** Every limit of the session's account with what is used of it now. */
+  private readonly statusesOf = (session: AccountSession) =>
+    limitStatuses(session.transaction, this.config, session.account, session.subscription, session.now_ms);
+
+  /** Draws a run's credits past its entitlement and limits, or refuses with every reason it cannot. */
+  private async drawForRun(
+    session: AccountSession,
+    operation: OperationPrice,
+    amount_micros: bigint,
+    run: RunScope,
+  ) {
+    const { caps, context } = await runPolicy(session, this.config, operation, run, this.statusesOf);
+    const plan = planDraw(await session.drawableGrants(), operation.id, amount_micros, session.now_ms, caps);
+    if (!plan.ok) throw insufficientCredits(amount_micros, plan, context);
+    await announceLimitsReached(session, context.statuses, caps, plan.allocations);
+    return plan.allocations;
   }
 
   private operation(book_operations: ReadonlyMap<string, OperationPrice>, id: string): OperationPrice {
@@ -390,8 +396,12 @@ export class Tally {
         throw new TallyError('usage_required', `${operation.id} has no maximum; give usage or max_credits`);
       }
       const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      const plan = planDraw(await session.drawableGrants(), operation.id, amount_micros, now_ms);
-      if (!plan.ok) throw insufficientCredits(amount_micros, plan);
+      const allocations = await this.drawForRun(
+        session,
+        operation,
+        amount_micros,
+        runScope(operation.id, request),
+      );
       const row: ReservationRow = {
         account_id: request.account,
         id: this.ids.next('rsv', now_ms),
@@ -402,7 +412,7 @@ export class Tally {
         status: 'held',
         amount_micros,
         price_version: book.version,
-        allocations: plan.allocations,
+        allocations,
         usage: request.usage ? usageRecord(request.usage) : null,
         metadata: runMetadata(request.metadata),
         expires_at_ms: now_ms + (request.ttl_seconds ?? RESERVATION_TTL_SECONDS_DEFAULT) * 1000,
@@ -411,7 +421,7 @@ export class Tally {
         charge_id: null,
       };
       await transaction.insertReservation(row);
-      await session.post('reserve', row.id, await session.takeFromGrants(plan.allocations, 'hold', row.id));
+      await session.post('reserve', row.id, await session.takeFromGrants(allocations, 'hold', row.id));
       return reservationView(row, book.credit_value, now_ms);
     });
   }
@@ -471,10 +481,17 @@ export class Tally {
       const excess_micros = cost_micros - within_hold;
       if (excess_micros > 0n && this.config.overage === 'draw') {
         const grants = await session.drawableGrants();
-        let plan = planDraw(grants, operation.id, excess_micros, now_ms);
+        const { caps } = await runPolicy(
+          session,
+          this.config,
+          operation,
+          runScope(operation.id, reservation),
+          this.statusesOf,
+        );
+        let plan = planDraw(grants, operation.id, excess_micros, now_ms, caps);
         if (!plan.ok) {
           uncollected_micros = excess_micros - plan.available_micros;
-          plan = planDraw(grants, operation.id, plan.available_micros, now_ms);
+          plan = planDraw(grants, operation.id, plan.available_micros, now_ms, caps);
         }
         if (plan.ok) {
           entries.push(...(await session.takeFromGrants(plan.allocations, 'consumed', reservation.id)));
@@ -542,8 +559,12 @@ export class Tally {
       const outcome: Outcome = request.outcome ?? 'succeeded';
       const cost_micros = costForOutcome(operation, priced.micros, outcome);
       const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      const plan = planDraw(await session.drawableGrants(), operation.id, cost_micros, now_ms);
-      if (!plan.ok) throw insufficientCredits(cost_micros, plan);
+      const allocations = await this.drawForRun(
+        session,
+        operation,
+        cost_micros,
+        runScope(operation.id, request),
+      );
       const charge: ChargeRow = {
         account_id: request.account,
         id: this.ids.next('ch', now_ms),
@@ -555,7 +576,7 @@ export class Tally {
         usage: usageRecord(request.usage),
         credits_micros: cost_micros,
         uncollected_micros: 0n,
-        allocations: plan.allocations,
+        allocations,
         outcome,
         price_version: book.version,
         metadata: runMetadata(request.metadata),
@@ -563,11 +584,7 @@ export class Tally {
         created_at_ms: now_ms,
       };
       await transaction.insertCharge(charge);
-      await session.post(
-        'charge',
-        charge.id,
-        await session.takeFromGrants(plan.allocations, 'consumed', null),
-      );
+      await session.post('charge', charge.id, await session.takeFromGrants(allocations, 'consumed', null));
       return chargeView(charge, book.credit_value);
     });
   }

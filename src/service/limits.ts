@@ -1,0 +1,152 @@
+/**
+ * Limits on an account (SPEC C8): those of the configuration, of its plan, and its own (set by
+ * the operator or by the user as a spending limit), each measured over its window in the
+ * account's timezone. They become caps on draw-down, lines in the balance and reasons in a refusal.
+ */
+import type { Window } from '../domain/calendar.ts';
+import { formatCredits } from '../domain/credits.ts';
+import type { DrawCap } from '../domain/drawdown.ts';
+import type { LimitRule } from '../domain/plans.ts';
+import {
+  limitAppliesTo,
+  limitWindow,
+  type RunScope,
+  type SpendRecord,
+  spentUnder,
+} from '../domain/spending.ts';
+import type { TallyConfig } from '../schema/config.ts';
+import type {
+  AccountRow,
+  ChargeRow,
+  ReservationRow,
+  StoreTransaction,
+  SubscriptionRow,
+} from '../store/store.ts';
+import { allCharges } from './history.ts';
+import { activePlan } from './schedules.ts';
+import { isoTime } from './views.ts';
+
+export type LimitSource = 'config' | 'plan' | 'account';
+
+export interface LimitStatus {
+  rule: LimitRule;
+  source: LimitSource;
+  window: Window;
+  used_micros: bigint;
+  /** When the window ends and the limit frees up; null for a rolling window. */
+  resets_at_ms: number | null;
+}
+
+export interface LimitView {
+  id: string;
+  window: LimitRule['window'];
+  max: string;
+  used: string;
+  remaining: string;
+  resets_at: string | null;
+  kinds: string[] | null;
+  operations: string[] | null;
+  member: string | null;
+  project: string | null;
+  source: LimitSource;
+}
+
+export function limitView(status: LimitStatus): LimitView {
+  const remaining = status.rule.max_micros - status.used_micros;
+  return {
+    id: status.rule.id,
+    window: status.rule.window,
+    max: formatCredits(status.rule.max_micros),
+    used: formatCredits(status.used_micros),
+    remaining: formatCredits(remaining > 0n ? remaining : 0n),
+    resets_at: status.resets_at_ms === null ? null : isoTime(status.resets_at_ms),
+    kinds: status.rule.kinds,
+    operations: status.rule.operations,
+    member: status.rule.member,
+    project: status.rule.project,
+    source: status.source,
+  };
+}
+
+/** The account's limits: configuration, then plan, then its own; a later one with the same id replaces an earlier. */
+export async function effectiveLimits(
+  transaction: StoreTransaction,
+  config: TallyConfig,
+  account_id: string,
+  subscription: SubscriptionRow | undefined,
+): Promise<{ rule: LimitRule; source: LimitSource }[]> {
+  const by_id = new Map<string, { rule: LimitRule; source: LimitSource }>();
+  for (const rule of config.limits) by_id.set(rule.id, { rule, source: 'config' });
+  for (const rule of activePlan(config, subscription)?.limits ?? [])
+    by_id.set(rule.id, { rule, source: 'plan' });
+  for (const row of await transaction.listAccountLimits(account_id)) {
+    const { account_id: _account, updated_at_ms: _updated, ...rule } = row;
+    by_id.set(row.id, { rule, source: 'account' });
+  }
+  for (const [id, max] of Object.entries(subscription?.overrides.limits ?? {})) {
+    const limit = by_id.get(id);
+    if (limit) by_id.set(id, { ...limit, rule: { ...limit.rule, max_micros: BigInt(max) } });
+  }
+  return [...by_id.values()];
+}
+
+const chargeRecord = (charge: ChargeRow): SpendRecord => ({
+  at_ms: charge.created_at_ms,
+  operation: charge.operation,
+  member: charge.member,
+  project: charge.metadata.project ?? null,
+  allocations: charge.allocations,
+});
+
+const holdRecord = (reservation: ReservationRow): SpendRecord => ({
+  at_ms: reservation.created_at_ms,
+  operation: reservation.operation,
+  member: reservation.member,
+  project: reservation.metadata.project ?? null,
+  allocations: reservation.allocations,
+});
+
+/** Every limit of the account with what is used of it now. */
+export async function limitStatuses(
+  transaction: StoreTransaction,
+  config: TallyConfig,
+  account: AccountRow,
+  subscription: SubscriptionRow | undefined,
+  now_ms: number,
+): Promise<LimitStatus[]> {
+  const limits = await effectiveLimits(transaction, config, account.id, subscription);
+  if (limits.length === 0) return [];
+  const cycle =
+    subscription?.status === 'active'
+      ? { start_ms: subscription.current_period_start_ms, end_ms: subscription.current_period_end_ms }
+      : null;
+  const windows = limits.map(({ rule }) => limitWindow(rule, now_ms, account.timezone, cycle));
+  const since_ms = Math.min(...windows.map((window) => window.start_ms));
+  const charges = (await allCharges(transaction, { account_id: account.id, from_ms: since_ms })).map(
+    chargeRecord,
+  );
+  const holds = (await transaction.listHeldReservations(account.id))
+    .filter((reservation) => reservation.expires_at_ms > now_ms)
+    .map(holdRecord);
+  return limits.map(({ rule, source }, index) => {
+    const window = windows[index]!;
+    return {
+      rule,
+      source,
+      window,
+      used_micros: spentUnder(rule, window, charges, holds),
+      resets_at_ms: rule.window === 'rolling_24h' ? null : window.end_ms,
+    };
+  });
+}
+
+/** The caps a run must stay within: every limit that applies to it, with the room it has left. */
+export function capsFor(statuses: readonly LimitStatus[], run: RunScope): DrawCap[] {
+  return statuses
+    .filter((status) => limitAppliesTo(status.rule, run))
+    .map((status) => ({
+      id: status.rule.id,
+      kinds: status.rule.kinds,
+      headroom_micros: status.rule.max_micros - status.used_micros,
+    }));
+}
