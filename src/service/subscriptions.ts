@@ -198,7 +198,7 @@ export async function changeSubscription(
 /** Cancels at the end of the period: until then the plan and its credits stay. */
 export async function cancelSubscription(session: AccountSession): Promise<SubscriptionView> {
   const current = session.subscription;
-  if (!current || current.status !== 'active')
+  if (current?.status !== 'active')
     throw new TallyError('subscription_not_found', `${session.account.id} has no active subscription`);
   current.cancel_at_period_end = true;
   current.pending_plan_id = null;
