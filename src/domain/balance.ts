@@ -14,6 +14,8 @@ export interface GrantForBalance {
   effective_at_ms: number;
   expires_at_ms: number | null;
   status: 'active' | 'expired' | 'revoked';
+  /** Premium credits: usable only while the account has an active subscription. */
+  requires_subscription: boolean;
 }
 
 export interface HeldReservationForBalance {
@@ -27,6 +29,8 @@ export type GrantState = 'pending' | 'active' | 'expired' | 'revoked';
 
 export interface GrantAtInstant {
   state: GrantState;
+  /** False for premium credits while there is no active subscription: they show, but do not pay. */
+  usable: boolean;
   /** Usable now: remaining plus what reservations past their TTL still hold of it. */
   available_micros: bigint;
   /** Held by reservations still within their TTL. */
@@ -59,6 +63,7 @@ export function computeBalance(
   held_reservations: readonly HeldReservationForBalance[],
   kinds: readonly string[],
   now_ms: number,
+  subscription_active = false,
 ): AccountBalance {
   const held_by_grant = new Map<string, { live: bigint; lapsed: bigint }>();
   for (const reservation of held_reservations) {
@@ -82,10 +87,13 @@ export function computeBalance(
   for (const grant of grants) {
     const state = grantState(grant, now_ms);
     const held = held_by_grant.get(grant.id) ?? { live: 0n, lapsed: 0n };
-    const grant_available = state === 'active' ? grant.remaining_micros + held.lapsed : 0n;
-    at_instant.set(grant.id, { state, available_micros: grant_available, held_micros: held.live });
+    const in_force_micros = state === 'active' ? grant.remaining_micros + held.lapsed : 0n;
+    const usable = !grant.requires_subscription || subscription_active;
+    const grant_available = usable ? in_force_micros : 0n;
+    at_instant.set(grant.id, { state, usable, available_micros: in_force_micros, held_micros: held.live });
     const kind = by_kind.get(grant.kind) ?? { available_micros: 0n, held_micros: 0n, unusable_micros: 0n };
     kind.available_micros += grant_available;
+    kind.unusable_micros += in_force_micros - grant_available;
     kind.held_micros += held.live;
     by_kind.set(grant.kind, kind);
     available_micros += grant_available;
@@ -106,7 +114,9 @@ export type GrantForDraw = GrantForBalance & Omit<DrawableGrant, 'available_micr
 /** Grants as draw-down sees them at an instant, from the same computation as the balance. */
 export function drawableAt(grants: readonly GrantForDraw[], balance: AccountBalance): DrawableGrant[] {
   return grants
-    .filter((grant) => balance.grants.get(grant.id)?.state === 'active')
+    .filter(
+      (grant) => balance.grants.get(grant.id)?.state === 'active' && balance.grants.get(grant.id)?.usable,
+    )
     .map((grant) => ({
       id: grant.id,
       kind: grant.kind,

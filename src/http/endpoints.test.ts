@@ -68,7 +68,8 @@ it('lists webhook deliveries and replays one', async () => {
     url: 'http://127.0.0.1:9/unreachable',
     events: ['*'],
   });
-  await client.issueGrant('ana', { kind: 'bonus', amount: '1' }); // below the threshold: balance.low
+  await client.issueGrant('ana', { kind: 'bonus', amount: '10' });
+  await client.charge({ account: 'ana', operation: 'web.extract', usage: {} }); // 2 left, below 5: balance.low
   await tally.webhooks.dispatch();
   const [delivery] = (await client.webhookDeliveries(endpoint.id)).data;
   expect(delivery).toMatchObject({

@@ -140,6 +140,33 @@ export const webhookEndpointInput = z.strictObject({
   events: z.array(z.string().max(IDENTIFIER_LENGTH_MAX)).min(1).max(32),
 });
 
+/** Commands that name only an account. */
+export const accountIdInput = z.strictObject({ account: identifierField });
+
+export const subscriptionInput = z.strictObject({
+  account: identifierField,
+  plan: identifierField,
+  /** Custom numbers for this account: allowance amounts and limit maxima by id (credits), extra entitlements. */
+  overrides: z
+    .strictObject({
+      allowances: z.record(identifierField, creditsField()).optional(),
+      limits: z.record(identifierField, creditsField({ allow_zero: true })).optional(),
+      entitlements: z.array(identifierField).max(32).optional(),
+    })
+    .optional(),
+});
+
+export const limitInput = z.strictObject({
+  account: identifierField,
+  id: identifierField,
+  window: z.enum(['day', 'week', 'month', 'billing_cycle', 'rolling_24h']),
+  max: creditsField({ allow_zero: true }),
+  kinds: z.array(identifierField).min(1).max(16).optional(),
+  operations: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).max(32).optional(),
+  member: identifierField.optional(),
+  project: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
+});
+
 export const refundInput = z.strictObject({
   charge: identifierField,
   /** Defaults to everything of the charge not yet refunded. */
@@ -156,5 +183,7 @@ export type ReleaseInput = z.input<typeof releaseInput>;
 export type ChargeInput = z.input<typeof chargeInput>;
 export type RefundInput = z.input<typeof refundInput>;
 export type EstimateInput = z.input<typeof estimateInput>;
+export type SubscriptionInput = z.input<typeof subscriptionInput>;
+export type LimitInput = z.input<typeof limitInput>;
 export type ListChargesInput = z.input<typeof listChargesInput>;
 export type UsageInput = z.input<typeof usageInput>;

@@ -141,6 +141,17 @@ export class AccountSession {
     return usable;
   }
 
+  /** A new account starts in the alert state of its opening balance: opening is not a crossing. */
+  async startAlertQuietly(): Promise<void> {
+    const available_micros = await this.usableMicros();
+    this.account.balance_alert = balanceAlert(
+      available_micros,
+      this.account.low_balance_threshold_micros,
+      'none',
+    ).alert;
+    await this.transaction.updateAccount(this.account);
+  }
+
   /** Raises balance.low / balance.depleted when this command crossed the line. */
   async finish(): Promise<void> {
     const available_micros = await this.usableMicros();

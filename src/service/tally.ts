@@ -14,13 +14,16 @@ import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../
 import { TallyError } from '../domain/results.ts';
 import type { RunScope } from '../domain/spending.ts';
 import {
+  accountIdInput,
   type ChargeInput,
   chargeInput,
   type EstimateInput,
   estimateInput,
   type IssueGrantInput,
   issueGrantInput,
+  type LimitInput,
   type ListChargesInput,
+  limitInput,
   listChargesInput,
   listEventsInput,
   type PutAccountInput,
@@ -35,7 +38,9 @@ import {
   reserveInput,
   revokeGrantInput,
   type SettleInput,
+  type SubscriptionInput,
   settleInput,
+  subscriptionInput,
   type UsageInput,
   usageInput,
 } from '../schema/commands.ts';
@@ -69,10 +74,19 @@ import {
 } from './history.ts';
 import { runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
-import { limitStatuses } from './limits.ts';
+import { effectiveLimits, type LimitView, limitStatuses, limitView } from './limits.ts';
+import { type PlanView, planView } from './plan-view.ts';
 import { announceLimitsReached, insufficientCredits, runPolicy } from './policy.ts';
 import { PriceBooks } from './price-books.ts';
 import { type PriceTableView, priceTableView } from './price-table.ts';
+import { runSchedules, scheduleAllowances } from './schedules.ts';
+import {
+  cancelSubscription,
+  changeSubscription,
+  type SubscriptionChange,
+  type SubscriptionView,
+  subscriptionView,
+} from './subscriptions.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
 import {
   type AccountView,
@@ -102,6 +116,8 @@ export interface BalanceView {
   held: string;
   by_kind: Record<string, { available: string; held: string; unusable: string }>;
   grants: GrantView[];
+  /** Every limit on the account, how much of it is used, and when it resets (account timezone). */
+  limits: LimitView[];
   next_expiry: { amount: string; at: string } | null;
 }
 
@@ -258,15 +274,130 @@ export class Tally {
         updated_at_ms: now_ms,
       };
       await transaction.insertAccount(row);
-      return accountView(row);
+      // Allowances every account has (free monthly credits, daily credits) start with the current period.
+      const session = await AccountSession.open(transaction, row.id, this.environment(now_ms));
+      await scheduleAllowances(session, this.config.allowances, null, now_ms, now_ms);
+      await runSchedules(session, this.config);
+      await session.startAlertQuietly();
+      return accountView(session.account);
     });
   }
 
-  async getAccount(id: string): Promise<AccountView> {
+  async getAccount(id: string): Promise<AccountView & { subscription: SubscriptionView | null }> {
+    await this.refreshIfDue(id);
     return this.store.read(async (transaction) => {
-      const account = await transaction.getAccount(id);
-      if (!account) throw new TallyError('account_not_found', `no account ${id}`);
-      return accountView(account);
+      const account = await this.existingAccount(transaction, id);
+      const subscription = await transaction.getSubscription(id);
+      return { ...accountView(account), subscription: subscription ? subscriptionView(subscription) : null };
+    });
+  }
+
+  // ── Plans, subscriptions and limits ────────────────────────────────────────────────────
+
+  listPlans(): PlanView[] {
+    return [...this.config.plans.values()].sort((a, b) => a.rank - b.rank).map(planView);
+  }
+
+  /** Subscribes or changes plan: an upgrade applies now with prorated credits, a downgrade at period end. */
+  async subscribe(input: SubscriptionInput, options: CommandOptions = {}): Promise<SubscriptionChange> {
+    return this.execute(
+      'subscribe',
+      subscriptionInput,
+      input,
+      options,
+      async (transaction, request, now_ms) => {
+        const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
+        const micros = (record: Record<string, bigint> | undefined) =>
+          record && Object.fromEntries(Object.entries(record).map(([id, amount]) => [id, amount.toString()]));
+        const overrides = request.overrides && {
+          ...(request.overrides.allowances ? { allowances: micros(request.overrides.allowances) } : {}),
+          ...(request.overrides.limits ? { limits: micros(request.overrides.limits) } : {}),
+          ...(request.overrides.entitlements ? { entitlements: request.overrides.entitlements } : {}),
+        };
+        return changeSubscription(session, this.config, { plan: request.plan, overrides });
+      },
+    );
+  }
+
+  /** Cancels at the end of the current period. */
+  async cancelSubscription(account_id: string, options: CommandOptions = {}): Promise<SubscriptionView> {
+    return this.execute(
+      'cancel_subscription',
+      accountIdInput,
+      { account: account_id },
+      options,
+      async (transaction, request, now_ms) =>
+        cancelSubscription(await AccountSession.open(transaction, request.account, this.environment(now_ms))),
+    );
+  }
+
+  async getSubscription(account_id: string): Promise<SubscriptionView | null> {
+    await this.refreshIfDue(account_id);
+    return this.store.read(async (transaction) => {
+      await this.existingAccount(transaction, account_id);
+      const row = await transaction.getSubscription(account_id);
+      return row ? subscriptionView(row) : null;
+    });
+  }
+
+  /**
+   * Sets one of the account's own limits. A customer sets spending limits of their own; they
+   * cannot replace a limit the configuration or their plan sets.
+   */
+  async putLimit(
+    input: LimitInput,
+    options: CommandOptions & { by_customer?: boolean } = {},
+  ): Promise<LimitView> {
+    return this.execute('put_limit', limitInput, input, options, async (transaction, request, now_ms) => {
+      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
+      if (options.by_customer) {
+        const managed = (
+          await effectiveLimits(transaction, this.config, request.account, session.subscription)
+        ).find((limit) => limit.rule.id === request.id && limit.source !== 'account');
+        if (managed)
+          throw new TallyError(
+            'forbidden',
+            `limit ${request.id} is set by the ${managed.source}; choose another id`,
+          );
+      }
+      await transaction.putAccountLimit({
+        account_id: request.account,
+        id: request.id,
+        window: request.window,
+        max_micros: request.max,
+        kinds: request.kinds ?? null,
+        operations: request.operations ?? null,
+        member: request.member ?? null,
+        project: request.project ?? null,
+        updated_at_ms: now_ms,
+      });
+      const status = (await this.statusesOf(session)).find((candidate) => candidate.rule.id === request.id)!;
+      return limitView(status);
+    });
+  }
+
+  async listLimits(account_id: string): Promise<LimitView[]> {
+    await this.refreshIfDue(account_id);
+    return this.store.read(async (transaction) => {
+      const account = await this.existingAccount(transaction, account_id);
+      const subscription = await transaction.getSubscription(account_id);
+      return (await limitStatuses(transaction, this.config, account, subscription, this.clock.now_ms())).map(
+        limitView,
+      );
+    });
+  }
+
+  /**
+   * Reads are exact at any instant: when scheduled work (an allowance period, a renewal) has
+   * fallen due and no job has run it yet, it is run first.
+   */
+  private async refreshIfDue(account_id: string): Promise<void> {
+    const now_ms = this.clock.now_ms();
+    const account = await this.store.read((transaction) => transaction.getAccount(account_id));
+    if (!account || account.schedule_due_at_ms === null || account.schedule_due_at_ms > now_ms) return;
+    await this.store.transaction(async (transaction) => {
+      await AccountSession.open(transaction, account_id, this.environment(now_ms));
+      await finishSessions(transaction);
     });
   }
 
@@ -347,13 +478,21 @@ export class Tally {
 
   /** The balance at this instant: exact whether or not due work has been booked. */
   async getBalance(account_id: string): Promise<BalanceView> {
+    await this.refreshIfDue(account_id);
     return this.store.read(async (transaction) => {
       const now_ms = this.clock.now_ms();
-      const account = await transaction.getAccount(account_id);
-      if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
+      const account = await this.existingAccount(transaction, account_id);
       const grants = await transaction.listGrants(account_id);
       const held = await transaction.listHeldReservations(account_id);
-      const balance = computeBalance(grants, held, this.config.kinds, now_ms);
+      const subscription = await transaction.getSubscription(account_id);
+      const balance = computeBalance(
+        grants,
+        held,
+        this.config.kinds,
+        now_ms,
+        subscription?.status === 'active',
+      );
+      const limits = await limitStatuses(transaction, this.config, account, subscription, now_ms);
       const by_kind: BalanceView['by_kind'] = {};
       for (const [kind, amounts] of balance.by_kind) {
         by_kind[kind] = {
@@ -370,6 +509,7 @@ export class Tally {
         grants: grants.map((grant) =>
           grantView(grant, now_ms, balance.grants.get(grant.id)?.available_micros ?? grant.remaining_micros),
         ),
+        limits: limits.map(limitView),
         next_expiry: balance.next_expiry && {
           amount: formatCredits(balance.next_expiry.amount_micros),
           at: isoTime(balance.next_expiry.at_ms),

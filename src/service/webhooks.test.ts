@@ -70,6 +70,14 @@ describe('events', () => {
     expect(low.data).toEqual({ account: 'ana', available: '40', threshold: '50' });
   });
 
+  it('does not count opening an account below its threshold as a crossing', async () => {
+    await tally.putAccount({ id: 'new', kind: 'user', low_balance_threshold: '50' });
+    await tally.issueGrant({ account: 'new', kind: 'bonus', amount: '20' });
+    expect(await types('new')).toEqual([]);
+    await tally.charge({ account: 'new', operation: 'image.standard', usage: { images: 2 } });
+    expect(await types('new')).toEqual(['balance.depleted']);
+  });
+
   it('announces grants expiring soon, and reports expired grants and reservations', async () => {
     await tally.issueGrant({
       account: 'ana',
@@ -98,8 +106,9 @@ describe('events', () => {
   });
 
   it('pages the feed with a cursor', async () => {
-    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '8' });
-    await tally.charge({ account: 'ana', operation: 'web.extract', usage: {} });
+    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '60' });
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 2 } }); // 40: low
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 4 } }); // 0: depleted
     const first = await tally.listEvents({ limit: 1 });
     const second = await tally.listEvents({ limit: 1, cursor: first.next_cursor! });
     expect([...first.data, ...second.data].map((event) => event.type)).toEqual([
@@ -145,8 +154,8 @@ describe('webhooks', () => {
     const endpoint = await tally.webhooks.createEndpoint({ url: receiver.url, events: ['*'] });
     secret = endpoint.secret;
     receiver.answers = Array(100).fill(500);
-    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '8' });
-    await tally.charge({ account: 'ana', operation: 'web.extract', usage: {} }); // balance.low + balance.depleted
+    await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '60' });
+    await tally.charge({ account: 'ana', operation: 'image.standard', usage: { images: 6 } }); // balance.low + balance.depleted
     for (let hour = 0; hour <= 26; hour++) {
       await tally.webhooks.dispatch();
       clock.advanceSeconds(3_600);
