@@ -7,7 +7,7 @@
 import { computeBalance, drawableAt } from '../domain/balance.ts';
 import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal } from '../domain/decimal.ts';
-import { type DrawableGrant, planDraw } from '../domain/drawdown.ts';
+import { type DrawableGrant, type DrawCap, planDraw } from '../domain/drawdown.ts';
 import { medianUsage, runsAffordable, runwayDays, usableFor } from '../domain/forecast.ts';
 import {
   BURN_RATE_WINDOW_DAYS,
@@ -18,31 +18,61 @@ import { type Money, moneyFor } from '../domain/money.ts';
 import { type OperationPrice, priceRun } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
 import type { estimateInput } from '../schema/commands.ts';
-import type { PriceBook } from '../schema/config.ts';
-import type { ChargeRow, StoreTransaction } from '../store/store.ts';
+import type { PriceBook, TallyConfig } from '../schema/config.ts';
+import type { ChargeRow, GrantRow, StoreTransaction, SubscriptionRow } from '../store/store.ts';
+import { capsFor, type LimitStatus, limitStatuses } from './limits.ts';
+import {
+  type BlockedBy,
+  blockersOf,
+  premiumWithoutSubscription,
+  requireEntitlement,
+  unblockOptions,
+} from './policy.ts';
 import { countTokens, type TokenCount } from './tokens.ts';
 
 const DAY_MS = 86_400_000;
 
-/** What an account looks like to a forecast: its usable grants and its recent charges. */
+/** What an account looks like to a forecast: its usable grants, recent charges, limits and subscription. */
 export interface AccountSnapshot {
   drawable: DrawableGrant[];
   history: ChargeRow[];
+  statuses: LimitStatus[];
+  premium: GrantRow[];
+  subscription: SubscriptionRow | undefined;
 }
 
 export async function loadSnapshot(
   transaction: StoreTransaction,
   account_id: string,
-  kinds: readonly string[],
+  config: TallyConfig,
   now_ms: number,
 ): Promise<AccountSnapshot> {
   const account = await transaction.getAccount(account_id);
   if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
   const grants = await transaction.listOpenGrants(account_id);
-  const balance = computeBalance(grants, await transaction.listHeldReservations(account_id), kinds, now_ms);
+  const subscription = await transaction.getSubscription(account_id);
+  const held = await transaction.listHeldReservations(account_id);
+  const balance = computeBalance(grants, held, config.kinds, now_ms, subscription?.status === 'active');
   const since_ms = now_ms - TYPICAL_USAGE_WINDOW_DAYS * DAY_MS;
-  const history = await transaction.listRecentCharges(account_id, since_ms, TYPICAL_USAGE_CHARGES_MAX);
-  return { drawable: drawableAt(grants, balance), history };
+  return {
+    drawable: drawableAt(grants, balance),
+    history: await transaction.listRecentCharges(account_id, since_ms, TYPICAL_USAGE_CHARGES_MAX),
+    statuses: await limitStatuses(transaction, config, account, subscription, now_ms),
+    premium: premiumWithoutSubscription(grants, subscription, now_ms),
+    subscription,
+  };
+}
+
+/** Credits a run of `operation` could draw now: its usable grants, within the caps that apply to it. */
+function usableWithin(
+  snapshot: AccountSnapshot,
+  operation: string,
+  caps: readonly DrawCap[],
+  now_ms: number,
+): bigint {
+  const total = usableFor(snapshot.drawable, operation, now_ms);
+  const plan = planDraw(snapshot.drawable, operation, total, now_ms, caps);
+  return plan.ok ? total : plan.available_micros;
 }
 
 export type UsageBasis = 'given' | 'history' | 'example';
@@ -81,10 +111,8 @@ const quantity = (count: number): Decimal => ({ units: BigInt(count), scale: 0 }
 const usageRecord = (usage: ReadonlyMap<string, Decimal>) =>
   Object.fromEntries([...usage].map(([dimension, value]) => [dimension, formatDecimal(value)]));
 
-export interface BlockedBy {
-  kind: 'insufficient_credits' | 'restriction';
-  [detail: string]: unknown;
-}
+/** What would block the run: policy's reasons, or a missing entitlement with the plans that give it. */
+export type EstimateBlocker = BlockedBy | { kind: 'entitlement'; entitlement: string; plans: string[] };
 
 export interface EstimateView {
   account: string;
@@ -101,7 +129,9 @@ export interface EstimateView {
   input_tokens: TokenCount | null;
   /** Whether a reservation of `credits_max` would succeed now. */
   affordable: boolean;
-  blocked_by: BlockedBy[];
+  blocked_by: EstimateBlocker[];
+  /** What would unblock it: top_up, upgrade, wait. */
+  options: string[];
   /** Credits usable for this operation now. */
   available: string;
   balance_after: string | null;
@@ -114,6 +144,7 @@ export async function buildEstimate(
   operation: OperationPrice,
   book: PriceBook,
   snapshot: AccountSnapshot,
+  config: TallyConfig,
   now_ms: number,
 ): Promise<EstimateView> {
   const typical = typicalUsage(operation, snapshot.history);
@@ -172,9 +203,20 @@ export async function buildEstimate(
   if (max_micros < expected_micros) max_micros = expected_micros;
   if (min_micros > expected_micros) min_micros = expected_micros;
 
-  const available_micros = usableFor(snapshot.drawable, operation.id, now_ms);
-  const plan = planDraw(snapshot.drawable, operation.id, max_micros, now_ms);
-  const blocked_by: BlockedBy[] = plan.ok
+  const caps = capsFor(snapshot.statuses, {
+    operation: operation.id,
+    member: request.member ?? null,
+    project: request.metadata?.project ?? null,
+  });
+  const available_micros = usableWithin(snapshot, operation.id, caps, now_ms);
+  const plan = planDraw(snapshot.drawable, operation.id, max_micros, now_ms, caps);
+  const context = {
+    statuses: snapshot.statuses,
+    premium: snapshot.premium,
+    config,
+    subscription: snapshot.subscription,
+  };
+  const policy_blockers: BlockedBy[] = plan.ok
     ? []
     : [
         {
@@ -182,13 +224,19 @@ export async function buildEstimate(
           needed: formatCredits(max_micros),
           available: formatCredits(plan.available_micros),
         },
-        ...plan.skipped.map((grant) => ({
-          kind: 'restriction' as const,
-          grant_id: grant.grant_id,
-          grant_kind: grant.kind,
-          amount: formatCredits(grant.available_micros),
-        })),
+        ...blockersOf(plan, context),
       ];
+  const blocked_by: EstimateBlocker[] = [...policy_blockers];
+  try {
+    requireEntitlement(config, snapshot.subscription, operation);
+  } catch (error) {
+    if (!(error instanceof TallyError)) throw error;
+    blocked_by.unshift({
+      kind: 'entitlement',
+      ...(error.extensions as { entitlement: string; plans: string[] }),
+    });
+  }
+  const affordable = blocked_by.length === 0;
   const runs = runsAffordable(available_micros, expected_micros);
   return {
     account: request.account,
@@ -206,8 +254,9 @@ export async function buildEstimate(
     usage_expected: usageRecord(expected_usage),
     usage_basis: basis,
     input_tokens,
-    affordable: plan.ok,
+    affordable,
     blocked_by,
+    options: affordable ? [] : unblockOptions(policy_blockers, context),
     available: formatCredits(available_micros),
     balance_after:
       expected_micros <= available_micros ? formatCredits(available_micros - expected_micros) : null,
@@ -244,7 +293,8 @@ export function buildRemaining(
     const typical = typicalUsage(operation, snapshot.history);
     const priced = priceRun(operation, { model: typical.model, usage: typical.usage });
     if (!priced.ok) continue;
-    const runs = runsAffordable(usableFor(snapshot.drawable, operation.id, now_ms), priced.micros);
+    const caps = capsFor(snapshot.statuses, { operation: operation.id, member: null, project: null });
+    const runs = runsAffordable(usableWithin(snapshot, operation.id, caps, now_ms), priced.micros);
     operations.push({
       id: operation.id,
       name: operation.name,

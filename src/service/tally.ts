@@ -900,21 +900,23 @@ export class Tally {
   /** Prices one run for an account before it happens; changes nothing. */
   async estimate(input: EstimateInput): Promise<EstimateView> {
     const request = parseInput(estimateInput, input);
+    await this.refreshIfDue(request.account);
     return this.store.read(async (transaction) => {
       const now_ms = this.clock.now_ms();
       const book = await this.price_books.inForceAt(transaction, now_ms);
       const operation = this.operation(book.operations, request.operation);
-      const snapshot = await loadSnapshot(transaction, request.account, this.config.kinds, now_ms);
-      return buildEstimate(request, operation, book, snapshot, now_ms);
+      const snapshot = await loadSnapshot(transaction, request.account, this.config, now_ms);
+      return buildEstimate(request, operation, book, snapshot, this.config, now_ms);
     });
   }
 
   /** "About N more": runs the balance covers for every operation at typical usage, and runway at the recent burn rate. */
   async remaining(account_id: string): Promise<RemainingView> {
+    await this.refreshIfDue(account_id);
     return this.store.read(async (transaction) => {
       const now_ms = this.clock.now_ms();
       const book = await this.price_books.inForceAt(transaction, now_ms);
-      const snapshot = await loadSnapshot(transaction, account_id, this.config.kinds, now_ms);
+      const snapshot = await loadSnapshot(transaction, account_id, this.config, now_ms);
       return buildRemaining(account_id, book, snapshot, now_ms);
     });
   }
