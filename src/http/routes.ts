@@ -10,6 +10,7 @@ import {
   chargeInput,
   estimateInput,
   issueGrantInput,
+  limitInput,
   listChargesInput,
   listEventsInput,
   putAccountInput,
@@ -18,6 +19,7 @@ import {
   reserveInput,
   revokeGrantInput,
   settleInput,
+  subscriptionInput,
   usageInput,
   webhookEndpointInput,
 } from '../schema/commands.ts';
@@ -375,6 +377,80 @@ export const routes: RouteDefinition[] = [
       if (!Number.isSafeInteger(version))
         throw new TallyError('price_version_not_found', `no version ${params.version}`);
       return tally.priceTable(version);
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/plans',
+    summary: 'Plans: price, rank, allowances, limits and entitlements',
+    tag: 'plans',
+    access: 'public',
+    customer: true,
+    handle: async ({ tally }) => ({ data: tally.listPlans(), next_cursor: null }),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/subscription',
+    summary: "The account's subscription, or null",
+    tag: 'plans',
+    access: 'read',
+    customer: true,
+    handle: ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return tally.getSubscription(params.id!);
+    },
+  },
+  {
+    method: 'put',
+    path: '/v1/accounts/{id}/subscription',
+    summary:
+      'Subscribe or change plan: an upgrade applies now with prorated credits, a downgrade at period end',
+    tag: 'plans',
+    access: 'write',
+    customer: false,
+    body: without(subscriptionInput, 'account'),
+    idempotent: true,
+    handle: ({ tally, params, body, options }) =>
+      tally.subscribe({ ...objectBody(body), account: params.id } as never, options),
+  },
+  {
+    method: 'delete',
+    path: '/v1/accounts/{id}/subscription',
+    summary: 'Cancel at the end of the current period',
+    tag: 'plans',
+    access: 'write',
+    customer: false,
+    idempotent: true,
+    handle: ({ tally, params, options }) => tally.cancelSubscription(params.id!, options),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/limits',
+    summary: "The account's limits with what is used and when each resets",
+    tag: 'plans',
+    access: 'read',
+    customer: true,
+    handle: async ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return { data: await tally.listLimits(params.id!), next_cursor: null };
+    },
+  },
+  {
+    method: 'put',
+    path: '/v1/accounts/{id}/limits/{limit_id}',
+    summary:
+      'Set a limit: an operator may replace a plan limit for this account; a customer sets spending limits of their own',
+    tag: 'plans',
+    access: 'write',
+    customer: true,
+    body: limitInput.omit({ account: true, id: true }),
+    idempotent: true,
+    handle: ({ tally, params, body, options, principal, ownAccount }) => {
+      ownAccount(params.id);
+      return tally.putLimit({ ...objectBody(body), account: params.id, id: params.limit_id } as never, {
+        ...options,
+        by_customer: principal?.kind === 'customer',
+      });
     },
   },
   {

@@ -9,6 +9,7 @@ import type {
   ChargeInput,
   EstimateInput,
   IssueGrantInput,
+  LimitInput,
   ListChargesInput,
   PutAccountInput,
   RefundInput,
@@ -16,13 +17,17 @@ import type {
   ReserveInput,
   RevokeGrantInput,
   SettleInput,
+  SubscriptionInput,
   UsageInput,
 } from '../schema/commands.ts';
 import type { PriceBookInput } from '../schema/config.ts';
 import type { ApiKeyView } from '../service/access.ts';
 import type { EstimateView, RemainingView } from '../service/estimates.ts';
 import type { UsageView } from '../service/history.ts';
+import type { LimitView } from '../service/limits.ts';
+import type { PlanView } from '../service/plan-view.ts';
 import type { PriceTableView } from '../service/price-table.ts';
+import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
 import type { BalanceView, RefundView } from '../service/tally.ts';
 import type { AccountView, ChargeView, GrantView, ReservationView } from '../service/views.ts';
 import type { DeliveryView, EndpointView, EventView } from '../service/webhooks.ts';
@@ -154,6 +159,32 @@ export class TallyClient {
         body,
       },
     );
+
+  // plans, subscriptions and limits
+  plans = () => this.json<Page<PlanView>>('GET', '/v1/plans');
+  subscription = (account: string) =>
+    this.json<SubscriptionView | null>('GET', TallyClient.path('/v1/accounts/{id}/subscription', account));
+  subscribe = (account: string, body: Omit<SubscriptionInput, 'account'>, options?: WriteOptions) =>
+    this.json<SubscriptionChange>('PUT', TallyClient.path('/v1/accounts/{id}/subscription', account), {
+      body,
+      options,
+    });
+  cancelSubscription = (account: string, options?: WriteOptions) =>
+    this.json<SubscriptionView>('DELETE', TallyClient.path('/v1/accounts/{id}/subscription', account), {
+      options,
+    });
+  limits = (account: string) =>
+    this.json<Page<LimitView>>('GET', TallyClient.path('/v1/accounts/{id}/limits', account));
+  putLimit = (
+    account: string,
+    limit: string,
+    body: Omit<LimitInput, 'account' | 'id'>,
+    options?: WriteOptions,
+  ) =>
+    this.json<LimitView>('PUT', TallyClient.path('/v1/accounts/{id}/limits/{limit_id}', account, limit), {
+      body,
+      options,
+    });
 
   // runs
   estimate = (body: EstimateInput) => this.json<EstimateView>('POST', '/v1/estimates', { body });
