@@ -89,12 +89,14 @@ describe('prompt marketplace (seed 000): rates derived from the provider price a
 
 describe('developer platform (seed 003)', () => {
   it('draws daily, then subscription, then bonus', () => {
-    expect(loadConfig(new URL('./developer-platform.yaml', import.meta.url).pathname).kinds).toEqual([
+    expect(loadConfig(new URL('./dev-platform.yaml', import.meta.url).pathname).kinds).toEqual([
       'daily',
       'subscription',
       'bonus',
       'purchased',
     ]);
-    expect(bookOf('./developer-platform.yaml').operations.get('agent.message')!.models.size).toBe(2);
+    expect(bookOf('./dev-platform.yaml').operations.get('agent.message.premium')!.requires_entitlement).toBe(
+      'premium_models',
+    );
   });
 });

@@ -14,5 +14,5 @@ it('the README example runs and prints what it says', async () => {
   const run = new Function('createTally', 'log', `return (async () => {${body}})();`);
   const { createTally } = await import('../src/index.ts');
   await run(createTally, (...values: unknown[]) => logged.push(values));
-  expect(logged).toEqual([['1.09', '1998.91']]);
+  expect(logged).toEqual([['1.09', '2498.91']]);
 });

@@ -18,10 +18,7 @@ export const DEMO_ACCOUNT = 'demo-user';
 export async function runDemo(tally: Tally, output: { log: (line: string) => void }): Promise<void> {
   const account = DEMO_ACCOUNT;
   await tally.putAccount({ id: account, kind: 'user', timezone: 'Europe/Paris' });
-  await tally.issueGrant(
-    { account, kind: 'free', amount: '2000', reason: 'monthly free credits' },
-    { idempotency_key: 'demo:grant:free' },
-  );
+  // The preset gives every account its 2,000 free credits a month; the demo adds a top-up.
   await tally.issueGrant(
     { account, kind: 'purchased', amount: '500', reason: 'top-up' },
     { idempotency_key: 'demo:grant:top-up' },

@@ -97,6 +97,7 @@ describe('tally CLI', () => {
     expect(json.operations.map((operation: { id: string }) => operation.id)).toEqual([
       'prompt.refine',
       'prompt.run',
+      'prompt.run.premium',
     ]);
   });
 
@@ -157,7 +158,8 @@ accounts:
     expect(JSON.parse(first.out)).toEqual({ price_version: 2, accounts: 1, grants: 2 });
     const second = await run('import', file, '--db', db, '--json');
     expect(JSON.parse(second.out)).toEqual({ price_version: null, accounts: 1, grants: 2 });
-    expect((await run('balance', 'maker', '--db', db)).out).toContain('maker: 1500 credits available');
+    // 1,500 imported plus the 2,000 free credits every account of the database's preset gets.
+    expect((await run('balance', 'maker', '--db', db)).out).toContain('maker: 3500 credits available');
     const prices = JSON.parse((await run('prices', '--db', db, '--json')).out);
     expect(prices).toMatchObject({ version: 2, credit_value: { amount_per_credit: '0.001' } });
     expect((await run('verify', '--db', db)).code).toBe(0);

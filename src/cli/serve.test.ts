@@ -33,7 +33,11 @@ it('starts, answers /healthz and /v1/prices, accepts TALLY_ADMIN_KEY, and stops 
 
   expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
   const prices = (await (await fetch(`${url}/v1/prices`)).json()) as { operations: { id: string }[] };
-  expect(prices.operations.map((operation) => operation.id)).toEqual(['prompt.refine', 'prompt.run']);
+  expect(prices.operations.map((operation) => operation.id)).toEqual([
+    'prompt.refine',
+    'prompt.run',
+    'prompt.run.premium',
+  ]);
   const balance = await fetch(`${url}/v1/accounts/demo-user/balance`, {
     headers: { authorization: `Bearer ${admin}` },
   });
