@@ -58,7 +58,11 @@ describe('subscriptions', () => {
       subscription: { plan: 'max', current_period_end: '2027-05-01T00:00:00.000Z' },
     });
     const proration = (await tally.listGrants('u')).find((grant) => grant.source === 'proration')!;
-    expect(proration).toMatchObject({ amount: '4500', expires_at: '2027-05-01T00:00:00.000Z', kind: 'subscription' });
+    expect(proration).toMatchObject({
+      amount: '4500',
+      expires_at: '2027-05-01T00:00:00.000Z',
+      kind: 'subscription',
+    });
     expect((await tally.getBalance('u')).available).toBe('5500');
     // The new plan's entitlements apply at once; its full allowance comes with the next cycle.
     await tally.charge({ account: 'u', operation: 'chat.premium', usage: { credits: 1 } });
@@ -71,17 +75,29 @@ describe('subscriptions', () => {
     await tally.putAccount({ id: 'u', kind: 'user' });
     await tally.subscribe({ account: 'u', plan: 'max' });
     const downgrade = await tally.subscribe({ account: 'u', plan: 'basic' });
-    expect(downgrade).toMatchObject({ effective: 'period_end', subscription: { plan: 'max', pending_plan: 'basic' } });
+    expect(downgrade).toMatchObject({
+      effective: 'period_end',
+      subscription: { plan: 'max', pending_plan: 'basic' },
+    });
     clock.set('2027-05-01T00:00:00Z');
     expect(await tally.getSubscription('u')).toMatchObject({ plan: 'basic', pending_plan: null });
     expect((await tally.getBalance('u')).available).toBe('1000');
-    const refused = await refusal(tally.charge({ account: 'u', operation: 'chat.premium', usage: { credits: 1 } }));
-    expect(refused).toMatchObject({ code: 'entitlement_required', status: 403, extensions: { entitlement: 'premium', plans: ['max'] } });
+    const refused = await refusal(
+      tally.charge({ account: 'u', operation: 'chat.premium', usage: { credits: 1 } }),
+    );
+    expect(refused).toMatchObject({
+      code: 'entitlement_required',
+      status: 403,
+      extensions: { entitlement: 'premium', plans: ['max'] },
+    });
 
     await tally.cancelSubscription('u');
     expect(await tally.getSubscription('u')).toMatchObject({ status: 'active', cancel_at_period_end: true });
     clock.set('2027-06-01T00:00:00Z');
-    expect(await tally.getSubscription('u')).toMatchObject({ status: 'canceled', ended_at: '2027-06-01T00:00:00.000Z' });
+    expect(await tally.getSubscription('u')).toMatchObject({
+      status: 'canceled',
+      ended_at: '2027-06-01T00:00:00.000Z',
+    });
     expect((await tally.getBalance('u')).available).toBe('0');
     clock.set('2027-07-01T00:00:00Z');
     expect((await tally.listGrants('u')).filter((grant) => grant.status === 'active')).toHaveLength(0);
@@ -91,10 +107,16 @@ describe('subscriptions', () => {
   it('takes custom per-account numbers, and refuses unknown plans', async () => {
     const { tally } = await openTestTally({ config: CONFIG });
     await tally.putAccount({ id: 'team', kind: 'team' });
-    await tally.subscribe({ account: 'team', plan: 'basic', overrides: { allowances: { basic_credits: '25000' }, entitlements: ['premium'] } });
+    await tally.subscribe({
+      account: 'team',
+      plan: 'basic',
+      overrides: { allowances: { basic_credits: '25000' }, entitlements: ['premium'] },
+    });
     expect((await tally.getBalance('team')).available).toBe('25000');
     await tally.charge({ account: 'team', operation: 'chat.premium', usage: { credits: 1 } });
-    expect((await refusal(tally.subscribe({ account: 'team', plan: 'platinum' }))).code).toBe('plan_not_found');
+    expect((await refusal(tally.subscribe({ account: 'team', plan: 'platinum' }))).code).toBe(
+      'plan_not_found',
+    );
     expect((await refusal(tally.cancelSubscription('nobody'))).code).toBe('account_not_found');
   });
 });
