@@ -37,7 +37,10 @@ describe('prompt marketplace (seed 000)', () => {
     // Not 3,990: the new month's grant resets the balance to 2,000.
     expect((await tally.getBalance('runner')).by_kind.free?.available).toBe('2000');
     clock.set('2027-03-02T00:00:00Z');
-    const grants = (await tally.listGrants('runner')).map((grant) => [grant.effective_at.slice(0, 10), grant.status]);
+    const grants = (await tally.listGrants('runner')).map((grant) => [
+      grant.effective_at.slice(0, 10),
+      grant.status,
+    ]);
     expect(grants).toEqual([
       ['2027-01-01', 'expired'],
       ['2027-02-01', 'expired'],
@@ -60,7 +63,12 @@ describe('prompt marketplace (seed 000)', () => {
   it('"Premium credits require a subscription to use"; premium models are for Pro', async () => {
     const { tally, clock } = await openTestTally({ config: PRESET, start: '2027-01-05T00:00:00Z' });
     await tally.putAccount({ id: 'pro', kind: 'user' });
-    const premium_run = { account: 'pro', operation: 'prompt.run.premium', model: 'gpt-4.1', usage: { input_tokens: 1000, output_tokens: 100 } };
+    const premium_run = {
+      account: 'pro',
+      operation: 'prompt.run.premium',
+      model: 'gpt-4.1',
+      usage: { input_tokens: 1000, output_tokens: 100 },
+    };
     expect((await refusal(tally.charge(premium_run))).code).toBe('entitlement_required');
     await tally.subscribe({ account: 'pro', plan: 'pro' });
     await tally.charge(premium_run);
@@ -73,14 +81,25 @@ describe('prompt marketplace (seed 000)', () => {
     // Free credits still pay for ordinary runs; the refusal for a large one names the unusable premium credits.
     const big = await refusal(tally.reserve({ account: 'pro', ...run, max_credits: '2500' }));
     expect(big.extensions.blocked_by).toEqual(
-      expect.arrayContaining([expect.objectContaining({ kind: 'subscription_required', grant_kind: 'subscription', amount: '5000' })]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          kind: 'subscription_required',
+          grant_kind: 'subscription',
+          amount: '5000',
+        }),
+      ]),
     );
   });
 
   it('automations spend credits too: a run from an n8n workflow is charged like any other, and shows in history by app', async () => {
     const { tally } = await openTestTally({ config: PRESET });
     await tally.putAccount({ id: 'runner', kind: 'user' });
-    await tally.charge({ account: 'runner', ...run, usage: { input_tokens: 4000, output_tokens: 0 }, metadata: { app: 'n8n' } });
+    await tally.charge({
+      account: 'runner',
+      ...run,
+      usage: { input_tokens: 4000, output_tokens: 0 },
+      metadata: { app: 'n8n' },
+    });
     const history = await tally.listCharges({ account: 'runner', app: 'n8n' });
     expect(history.data.map((charge) => charge.credits)).toEqual(['1']);
   });
