@@ -24,7 +24,7 @@ export const TEST_CONFIG: TallyConfigInput = {
 };
 
 export async function openTestTally(
-  options: { config?: TallyConfigInput; store?: Store; start?: string } = {},
+  options: { config?: TallyConfigInput | string; store?: Store; start?: string } = {},
 ): Promise<{ tally: Tally; clock: TestClock }> {
   const clock = new TestClock(options.start ?? '2026-03-01T10:00:00Z');
   const tally = await createTally({ config: options.config ?? TEST_CONFIG, clock, store: options.store });
