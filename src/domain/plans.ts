@@ -37,9 +37,10 @@ export interface LimitRule {
   kinds: string[] | null;
   /** Only these operations (`chat.*` by prefix); null for all. */
   operations: string[] | null;
-  /** Only runs of this member (team accounts) or project; null for every run. */
+  /** Only runs of this member (team accounts), project or API key; null for every run. */
   member: string | null;
   project: string | null;
+  api_key: string | null;
 }
 
 export interface Money {

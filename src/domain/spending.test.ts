@@ -10,6 +10,7 @@ const limit = (overrides: Partial<LimitRule>): LimitRule => ({
   operations: null,
   member: null,
   project: null,
+  api_key: null,
   ...overrides,
 });
 const run = (
@@ -23,6 +24,7 @@ const run = (
   operation,
   member,
   project: null,
+  api_key: null,
   allocations: [{ grant_id: 'g', kind, amount_micros: amount }],
 });
 
@@ -43,13 +45,15 @@ describe('limits in use', () => {
 
   it('applies to the operations, member and project it names', () => {
     const images = limit({ operations: ['image.*'], member: 'dev-1' });
-    expect(limitAppliesTo(images, { operation: 'image.standard', member: 'dev-1', project: null })).toBe(
-      true,
-    );
-    expect(limitAppliesTo(images, { operation: 'image.standard', member: 'dev-2', project: null })).toBe(
-      false,
-    );
-    expect(limitAppliesTo(images, { operation: 'chat.fast', member: 'dev-1', project: null })).toBe(false);
+    expect(
+      limitAppliesTo(images, { operation: 'image.standard', member: 'dev-1', project: null, api_key: null }),
+    ).toBe(true);
+    expect(
+      limitAppliesTo(images, { operation: 'image.standard', member: 'dev-2', project: null, api_key: null }),
+    ).toBe(false);
+    expect(
+      limitAppliesTo(images, { operation: 'chat.fast', member: 'dev-1', project: null, api_key: null }),
+    ).toBe(false);
     expect(
       spentUnder(
         images,

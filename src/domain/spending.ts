@@ -13,6 +13,8 @@ export interface RunScope {
   operation: string;
   member: string | null;
   project: string | null;
+  /** The id of the API key the run was made with. */
+  api_key: string | null;
 }
 
 /** One run's spend as a limit sees it: when, what, and from which kinds of grant. */
@@ -47,7 +49,8 @@ export function limitAppliesTo(limit: LimitRule, run: RunScope): boolean {
   return (
     operationAllowed(limit.operations, run.operation) &&
     (limit.member === null || limit.member === run.member) &&
-    (limit.project === null || limit.project === run.project)
+    (limit.project === null || limit.project === run.project) &&
+    (limit.api_key === null || limit.api_key === run.api_key)
   );
 }
 

@@ -112,6 +112,8 @@ export function createApp(options: AppOptions): Hono {
                 : principal?.kind === 'key'
                   ? principal.key_id
                   : undefined,
+            // Per-key budgets apply to the key the caller authenticated with, never to one named in the body.
+            api_key_id: principal?.kind === 'key' ? principal.key_id : undefined,
             on_replay: () => {
               replayed = true;
             },

@@ -83,3 +83,24 @@ it('lists webhook deliveries and replays one', async () => {
   expect(made.secret).toMatch(/^sk_read_/);
   expect((await client.revokeKey(made.id)).revoked).toBe(true);
 });
+
+it('keeps a budget per API key: what runs made with that key spend', async () => {
+  await client.issueGrant('ana', { kind: 'purchased', amount: '100' });
+  const automation = await client.createKey({ scope: 'write', name: 'n8n workflow' });
+  const backend = await client.createKey({ scope: 'write', name: 'backend' });
+  await client.putLimit('ana', 'n8n_budget', { window: 'day', max: '16', api_key: automation.id });
+  const n8n = client.as(automation.secret);
+  await n8n.charge({ account: 'ana', operation: 'web.extract', usage: {} });
+  await n8n.charge({ account: 'ana', operation: 'web.extract', usage: {} });
+  await expect(n8n.charge({ account: 'ana', operation: 'web.extract', usage: {} })).rejects.toMatchObject({
+    code: 'insufficient_credits',
+    problem: { blocked_by: [expect.objectContaining({ kind: 'limit', limit_id: 'n8n_budget' })] },
+  });
+  expect((await n8n.estimate({ account: 'ana', operation: 'web.extract' })).affordable).toBe(false);
+  // The same account through another key is not held by the automation's budget.
+  await client.as(backend.secret).charge({ account: 'ana', operation: 'web.extract', usage: {} });
+  expect((await client.limits('ana')).data.find((limit) => limit.id === 'n8n_budget')).toMatchObject({
+    used: '16',
+    remaining: '0',
+  });
+});

@@ -223,9 +223,9 @@ export const routes: RouteDefinition[] = [
     access: 'read',
     customer: true,
     body: estimateInput,
-    handle: ({ tally, body, ownAccount }) => {
+    handle: ({ tally, body, options, ownAccount }) => {
       ownAccount(objectBody(body).account as string | undefined);
-      return tally.estimate(body as never);
+      return tally.estimate(body as never, options);
     },
   },
   {

@@ -165,6 +165,8 @@ export const limitInput = z.strictObject({
   operations: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).max(32).optional(),
   member: identifierField.optional(),
   project: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
+  /** The id of an API key (key_…): a budget for what runs made with that key spend. */
+  api_key: identifierField.optional(),
 });
 
 export const refundInput = z.strictObject({

@@ -152,6 +152,7 @@ const limitSchema = z.strictObject({
   operations: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).optional(),
   member: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
   project: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
+  api_key: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
 });
 
 const planSchema = z.strictObject({
@@ -389,6 +390,7 @@ export function compileLimit(rule: z.output<typeof limitSchema>): LimitRule {
     operations: rule.operations ?? null,
     member: rule.member ?? null,
     project: rule.project ?? null,
+    api_key: rule.api_key ?? null,
   };
 }
 

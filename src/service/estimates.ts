@@ -146,6 +146,8 @@ export async function buildEstimate(
   snapshot: AccountSnapshot,
   config: TallyConfig,
   now_ms: number,
+  /** The API key asking, whose per-key budget applies. */
+  api_key?: string,
 ): Promise<EstimateView> {
   const typical = typicalUsage(operation, snapshot.history);
   const model =
@@ -207,6 +209,7 @@ export async function buildEstimate(
     operation: operation.id,
     member: request.member ?? null,
     project: request.metadata?.project ?? null,
+    api_key: api_key ?? null,
   });
   const available_micros = usableWithin(snapshot, operation.id, caps, now_ms);
   const plan = planDraw(snapshot.drawable, operation.id, max_micros, now_ms, caps);
@@ -293,7 +296,12 @@ export function buildRemaining(
     const typical = typicalUsage(operation, snapshot.history);
     const priced = priceRun(operation, { model: typical.model, usage: typical.usage });
     if (!priced.ok) continue;
-    const caps = capsFor(snapshot.statuses, { operation: operation.id, member: null, project: null });
+    const caps = capsFor(snapshot.statuses, {
+      operation: operation.id,
+      member: null,
+      project: null,
+      api_key: null,
+    });
     const runs = runsAffordable(usableWithin(snapshot, operation.id, caps, now_ms), priced.micros);
     operations.push({
       id: operation.id,

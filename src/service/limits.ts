@@ -95,6 +95,7 @@ const chargeRecord = (charge: ChargeRow): SpendRecord => ({
   operation: charge.operation,
   member: charge.member,
   project: charge.metadata.project ?? null,
+  api_key: charge.api_key_id,
   allocations: charge.allocations,
 });
 
@@ -103,6 +104,7 @@ const holdRecord = (reservation: ReservationRow): SpendRecord => ({
   operation: reservation.operation,
   member: reservation.member,
   project: reservation.metadata.project ?? null,
+  api_key: reservation.api_key_id,
   allocations: reservation.allocations,
 });
 

@@ -106,6 +106,8 @@ export interface CommandOptions {
   idempotency_key?: string;
   /** Keeps callers' keys apart: the same key from two API keys or customers is two keys. */
   idempotency_namespace?: string;
+  /** The API key the command comes with (set by the HTTP edge from the caller, never from the body): per-key budgets apply. */
+  api_key_id?: string;
   /** Called when the answer is a replay of the first result (the HTTP edge sets `Idempotent-Replayed`). */
   on_replay?: () => void;
 }
@@ -139,8 +141,14 @@ export interface DueWorkReport {
 function runScope(
   operation: string,
   run: { member?: string | null | undefined; metadata?: RunMetadata | undefined },
+  api_key: string | null | undefined,
 ): RunScope {
-  return { operation, member: run.member ?? null, project: run.metadata?.project ?? null };
+  return {
+    operation,
+    member: run.member ?? null,
+    project: run.metadata?.project ?? null,
+    api_key: api_key ?? null,
+  };
 }
 
 const usageRecord = (usage: ReadonlyMap<string, Decimal>): Record<string, string> =>
@@ -369,6 +377,7 @@ export class Tally {
         operations: request.operations ?? null,
         member: request.member ?? null,
         project: request.project ?? null,
+        api_key: request.api_key ?? null,
         updated_at_ms: now_ms,
       });
       const status = (await this.statusesOf(session)).find((candidate) => candidate.rule.id === request.id)!;
@@ -540,7 +549,7 @@ export class Tally {
         session,
         operation,
         amount_micros,
-        runScope(operation.id, request),
+        runScope(operation.id, request, options.api_key_id),
       );
       const row: ReservationRow = {
         account_id: request.account,
@@ -549,6 +558,7 @@ export class Tally {
         model: request.model ?? null,
         add_ons: request.add_ons ?? [],
         member: request.member ?? null,
+        api_key_id: options.api_key_id ?? null,
         status: 'held',
         amount_micros,
         price_version: book.version,
@@ -625,7 +635,7 @@ export class Tally {
           session,
           this.config,
           operation,
-          runScope(operation.id, reservation),
+          runScope(operation.id, reservation, reservation.api_key_id),
           this.statusesOf,
         );
         let plan = planDraw(grants, operation.id, excess_micros, now_ms, caps);
@@ -646,6 +656,7 @@ export class Tally {
         model: reservation.model,
         add_ons: reservation.add_ons,
         member: reservation.member,
+        api_key_id: reservation.api_key_id,
         usage: usageRecord(request.usage),
         credits_micros: this.config.overage === 'draw' ? cost_micros - uncollected_micros : within_hold,
         uncollected_micros,
@@ -703,7 +714,7 @@ export class Tally {
         session,
         operation,
         cost_micros,
-        runScope(operation.id, request),
+        runScope(operation.id, request, options.api_key_id),
       );
       const charge: ChargeRow = {
         account_id: request.account,
@@ -713,6 +724,7 @@ export class Tally {
         model: request.model ?? null,
         add_ons: request.add_ons ?? [],
         member: request.member ?? null,
+        api_key_id: options.api_key_id ?? null,
         usage: usageRecord(request.usage),
         credits_micros: cost_micros,
         uncollected_micros: 0n,
@@ -898,7 +910,10 @@ export class Tally {
   }
 
   /** Prices one run for an account before it happens; changes nothing. */
-  async estimate(input: EstimateInput): Promise<EstimateView> {
+  async estimate(
+    input: EstimateInput,
+    options: Pick<CommandOptions, 'api_key_id'> = {},
+  ): Promise<EstimateView> {
     const request = parseInput(estimateInput, input);
     await this.refreshIfDue(request.account);
     return this.store.read(async (transaction) => {
@@ -906,7 +921,7 @@ export class Tally {
       const book = await this.price_books.inForceAt(transaction, now_ms);
       const operation = this.operation(book.operations, request.operation);
       const snapshot = await loadSnapshot(transaction, request.account, this.config, now_ms);
-      return buildEstimate(request, operation, book, snapshot, this.config, now_ms);
+      return buildEstimate(request, operation, book, snapshot, this.config, now_ms, options.api_key_id);
     });
   }
 

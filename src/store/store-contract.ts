@@ -69,6 +69,7 @@ function reservationRow(
     model: 'small',
     add_ons: ['web_search'],
     member: null,
+    api_key_id: null,
     status: 'held',
     amount_micros: 5_000_000n,
     price_version: 1,
@@ -216,6 +217,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         model: null,
         add_ons: [],
         member: 'm1',
+        api_key_id: null,
         usage: { output_tokens: '12.5' },
         credits_micros: 3_000_000n,
         uncollected_micros: 0n,
@@ -263,6 +265,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
           model: null,
           add_ons: [],
           member: null,
+          api_key_id: null,
           usage: {},
           credits_micros: 1n,
           uncollected_micros: 0n,
@@ -523,6 +526,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         operations: null,
         member: null,
         project: 'p',
+        api_key: 'key_1',
         updated_at_ms: T0,
       };
       await store.transaction((tx) => tx.putAccountLimit(limit));

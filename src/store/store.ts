@@ -90,6 +90,8 @@ export interface ReservationRow {
   model: string | null;
   add_ons: string[];
   member: string | null;
+  /** The API key the run was reserved with; null for library calls and customer tokens. */
+  api_key_id: string | null;
   status: ReservationRowStatus;
   amount_micros: bigint;
   price_version: number;
@@ -112,6 +114,7 @@ export interface ChargeRow {
   model: string | null;
   add_ons: string[];
   member: string | null;
+  api_key_id: string | null;
   usage: Record<string, string>;
   credits_micros: bigint;
   /** Cost above what could be drawn when overage is drawn from the balance and the balance ran out. */
@@ -232,6 +235,8 @@ export interface AccountLimitRow {
   operations: string[] | null;
   member: string | null;
   project: string | null;
+  /** Only runs made with this API key (its id). */
+  api_key: string | null;
   updated_at_ms: number;
 }
 

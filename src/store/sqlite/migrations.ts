@@ -273,4 +273,10 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (account_id, limit_id)
   ) STRICT;
   `,
+  `
+  -- The API key a run was made with, for per-key budgets (limits scoped to an API key).
+  ALTER TABLE reservations ADD COLUMN api_key_id TEXT;
+  ALTER TABLE charges ADD COLUMN api_key_id TEXT;
+  ALTER TABLE account_limits ADD COLUMN api_key_id TEXT;
+  `,
 ];

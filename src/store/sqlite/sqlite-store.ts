@@ -151,6 +151,7 @@ function reservationFromRow(row: Row): ReservationRow {
     model: nullableText(row.model),
     add_ons: json(row.add_ons_json),
     member: nullableText(row.member),
+    api_key_id: nullableText(row.api_key_id),
     status: text(row.status) as ReservationRow['status'],
     amount_micros: bigint(row.amount_micros),
     price_version: number(row.price_version),
@@ -173,6 +174,7 @@ function chargeFromRow(row: Row): ChargeRow {
     model: nullableText(row.model),
     add_ons: json(row.add_ons_json),
     member: nullableText(row.member),
+    api_key_id: nullableText(row.api_key_id),
     usage: json(row.usage_json),
     credits_micros: bigint(row.credits_micros),
     uncollected_micros: bigint(row.uncollected_micros),
@@ -354,25 +356,21 @@ class SqliteTransaction implements StoreTransaction {
   }
   async insertReservation(row: ReservationRow) {
     this.run(
-      `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, status, amount_micros, price_version,
-         allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.account_id,
-      row.id,
-      row.operation,
-      row.model,
-      JSON.stringify(row.add_ons),
-      row.member,
-      row.status,
-      row.amount_micros,
-      row.price_version,
-      encodeAllocations(row.allocations),
-      row.usage === null ? null : JSON.stringify(row.usage),
-      JSON.stringify(row.metadata),
-      row.expires_at_ms,
-      row.created_at_ms,
-      row.resolved_at_ms,
-      row.charge_id,
+      `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id, status, amount_micros,
+         price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id)
+       VALUES (@account_id, @id, @operation, @model, @add_ons_json, @member, @api_key_id, @status, @amount_micros,
+         @price_version, @allocations_json, @usage_json, @metadata_json, @expires_at_ms, @created_at_ms, @resolved_at_ms, @charge_id)`,
+      {
+        ...row,
+        add_ons_json: JSON.stringify(row.add_ons),
+        allocations_json: encodeAllocations(row.allocations),
+        usage_json: row.usage === null ? null : JSON.stringify(row.usage),
+        metadata_json: JSON.stringify(row.metadata),
+        add_ons: undefined,
+        allocations: undefined,
+        usage: undefined,
+        metadata: undefined,
+      },
     );
   }
   async updateReservation(row: ReservationRow) {
@@ -393,25 +391,21 @@ class SqliteTransaction implements StoreTransaction {
   }
   async insertCharge(row: ChargeRow) {
     this.run(
-      `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, usage_json, credits_micros,
-         uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.account_id,
-      row.id,
-      row.reservation_id,
-      row.operation,
-      row.model,
-      JSON.stringify(row.add_ons),
-      row.member,
-      JSON.stringify(row.usage),
-      row.credits_micros,
-      row.uncollected_micros,
-      encodeAllocations(row.allocations),
-      row.outcome,
-      row.price_version,
-      JSON.stringify(row.metadata),
-      row.refunded_micros,
-      row.created_at_ms,
+      `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json,
+         credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
+       VALUES (@account_id, @id, @reservation_id, @operation, @model, @add_ons_json, @member, @api_key_id, @usage_json,
+         @credits_micros, @uncollected_micros, @allocations_json, @outcome, @price_version, @metadata_json, @refunded_micros, @created_at_ms)`,
+      {
+        ...row,
+        add_ons_json: JSON.stringify(row.add_ons),
+        usage_json: JSON.stringify(row.usage),
+        allocations_json: encodeAllocations(row.allocations),
+        metadata_json: JSON.stringify(row.metadata),
+        add_ons: undefined,
+        usage: undefined,
+        allocations: undefined,
+        metadata: undefined,
+      },
     );
   }
   async updateCharge(row: ChargeRow) {
@@ -765,20 +759,22 @@ class SqliteTransaction implements StoreTransaction {
         operations: row.operations_json === null ? null : json<string[]>(row.operations_json),
         member: nullableText(row.member),
         project: nullableText(row.project),
+        api_key: nullableText(row.api_key_id),
         updated_at_ms: number(row.updated_at_ms),
       }),
     );
   }
   async putAccountLimit(row: AccountLimitRow) {
-    const { kinds, operations, ...columns } = row;
+    const { kinds, operations, api_key, ...columns } = row;
     this.run(
-      `INSERT INTO account_limits (account_id, id, window, max_micros, kinds_json, operations_json, member, project, updated_at_ms)
-       VALUES (@account_id, @id, @window, @max_micros, @kinds_json, @operations_json, @member, @project, @updated_at_ms)
+      `INSERT INTO account_limits (account_id, id, window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
+       VALUES (@account_id, @id, @window, @max_micros, @kinds_json, @operations_json, @member, @project, @api_key_id, @updated_at_ms)
        ON CONFLICT (account_id, id) DO UPDATE SET window = excluded.window, max_micros = excluded.max_micros,
          kinds_json = excluded.kinds_json, operations_json = excluded.operations_json, member = excluded.member,
-         project = excluded.project, updated_at_ms = excluded.updated_at_ms`,
+         project = excluded.project, api_key_id = excluded.api_key_id, updated_at_ms = excluded.updated_at_ms`,
       {
         ...columns,
+        api_key_id: api_key,
         kinds_json: kinds === null ? null : JSON.stringify(kinds),
         operations_json: operations === null ? null : JSON.stringify(operations),
       },
