@@ -1,0 +1,908 @@
+/**
+ * The store interface written once in SQL for every dialect (STYLE rule 9): each adapter only
+ * supplies an executor and its dialect (sql/dialect.ts). Amounts travel as bigint both ways.
+ */
+import { assert } from '../../domain/assert.ts';
+import type { Book, JournalTransaction, JournalTransactionType } from '../../domain/journal.ts';
+import type { Outcome } from '../../domain/pricing.ts';
+import { decodeAllocations, encodeAllocations } from '../row-codec.ts';
+import type {
+  AccountLimitRow,
+  AccountRow,
+  AllowanceScheduleRow,
+  ApiKeyRow,
+  ChargeFilter,
+  ChargePage,
+  ChargeRow,
+  EventRow,
+  GrantRow,
+  IdempotencyRow,
+  PriceVersionRow,
+  RefundRow,
+  ReservationRow,
+  StoreTransaction,
+  SubscriptionRow,
+  WebhookAttemptRow,
+  WebhookDeliveryRow,
+  WebhookEndpointRow,
+} from '../store.ts';
+import { bind, type Row, type SqlDialect, type SqlExecutor } from './dialect.ts';
+
+const number = (value: unknown): number => Number(value as bigint);
+const nullableNumber = (value: unknown): number | null => (value === null ? null : Number(value as bigint));
+const bigint = (value: unknown): bigint => value as bigint;
+const text = (value: unknown): string => value as string;
+const nullableText = (value: unknown): string | null => value as string | null;
+const json = <Value>(value: unknown): Value => JSON.parse(value as string) as Value;
+
+function accountFromRow(row: Row): AccountRow {
+  return {
+    id: text(row.id),
+    kind: text(row.kind) as AccountRow['kind'],
+    timezone: text(row.timezone),
+    status: text(row.status) as AccountRow['status'],
+    metadata: json(row.metadata_json),
+    low_balance_threshold_micros:
+      row.low_balance_threshold_micros === null ? null : bigint(row.low_balance_threshold_micros),
+    balance_alert: text(row.balance_alert) as AccountRow['balance_alert'],
+    schedule_due_at_ms: nullableNumber(row.schedule_due_at_ms),
+    ledger: { sequence: number(row.ledger_sequence), hash: text(row.ledger_head_hash) },
+    created_at_ms: number(row.created_at_ms),
+    updated_at_ms: number(row.updated_at_ms),
+  };
+}
+
+function grantFromRow(row: Row): GrantRow {
+  return {
+    account_id: text(row.account_id),
+    id: text(row.id),
+    kind: text(row.kind),
+    priority: number(row.priority),
+    amount_micros: bigint(row.amount_micros),
+    remaining_micros: bigint(row.remaining_micros),
+    effective_at_ms: number(row.effective_at_ms),
+    expires_at_ms: nullableNumber(row.expires_at_ms),
+    source: text(row.source) as GrantRow['source'],
+    reason: nullableText(row.reason),
+    status: text(row.status) as GrantRow['status'],
+    allowed_operations: row.allowed_operations_json === null ? null : json(row.allowed_operations_json),
+    refund_of_charge_id: nullableText(row.refund_of_charge_id),
+    metadata: json(row.metadata_json),
+    created_at_ms: number(row.created_at_ms),
+    closed_at_ms: nullableNumber(row.closed_at_ms),
+    closed_reason: nullableText(row.closed_reason),
+    expiring_notified: number(row.expiring_notified) === 1,
+    allowance_id: nullableText(row.allowance_id),
+    period_start_ms: nullableNumber(row.period_start_ms),
+    requires_subscription: number(row.requires_subscription) === 1,
+  };
+}
+
+/** Named parameters of an account row, as SQLite stores them. */
+function accountParameters(row: AccountRow) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    timezone: row.timezone,
+    status: row.status,
+    metadata_json: JSON.stringify(row.metadata),
+    low_balance_threshold_micros: row.low_balance_threshold_micros,
+    balance_alert: row.balance_alert,
+    schedule_due_at_ms: row.schedule_due_at_ms,
+    ledger_sequence: row.ledger.sequence,
+    ledger_head_hash: row.ledger.hash,
+    created_at_ms: row.created_at_ms,
+    updated_at_ms: row.updated_at_ms,
+  };
+}
+
+/** Named parameters of a grant row, as SQLite stores them. */
+function grantParameters(row: GrantRow) {
+  const { allowed_operations, metadata, ...columns } = row;
+  return {
+    ...columns,
+    allowed_operations_json: allowed_operations === null ? null : JSON.stringify(allowed_operations),
+    metadata_json: JSON.stringify(metadata),
+    expiring_notified: row.expiring_notified ? 1 : 0,
+    requires_subscription: row.requires_subscription ? 1 : 0,
+  };
+}
+
+function reservationFromRow(row: Row): ReservationRow {
+  return {
+    account_id: text(row.account_id),
+    id: text(row.id),
+    operation: text(row.operation),
+    model: nullableText(row.model),
+    add_ons: json(row.add_ons_json),
+    member: nullableText(row.member),
+    api_key_id: nullableText(row.api_key_id),
+    status: text(row.status) as ReservationRow['status'],
+    amount_micros: bigint(row.amount_micros),
+    price_version: number(row.price_version),
+    allocations: decodeAllocations(text(row.allocations_json)),
+    usage: row.usage_json === null ? null : json(row.usage_json),
+    metadata: json(row.metadata_json),
+    expires_at_ms: number(row.expires_at_ms),
+    created_at_ms: number(row.created_at_ms),
+    resolved_at_ms: nullableNumber(row.resolved_at_ms),
+    charge_id: nullableText(row.charge_id),
+  };
+}
+
+function chargeFromRow(row: Row): ChargeRow {
+  return {
+    account_id: text(row.account_id),
+    id: text(row.id),
+    reservation_id: nullableText(row.reservation_id),
+    operation: text(row.operation),
+    model: nullableText(row.model),
+    add_ons: json(row.add_ons_json),
+    member: nullableText(row.member),
+    api_key_id: nullableText(row.api_key_id),
+    usage: json(row.usage_json),
+    credits_micros: bigint(row.credits_micros),
+    uncollected_micros: bigint(row.uncollected_micros),
+    allocations: decodeAllocations(text(row.allocations_json)),
+    outcome: text(row.outcome) as Outcome,
+    price_version: number(row.price_version),
+    metadata: json(row.metadata_json),
+    refunded_micros: bigint(row.refunded_micros),
+    created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function eventFromRow(row: Row): EventRow {
+  return {
+    account_id: text(row.account_id),
+    id: text(row.id),
+    type: text(row.type),
+    data: json(row.data_json),
+    created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function endpointFromRow(row: Row): WebhookEndpointRow {
+  return {
+    id: text(row.id),
+    url: text(row.url),
+    event_types: json(row.event_types_json),
+    secret: text(row.secret),
+    created_at_ms: number(row.created_at_ms),
+    disabled_at_ms: nullableNumber(row.disabled_at_ms),
+  };
+}
+
+function deliveryFromRow(row: Row): WebhookDeliveryRow {
+  return {
+    id: text(row.id),
+    endpoint_id: text(row.endpoint_id),
+    event_id: text(row.event_id),
+    status: text(row.status) as WebhookDeliveryRow['status'],
+    attempts: number(row.attempts),
+    next_attempt_at_ms: number(row.next_attempt_at_ms),
+    created_at_ms: number(row.created_at_ms),
+    completed_at_ms: nullableNumber(row.completed_at_ms),
+  };
+}
+
+function apiKeyFromRow(row: Row): ApiKeyRow {
+  return {
+    id: text(row.id),
+    secret_hash: text(row.secret_hash),
+    secret_prefix: text(row.secret_prefix),
+    scope: text(row.scope) as ApiKeyRow['scope'],
+    name: text(row.name),
+    created_at_ms: number(row.created_at_ms),
+    revoked_at_ms: nullableNumber(row.revoked_at_ms),
+  };
+}
+
+function priceVersionFromRow(row: Row): PriceVersionRow {
+  return {
+    version: number(row.version),
+    effective_at_ms: number(row.effective_at_ms),
+    document_json: text(row.document_json),
+    created_at_ms: number(row.created_at_ms),
+  };
+}
+
+export class SqlTransaction implements StoreTransaction {
+  constructor(
+    private readonly executor: SqlExecutor,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  /** Positional parameters follow the SQL; a single object supplies @named ones. */
+  private async query(sql: string, parameters: unknown[]): Promise<{ rows: Row[]; changes: number }> {
+    const named =
+      parameters.length === 1 &&
+      parameters[0] !== null &&
+      typeof parameters[0] === 'object' &&
+      !Array.isArray(parameters[0]);
+    const { text, values } = bind(
+      this.dialect,
+      sql,
+      named ? (parameters[0] as Record<string, unknown>) : parameters,
+    );
+    return this.executor.query(text, values);
+  }
+  private async one(sql: string, ...parameters: unknown[]): Promise<Row | undefined> {
+    return (await this.query(sql, parameters)).rows[0];
+  }
+  private async all(sql: string, ...parameters: unknown[]): Promise<Row[]> {
+    return (await this.query(sql, parameters)).rows;
+  }
+  private async run(sql: string, ...parameters: unknown[]): Promise<number> {
+    return (await this.query(sql, parameters)).changes;
+  }
+
+  async getAccountForUpdate(id: string) {
+    // Locks the account row until the transaction ends, serialising commands on one account.
+    const row = await this.one(`SELECT * FROM accounts WHERE id = ?${this.dialect.lock_rows}`, id);
+    return row && accountFromRow(row);
+  }
+  async getAccount(id: string) {
+    const row = await this.one('SELECT * FROM accounts WHERE id = ?', id);
+    return row && accountFromRow(row);
+  }
+  async insertAccount(row: AccountRow) {
+    await this.run(
+      `INSERT INTO accounts (id, kind, timezone, status, metadata_json, low_balance_threshold_micros, balance_alert,
+         schedule_due_at_ms, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms)
+       VALUES (@id, @kind, @timezone, @status, @metadata_json, @low_balance_threshold_micros, @balance_alert,
+         @schedule_due_at_ms, @ledger_sequence, @ledger_head_hash, @created_at_ms, @updated_at_ms)`,
+      accountParameters(row),
+    );
+  }
+  async updateAccount(row: AccountRow) {
+    const changes = await this.run(
+      `UPDATE accounts SET timezone = @timezone, status = @status, metadata_json = @metadata_json,
+         low_balance_threshold_micros = @low_balance_threshold_micros, balance_alert = @balance_alert,
+         schedule_due_at_ms = @schedule_due_at_ms, updated_at_ms = @updated_at_ms
+       WHERE id = @id`,
+      accountParameters(row),
+    );
+    assert(changes === 1, `account ${row.id} exists`);
+  }
+  async listAccountIds(after: string | null, limit: number) {
+    return (
+      await this.all('SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?', after ?? '', limit)
+    ).map((row) => text(row.id));
+  }
+
+  async getGrant(id: string) {
+    const row = await this.one('SELECT * FROM grants WHERE id = ?', id);
+    return row && grantFromRow(row);
+  }
+  async listOpenGrants(account_id: string) {
+    return (
+      await this.all(
+        "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id",
+        account_id,
+      )
+    ).map(grantFromRow);
+  }
+  async listGrants(account_id: string) {
+    return (
+      await this.all('SELECT * FROM grants WHERE account_id = ? ORDER BY created_at_ms, id', account_id)
+    ).map(grantFromRow);
+  }
+  async insertGrant(row: GrantRow) {
+    await this.run(
+      `INSERT INTO grants (account_id, id, kind, priority, amount_micros, remaining_micros, effective_at_ms, expires_at_ms,
+         source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms,
+         closed_reason, expiring_notified, allowance_id, period_start_ms, requires_subscription)
+       VALUES (@account_id, @id, @kind, @priority, @amount_micros, @remaining_micros, @effective_at_ms, @expires_at_ms,
+         @source, @reason, @status, @allowed_operations_json, @refund_of_charge_id, @metadata_json, @created_at_ms, @closed_at_ms,
+         @closed_reason, @expiring_notified, @allowance_id, @period_start_ms, @requires_subscription)`,
+      grantParameters(row),
+    );
+  }
+  async updateGrant(row: GrantRow) {
+    const changes = await this.run(
+      `UPDATE grants SET remaining_micros = @remaining_micros, status = @status, closed_at_ms = @closed_at_ms,
+         closed_reason = @closed_reason, expiring_notified = @expiring_notified
+       WHERE account_id = @account_id AND id = @id`,
+      grantParameters(row),
+    );
+    assert(changes === 1, `grant ${row.id} exists`);
+  }
+
+  async getReservation(id: string) {
+    const row = await this.one('SELECT * FROM reservations WHERE id = ?', id);
+    return row && reservationFromRow(row);
+  }
+  async listHeldReservations(account_id: string) {
+    return (
+      await this.all(
+        "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' ORDER BY created_at_ms, id",
+        account_id,
+      )
+    ).map(reservationFromRow);
+  }
+  async listReservations(account_id: string) {
+    return (
+      await this.all('SELECT * FROM reservations WHERE account_id = ? ORDER BY created_at_ms, id', account_id)
+    ).map(reservationFromRow);
+  }
+  async insertReservation(row: ReservationRow) {
+    await this.run(
+      `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id, status, amount_micros,
+         price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id)
+       VALUES (@account_id, @id, @operation, @model, @add_ons_json, @member, @api_key_id, @status, @amount_micros,
+         @price_version, @allocations_json, @usage_json, @metadata_json, @expires_at_ms, @created_at_ms, @resolved_at_ms, @charge_id)`,
+      {
+        ...row,
+        add_ons_json: JSON.stringify(row.add_ons),
+        allocations_json: encodeAllocations(row.allocations),
+        usage_json: row.usage === null ? null : JSON.stringify(row.usage),
+        metadata_json: JSON.stringify(row.metadata),
+        add_ons: undefined,
+        allocations: undefined,
+        usage: undefined,
+        metadata: undefined,
+      },
+    );
+  }
+  async updateReservation(row: ReservationRow) {
+    const changes = await this.run(
+      'UPDATE reservations SET status = ?, resolved_at_ms = ?, charge_id = ? WHERE account_id = ? AND id = ?',
+      row.status,
+      row.resolved_at_ms,
+      row.charge_id,
+      row.account_id,
+      row.id,
+    );
+    assert(changes === 1, `reservation ${row.id} exists`);
+  }
+
+  async getCharge(id: string) {
+    const row = await this.one('SELECT * FROM charges WHERE id = ?', id);
+    return row && chargeFromRow(row);
+  }
+  async insertCharge(row: ChargeRow) {
+    await this.run(
+      `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json,
+         credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
+       VALUES (@account_id, @id, @reservation_id, @operation, @model, @add_ons_json, @member, @api_key_id, @usage_json,
+         @credits_micros, @uncollected_micros, @allocations_json, @outcome, @price_version, @metadata_json, @refunded_micros, @created_at_ms)`,
+      {
+        ...row,
+        add_ons_json: JSON.stringify(row.add_ons),
+        usage_json: JSON.stringify(row.usage),
+        allocations_json: encodeAllocations(row.allocations),
+        metadata_json: JSON.stringify(row.metadata),
+        add_ons: undefined,
+        usage: undefined,
+        allocations: undefined,
+        metadata: undefined,
+      },
+    );
+  }
+  async updateCharge(row: ChargeRow) {
+    const changes = await this.run(
+      'UPDATE charges SET refunded_micros = ? WHERE account_id = ? AND id = ?',
+      row.refunded_micros,
+      row.account_id,
+      row.id,
+    );
+    assert(changes === 1, `charge ${row.id} exists`);
+  }
+  async insertRefund(row: RefundRow) {
+    await this.run(
+      'INSERT INTO refunds (account_id, id, charge_id, grant_id, amount_micros, reason, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      row.account_id,
+      row.id,
+      row.charge_id,
+      row.grant_id,
+      row.amount_micros,
+      row.reason,
+      row.created_at_ms,
+    );
+  }
+
+  async listCharges(filter: ChargeFilter, page: ChargePage) {
+    const conditions = ['account_id = ?'];
+    const parameters: unknown[] = [filter.account_id];
+    const equal = (column: string, value: unknown) => {
+      if (value === undefined) return;
+      conditions.push(`${column} = ?`);
+      parameters.push(value);
+    };
+    equal('operation', filter.operation);
+    equal('model', filter.model);
+    equal('member', filter.member);
+    equal('outcome', filter.outcome);
+    equal(this.dialect.jsonText('metadata_json', 'thread'), filter.thread);
+    equal(this.dialect.jsonText('metadata_json', 'project'), filter.project);
+    equal(this.dialect.jsonText('metadata_json', 'app'), filter.app);
+    if (filter.from_ms !== undefined) {
+      conditions.push('created_at_ms >= ?');
+      parameters.push(filter.from_ms);
+    }
+    if (filter.to_ms !== undefined) {
+      conditions.push('created_at_ms < ?');
+      parameters.push(filter.to_ms);
+    }
+    if (page.after) {
+      conditions.push('(created_at_ms, id) < (?, ?)');
+      parameters.push(page.after.created_at_ms, page.after.id);
+    }
+    return (
+      await this.all(
+        `SELECT * FROM charges WHERE ${conditions.join(' AND ')} ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
+        ...parameters,
+        page.limit,
+      )
+    ).map(chargeFromRow);
+  }
+
+  async listRecentCharges(account_id: string, since_ms: number, limit: number) {
+    return (
+      await this.all(
+        'SELECT * FROM charges WHERE account_id = ? AND created_at_ms >= ? ORDER BY created_at_ms DESC, id DESC LIMIT ?',
+        account_id,
+        since_ms,
+        limit,
+      )
+    ).map(chargeFromRow);
+  }
+
+  async appendJournal(transaction: JournalTransaction) {
+    const moved = await this.run(
+      'UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ? WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ?',
+      transaction.sequence,
+      transaction.hash,
+      transaction.account_id,
+      transaction.sequence - 1,
+      transaction.previous_hash,
+    );
+    assert(moved === 1, `journal head of ${transaction.account_id} is at ${transaction.sequence - 1}`);
+    await this.run(
+      `INSERT INTO journal_transactions (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      transaction.account_id,
+      transaction.sequence,
+      transaction.id,
+      transaction.type,
+      transaction.reference_id,
+      transaction.created_at_ms,
+      transaction.previous_hash,
+      transaction.hash,
+    );
+    for (const [line, entry] of transaction.entries.entries()) {
+      await this.run(
+        `INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        transaction.account_id,
+        transaction.sequence,
+        line,
+        entry.book,
+        entry.grant_id,
+        entry.reservation_id,
+        entry.amount_micros,
+      );
+    }
+  }
+  async listJournal(account_id: string) {
+    const transactions = await this.all(
+      'SELECT * FROM journal_transactions WHERE account_id = ? ORDER BY sequence',
+      account_id,
+    );
+    const entries = await this.all(
+      'SELECT * FROM journal_entries WHERE account_id = ? ORDER BY transaction_sequence, line',
+      account_id,
+    );
+    const by_sequence = new Map<number, JournalTransaction>();
+    const result = transactions.map((row) => {
+      const transaction: JournalTransaction = {
+        id: text(row.id),
+        account_id: text(row.account_id),
+        sequence: number(row.sequence),
+        type: text(row.type) as JournalTransactionType,
+        reference_id: text(row.reference_id),
+        created_at_ms: number(row.created_at_ms),
+        entries: [],
+        previous_hash: text(row.previous_hash),
+        hash: text(row.hash),
+      };
+      by_sequence.set(transaction.sequence, transaction);
+      return transaction;
+    });
+    for (const row of entries) {
+      // Entries whose transaction row is gone are still reported, under a placeholder, so verify sees them.
+      const sequence = number(row.transaction_sequence);
+      let transaction = by_sequence.get(sequence);
+      if (!transaction) {
+        transaction = {
+          id: '(missing)',
+          account_id,
+          sequence,
+          type: 'grant_issue',
+          reference_id: '(missing)',
+          created_at_ms: 0,
+          entries: [],
+          previous_hash: '',
+          hash: '',
+        };
+        by_sequence.set(sequence, transaction);
+        result.push(transaction);
+      }
+      transaction.entries.push({
+        book: text(row.book) as Book,
+        grant_id: nullableText(row.grant_id),
+        reservation_id: nullableText(row.reservation_id),
+        amount_micros: bigint(row.amount_micros),
+      });
+    }
+    return result.sort((a, b) => a.sequence - b.sequence);
+  }
+
+  async getIdempotency(scope: string, key: string) {
+    const row = await this.one('SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?', scope, key);
+    if (!row) return undefined;
+    return {
+      scope: text(row.scope),
+      key: text(row.key),
+      request_hash: text(row.request_hash),
+      response_json: text(row.response_json),
+      created_at_ms: number(row.created_at_ms),
+    };
+  }
+  async insertIdempotency(row: IdempotencyRow) {
+    await this.run(
+      'INSERT INTO idempotency_keys (scope, key, request_hash, response_json, created_at_ms) VALUES (?, ?, ?, ?, ?)',
+      row.scope,
+      row.key,
+      row.request_hash,
+      row.response_json,
+      row.created_at_ms,
+    );
+  }
+
+  async getPriceVersion(version: number) {
+    const row = await this.one('SELECT * FROM price_versions WHERE version = ?', version);
+    return row && priceVersionFromRow(row);
+  }
+  async getPriceVersionInForce(now_ms: number) {
+    const row = await this.one(
+      'SELECT * FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1',
+      now_ms,
+    );
+    return row && priceVersionFromRow(row);
+  }
+  async getLatestPriceVersion() {
+    const row = await this.one('SELECT * FROM price_versions ORDER BY version DESC LIMIT 1');
+    return row && priceVersionFromRow(row);
+  }
+  async insertPriceVersion(row: PriceVersionRow) {
+    await this.run(
+      'INSERT INTO price_versions (version, effective_at_ms, document_json, created_at_ms) VALUES (?, ?, ?, ?)',
+      row.version,
+      row.effective_at_ms,
+      row.document_json,
+      row.created_at_ms,
+    );
+  }
+
+  async insertApiKey(row: ApiKeyRow) {
+    await this.run(
+      'INSERT INTO api_keys (id, secret_hash, secret_prefix, scope, name, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      row.id,
+      row.secret_hash,
+      row.secret_prefix,
+      row.scope,
+      row.name,
+      row.created_at_ms,
+      row.revoked_at_ms,
+    );
+  }
+  async getApiKeyByHash(secret_hash: string) {
+    const row = await this.one('SELECT * FROM api_keys WHERE secret_hash = ?', secret_hash);
+    return row && apiKeyFromRow(row);
+  }
+  async listApiKeys() {
+    return (await this.all('SELECT * FROM api_keys ORDER BY created_at_ms, id')).map(apiKeyFromRow);
+  }
+  async revokeApiKey(id: string, revoked_at_ms: number) {
+    return (
+      (await this.run(
+        'UPDATE api_keys SET revoked_at_ms = coalesce(revoked_at_ms, ?) WHERE id = ?',
+        revoked_at_ms,
+        id,
+      )) === 1
+    );
+  }
+
+  async getServerSecret(name: string) {
+    const row = await this.one('SELECT value FROM server_secrets WHERE name = ?', name);
+    return row && text(row.value);
+  }
+  async putServerSecretOnce(name: string, value: string, created_at_ms: number) {
+    await this.run(
+      'INSERT INTO server_secrets (name, value, created_at_ms) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      name,
+      value,
+      created_at_ms,
+    );
+    return (await this.getServerSecret(name))!;
+  }
+
+  async listAccountsWithDueWork(now_ms: number, expiring_before_ms: number, limit: number) {
+    return (
+      await this.all(
+        `SELECT account_id FROM reservations WHERE status = 'held' AND expires_at_ms <= ?
+       UNION
+       SELECT account_id FROM grants WHERE status = 'active' AND expires_at_ms IS NOT NULL AND expires_at_ms <= ?
+       UNION
+       SELECT account_id FROM grants WHERE status = 'active' AND expiring_notified = 0 AND expires_at_ms IS NOT NULL
+         AND expires_at_ms <= ? AND remaining_micros > 0
+       UNION
+       SELECT id FROM accounts WHERE schedule_due_at_ms IS NOT NULL AND schedule_due_at_ms <= ?
+       ORDER BY account_id LIMIT ?`,
+        now_ms,
+        now_ms,
+        expiring_before_ms,
+        now_ms,
+        limit,
+      )
+    ).map((row) => text(row.account_id));
+  }
+
+  async listAllowanceSchedules(account_id: string) {
+    return (
+      await this.all(
+        'SELECT * FROM allowance_schedules WHERE account_id = ? ORDER BY allowance_id',
+        account_id,
+      )
+    ).map((row) => ({
+      account_id: text(row.account_id),
+      allowance_id: text(row.allowance_id),
+      plan_id: nullableText(row.plan_id),
+      anchor_ms: number(row.anchor_ms),
+      next_period_start_ms: number(row.next_period_start_ms),
+    }));
+  }
+  async putAllowanceSchedule(row: AllowanceScheduleRow) {
+    await this.run(
+      `INSERT INTO allowance_schedules (account_id, allowance_id, plan_id, anchor_ms, next_period_start_ms)
+       VALUES (@account_id, @allowance_id, @plan_id, @anchor_ms, @next_period_start_ms)
+       ON CONFLICT (account_id, allowance_id) DO UPDATE SET plan_id = excluded.plan_id, anchor_ms = excluded.anchor_ms,
+         next_period_start_ms = excluded.next_period_start_ms`,
+      row,
+    );
+  }
+  async deleteAllowanceSchedule(account_id: string, allowance_id: string) {
+    await this.run(
+      'DELETE FROM allowance_schedules WHERE account_id = ? AND allowance_id = ?',
+      account_id,
+      allowance_id,
+    );
+  }
+  async getAllowanceGrant(account_id: string, allowance_id: string, period_start_ms: number) {
+    const row = await this.one(
+      'SELECT * FROM grants WHERE account_id = ? AND allowance_id = ? AND period_start_ms = ?',
+      account_id,
+      allowance_id,
+      period_start_ms,
+    );
+    return row && grantFromRow(row);
+  }
+
+  async getSubscription(account_id: string) {
+    const row = await this.one('SELECT * FROM subscriptions WHERE account_id = ?', account_id);
+    if (!row) return undefined;
+    return {
+      account_id: text(row.account_id),
+      plan_id: text(row.plan_id),
+      status: text(row.status) as SubscriptionRow['status'],
+      anchor_ms: number(row.anchor_ms),
+      current_period_start_ms: number(row.current_period_start_ms),
+      current_period_end_ms: number(row.current_period_end_ms),
+      cancel_at_period_end: number(row.cancel_at_period_end) === 1,
+      pending_plan_id: nullableText(row.pending_plan_id),
+      overrides: json<SubscriptionRow['overrides']>(row.overrides_json),
+      started_at_ms: number(row.started_at_ms),
+      ended_at_ms: nullableNumber(row.ended_at_ms),
+      updated_at_ms: number(row.updated_at_ms),
+    };
+  }
+  async putSubscription(row: SubscriptionRow) {
+    const { overrides, ...columns } = row;
+    await this.run(
+      `INSERT INTO subscriptions (account_id, plan_id, status, anchor_ms, current_period_start_ms, current_period_end_ms,
+         cancel_at_period_end, pending_plan_id, overrides_json, started_at_ms, ended_at_ms, updated_at_ms)
+       VALUES (@account_id, @plan_id, @status, @anchor_ms, @current_period_start_ms, @current_period_end_ms,
+         @cancel_at_period_end, @pending_plan_id, @overrides_json, @started_at_ms, @ended_at_ms, @updated_at_ms)
+       ON CONFLICT (account_id) DO UPDATE SET plan_id = excluded.plan_id, status = excluded.status,
+         anchor_ms = excluded.anchor_ms, current_period_start_ms = excluded.current_period_start_ms,
+         current_period_end_ms = excluded.current_period_end_ms, cancel_at_period_end = excluded.cancel_at_period_end,
+         pending_plan_id = excluded.pending_plan_id, overrides_json = excluded.overrides_json,
+         started_at_ms = excluded.started_at_ms, ended_at_ms = excluded.ended_at_ms, updated_at_ms = excluded.updated_at_ms`,
+      {
+        ...columns,
+        cancel_at_period_end: row.cancel_at_period_end ? 1 : 0,
+        overrides_json: JSON.stringify(overrides),
+      },
+    );
+  }
+
+  async listAccountLimits(account_id: string) {
+    return (await this.all('SELECT * FROM account_limits WHERE account_id = ? ORDER BY id', account_id)).map(
+      (row) => ({
+        account_id: text(row.account_id),
+        id: text(row.id),
+        window: text(row.window) as AccountLimitRow['window'],
+        max_micros: bigint(row.max_micros),
+        kinds: row.kinds_json === null ? null : json<string[]>(row.kinds_json),
+        operations: row.operations_json === null ? null : json<string[]>(row.operations_json),
+        member: nullableText(row.member),
+        project: nullableText(row.project),
+        api_key: nullableText(row.api_key_id),
+        updated_at_ms: number(row.updated_at_ms),
+      }),
+    );
+  }
+  async putAccountLimit(row: AccountLimitRow) {
+    const { kinds, operations, api_key, ...columns } = row;
+    await this.run(
+      `INSERT INTO account_limits (account_id, id, window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
+       VALUES (@account_id, @id, @window, @max_micros, @kinds_json, @operations_json, @member, @project, @api_key_id, @updated_at_ms)
+       ON CONFLICT (account_id, id) DO UPDATE SET window = excluded.window, max_micros = excluded.max_micros,
+         kinds_json = excluded.kinds_json, operations_json = excluded.operations_json, member = excluded.member,
+         project = excluded.project, api_key_id = excluded.api_key_id, updated_at_ms = excluded.updated_at_ms`,
+      {
+        ...columns,
+        api_key_id: api_key,
+        kinds_json: kinds === null ? null : JSON.stringify(kinds),
+        operations_json: operations === null ? null : JSON.stringify(operations),
+      },
+    );
+  }
+  async getLimitReachedWindow(account_id: string, limit_id: string) {
+    const row = await this.one(
+      'SELECT reached_window_start_ms FROM limit_states WHERE account_id = ? AND limit_id = ?',
+      account_id,
+      limit_id,
+    );
+    return row === undefined ? undefined : number(row.reached_window_start_ms);
+  }
+  async putLimitReachedWindow(account_id: string, limit_id: string, window_start_ms: number) {
+    await this.run(
+      `INSERT INTO limit_states (account_id, limit_id, reached_window_start_ms) VALUES (?, ?, ?)
+       ON CONFLICT (account_id, limit_id) DO UPDATE SET reached_window_start_ms = excluded.reached_window_start_ms`,
+      account_id,
+      limit_id,
+      window_start_ms,
+    );
+  }
+
+  async insertEvent(row: EventRow) {
+    await this.run(
+      'INSERT INTO events (account_id, id, type, data_json, created_at_ms) VALUES (?, ?, ?, ?, ?)',
+      row.account_id,
+      row.id,
+      row.type,
+      JSON.stringify(row.data),
+      row.created_at_ms,
+    );
+  }
+  async listEvents(filter: { account_id?: string; type?: string; after?: string }, limit: number) {
+    return (
+      await this.all(
+        `SELECT * FROM events WHERE (CAST(? AS TEXT) IS NULL OR account_id = ?) AND (CAST(? AS TEXT) IS NULL OR type = ?) AND id > ?
+       ORDER BY id LIMIT ?`,
+        filter.account_id ?? null,
+        filter.account_id ?? null,
+        filter.type ?? null,
+        filter.type ?? null,
+        filter.after ?? '',
+        limit,
+      )
+    ).map(eventFromRow);
+  }
+  async getEvent(id: string) {
+    const row = await this.one('SELECT * FROM events WHERE id = ?', id);
+    return row && eventFromRow(row);
+  }
+  async listUndispatchedEvents(limit: number) {
+    return (await this.all('SELECT * FROM events WHERE dispatched = 0 ORDER BY id LIMIT ?', limit)).map(
+      eventFromRow,
+    );
+  }
+  async markEventsDispatched(ids: readonly string[]) {
+    for (const id of ids) this.run('UPDATE events SET dispatched = 1 WHERE id = ?', id);
+  }
+
+  async insertWebhookEndpoint(row: WebhookEndpointRow) {
+    await this.run(
+      'INSERT INTO webhook_endpoints (id, url, event_types_json, secret, created_at_ms, disabled_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      row.id,
+      row.url,
+      JSON.stringify(row.event_types),
+      row.secret,
+      row.created_at_ms,
+      row.disabled_at_ms,
+    );
+  }
+  async listWebhookEndpoints() {
+    return (await this.all('SELECT * FROM webhook_endpoints ORDER BY created_at_ms, id')).map(
+      endpointFromRow,
+    );
+  }
+  async getWebhookEndpoint(id: string) {
+    const row = await this.one('SELECT * FROM webhook_endpoints WHERE id = ?', id);
+    return row && endpointFromRow(row);
+  }
+  async insertWebhookDelivery(row: WebhookDeliveryRow) {
+    await this.run(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at_ms, created_at_ms, completed_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.id,
+      row.endpoint_id,
+      row.event_id,
+      row.status,
+      row.attempts,
+      row.next_attempt_at_ms,
+      row.created_at_ms,
+      row.completed_at_ms,
+    );
+  }
+  async getWebhookDelivery(id: string) {
+    const row = await this.one('SELECT * FROM webhook_deliveries WHERE id = ?', id);
+    return row && deliveryFromRow(row);
+  }
+  async updateWebhookDelivery(row: WebhookDeliveryRow) {
+    const changes = await this.run(
+      'UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, completed_at_ms = ? WHERE id = ?',
+      row.status,
+      row.attempts,
+      row.next_attempt_at_ms,
+      row.completed_at_ms,
+      row.id,
+    );
+    assert(changes === 1, `delivery ${row.id} exists`);
+  }
+  async listDueWebhookDeliveries(now_ms: number, limit: number) {
+    return (
+      await this.all(
+        "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ?",
+        now_ms,
+        limit,
+      )
+    ).map(deliveryFromRow);
+  }
+  async listWebhookDeliveries(endpoint_id: string, limit: number) {
+    return (
+      await this.all(
+        'SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?',
+        endpoint_id,
+        limit,
+      )
+    ).map(deliveryFromRow);
+  }
+  async insertWebhookAttempt(row: WebhookAttemptRow) {
+    await this.run(
+      'INSERT INTO webhook_attempts (delivery_id, attempt, at_ms, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      row.delivery_id,
+      row.attempt,
+      row.at_ms,
+      row.status_code,
+      row.error,
+      row.duration_ms,
+    );
+  }
+  async listWebhookAttempts(delivery_id: string) {
+    return (
+      await this.all('SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt', delivery_id)
+    ).map((row) => ({
+      delivery_id: text(row.delivery_id),
+      attempt: number(row.attempt),
+      at_ms: number(row.at_ms),
+      status_code: nullableNumber(row.status_code),
+      error: nullableText(row.error),
+      duration_ms: number(row.duration_ms),
+    }));
+  }
+}
