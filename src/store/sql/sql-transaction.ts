@@ -733,7 +733,7 @@ export class SqlTransaction implements StoreTransaction {
       (row) => ({
         account_id: text(row.account_id),
         id: text(row.id),
-        window: text(row.window) as AccountLimitRow['window'],
+        window: text(row.limit_window) as AccountLimitRow['window'],
         max_micros: bigint(row.max_micros),
         kinds: row.kinds_json === null ? null : json<string[]>(row.kinds_json),
         operations: row.operations_json === null ? null : json<string[]>(row.operations_json),
@@ -745,15 +745,16 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async putAccountLimit(row: AccountLimitRow) {
-    const { kinds, operations, api_key, ...columns } = row;
+    const { kinds, operations, api_key, window, ...columns } = row;
     await this.run(
-      `INSERT INTO account_limits (account_id, id, window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
-       VALUES (@account_id, @id, @window, @max_micros, @kinds_json, @operations_json, @member, @project, @api_key_id, @updated_at_ms)
-       ON CONFLICT (account_id, id) DO UPDATE SET window = excluded.window, max_micros = excluded.max_micros,
+      `INSERT INTO account_limits (account_id, id, limit_window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
+       VALUES (@account_id, @id, @limit_window, @max_micros, @kinds_json, @operations_json, @member, @project, @api_key_id, @updated_at_ms)
+       ON CONFLICT (account_id, id) DO UPDATE SET limit_window = excluded.limit_window, max_micros = excluded.max_micros,
          kinds_json = excluded.kinds_json, operations_json = excluded.operations_json, member = excluded.member,
          project = excluded.project, api_key_id = excluded.api_key_id, updated_at_ms = excluded.updated_at_ms`,
       {
         ...columns,
+        limit_window: window,
         api_key_id: api_key,
         kinds_json: kinds === null ? null : JSON.stringify(kinds),
         operations_json: operations === null ? null : JSON.stringify(operations),

@@ -255,7 +255,7 @@ export const migrations: readonly string[] = [
   CREATE TABLE account_limits (
     account_id TEXT NOT NULL REFERENCES accounts (id),
     id TEXT NOT NULL,
-    window TEXT NOT NULL CHECK (window IN ('day', 'week', 'month', 'billing_cycle', 'rolling_24h')),
+    limit_window TEXT NOT NULL CHECK (limit_window IN ('day', 'week', 'month', 'billing_cycle', 'rolling_24h')),
     max_micros INTEGER NOT NULL CHECK (max_micros >= 0),
     kinds_json TEXT,
     operations_json TEXT,
