@@ -7,12 +7,15 @@ import { parse as parseYaml } from 'yaml';
 import { compileConfig, type TallyConfig, type TallyConfigInput } from './schema/config.ts';
 import { type Clock, systemClock } from './service/clock.ts';
 import { Tally } from './service/tally.ts';
+import { PostgresStore } from './store/postgres/postgres-store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
 export interface CreateTallyOptions {
-  /** SQLite file path; defaults to a private in-memory database. Ignored when `store` is given. */
+  /** SQLite file path; defaults to a private in-memory database. Ignored when `store` or `database_url` is given. */
   database?: string;
+  /** `postgres://…`: run on PostgreSQL instead of the embedded SQLite file. */
+  database_url?: string;
   /** A store to run on instead of the embedded SQLite file. */
   store?: Store;
   /** The configuration as an object (the shape of tally.config.yaml), or a path to a YAML file. */
@@ -26,7 +29,11 @@ export function loadConfig(source: TallyConfigInput | string | undefined): Tally
 }
 
 export async function createTally(options: CreateTallyOptions = {}): Promise<Tally> {
-  const store = options.store ?? new SqliteStore({ filename: options.database ?? ':memory:' });
+  const store =
+    options.store ??
+    (options.database_url
+      ? await PostgresStore.open({ url: options.database_url })
+      : new SqliteStore({ filename: options.database ?? ':memory:' }));
   return Tally.open(store, loadConfig(options.config), options.clock ?? systemClock);
 }
 
@@ -37,5 +44,6 @@ export { type Clock, systemClock, TestClock } from './service/clock.ts';
 export type { BalanceView, CommandOptions, DueWorkReport, RefundView } from './service/tally.ts';
 export { Tally } from './service/tally.ts';
 export type { AccountView, ChargeView, GrantView, ReservationView } from './service/views.ts';
+export { PostgresStore } from './store/postgres/postgres-store.ts';
 export { SqliteStore } from './store/sqlite/sqlite-store.ts';
 export type { Store } from './store/store.ts';

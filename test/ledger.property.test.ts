@@ -9,12 +9,16 @@
  * `TALLY_PROPERTY_SEED=<seed> TALLY_PROPERTY_PATH=<path> npx vitest run test/ledger.property.test.ts`.
  */
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { formatCredits } from '../src/domain/credits.ts';
 import { TallyError } from '../src/domain/results.ts';
 import type { TestClock } from '../src/service/clock.ts';
 import type { Tally } from '../src/service/tally.ts';
+import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
+import type { Store } from '../src/store/store.ts';
+import { type Dialect, dialects } from './dialects.ts';
 import { openTestTally } from './helpers.ts';
+import { createDatabase, truncateDatabase } from './postgres-server.ts';
 
 const RUNS = 1_000;
 const KINDS = ['daily', 'free', 'subscription', 'promo', 'bonus', 'purchased'];
@@ -360,22 +364,45 @@ const commands = [
   fc.constant(new BookDueWork()),
 ];
 
-it(`keeps every invariant and agrees with the reference model (${RUNS} runs)`, async () => {
-  const seed = process.env.TALLY_PROPERTY_SEED;
-  const path = process.env.TALLY_PROPERTY_PATH;
-  await fc.assert(
-    fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (sequence) => {
-      const { tally, clock } = await openTestTally({ config: CONFIG });
-      await tally.putAccount({ id: 'acct', kind: 'user' });
-      const model: Model = { now_ms: clock.now_ms(), grants: [], reservations: [], charges: [] };
-      try {
-        await fc.asyncModelRun(() => ({ model, real: { tally, clock } }), sequence);
-        const report = await tally.verify();
-        expect(report.problems).toEqual([]);
-      } finally {
-        await tally.close();
-      }
-    }),
-    { numRuns: RUNS, ...(seed ? { seed: Number(seed) } : {}), ...(path ? { path } : {}) },
-  );
-}, 300_000);
+/** Runs per dialect: PostgreSQL runs cost a network round trip per statement, so fewer of them. */
+const RUNS_BY_DIALECT: Record<Dialect, number> = { sqlite: RUNS, postgres: 500 };
+
+describe.each(dialects)('on %s', (dialect) => {
+  let store: Store | undefined;
+  let url = '';
+  beforeAll(async () => {
+    if (dialect === 'postgres') {
+      url = await createDatabase(inject('postgres_url'));
+      store = await PostgresStore.open({ url });
+    }
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it(`keeps every invariant and agrees with the reference model (${RUNS_BY_DIALECT[dialect]} runs)`, async () => {
+    const seed = process.env.TALLY_PROPERTY_SEED;
+    const path = process.env.TALLY_PROPERTY_PATH;
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (sequence) => {
+        if (dialect === 'postgres') await truncateDatabase(url);
+        const { tally, clock } = await openTestTally({ config: CONFIG, store: store ?? undefined });
+        await tally.putAccount({ id: 'acct', kind: 'user' });
+        const model: Model = { now_ms: clock.now_ms(), grants: [], reservations: [], charges: [] };
+        try {
+          await fc.asyncModelRun(() => ({ model, real: { tally, clock } }), sequence);
+          const report = await tally.verify();
+          expect(report.problems).toEqual([]);
+        } finally {
+          // A shared PostgreSQL store stays open across runs; each SQLite run has its own.
+          if (!store) await tally.close();
+        }
+      }),
+      {
+        numRuns: RUNS_BY_DIALECT[dialect],
+        ...(seed ? { seed: Number(seed) } : {}),
+        ...(path ? { path } : {}),
+      },
+    );
+  }, 600_000);
+});

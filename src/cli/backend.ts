@@ -23,6 +23,8 @@ export interface CliBackend {
 
 export interface BackendOptions {
   db: string;
+  /** `postgres://…` (or DATABASE_URL): PostgreSQL instead of the SQLite file. */
+  databaseUrl?: string;
   config?: string;
   url?: string;
   key?: string;
@@ -33,8 +35,14 @@ export async function withTally<Result>(
   options: BackendOptions,
   work: (tally: Tally) => Promise<Result>,
 ): Promise<Result> {
-  if (options.db !== ':memory:') mkdirSync(dirname(resolve(options.db)), { recursive: true });
-  const tally = await createTally({ database: options.db, config: options.config ?? DEMO_CONFIG });
+  const database_url = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!database_url && options.db !== ':memory:')
+    mkdirSync(dirname(resolve(options.db)), { recursive: true });
+  const tally = await createTally({
+    database: options.db,
+    database_url,
+    config: options.config ?? DEMO_CONFIG,
+  });
   try {
     return await work(tally);
   } finally {

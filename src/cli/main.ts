@@ -20,6 +20,7 @@ type EngineOptions = BackendOptions;
 const engineOptions = (command: Command) =>
   command
     .option('--db <file>', 'SQLite database file', DEFAULT_DATABASE)
+    .option('--database-url <url>', 'postgres://… to run on PostgreSQL (or DATABASE_URL)')
     .option('--config <file>', 'tally.config.yaml (default: the prompt-marketplace example)');
 
 /** Commands that can act on a running server instead of the local file. */
@@ -139,6 +140,7 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
     .description('run the HTTP API (and /docs) on the embedded SQLite file')
     .option('--config <file>', 'tally.config.yaml (default: the prompt-marketplace example)')
     .option('--db <file>', 'SQLite database file', DEFAULT_DATABASE)
+    .option('--database-url <url>', 'postgres://… to run on PostgreSQL (or DATABASE_URL)')
     .option(
       '--port <number>',
       'port to listen on (PORT in the environment works too)',

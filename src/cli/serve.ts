@@ -13,6 +13,7 @@ import { DEMO_ACCOUNT, DEMO_CONFIG, runDemo } from './demo.ts';
 export async function serveUntilStopped(
   options: {
     db: string;
+    databaseUrl?: string;
     config?: string;
     port: string;
     hostname: string;
@@ -21,10 +22,13 @@ export async function serveUntilStopped(
   },
   output: { log: (line: string) => void },
 ): Promise<void> {
-  if (options.db !== ':memory:') mkdirSync(dirname(resolve(options.db)), { recursive: true });
+  const database_url = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!database_url && options.db !== ':memory:')
+    mkdirSync(dirname(resolve(options.db)), { recursive: true });
   const test_clock = options.testClock ? new TestClock(Date.now()) : undefined;
   const tally = await createTally({
     database: options.db,
+    database_url,
     config: options.config ?? DEMO_CONFIG,
     clock: test_clock ?? systemClock,
   });
@@ -38,7 +42,7 @@ export async function serveUntilStopped(
     test_clock,
   });
 
-  output.log(`Tally is listening on ${server.url}`);
+  output.log(`Tally is listening on ${server.url} (${database_url ? 'PostgreSQL' : `SQLite ${options.db}`})`);
   output.log(`  API reference  ${server.url}/docs`);
   output.log(`  OpenAPI        ${server.url}/openapi.json`);
   output.log(`  prices         ${server.url}/v1/prices`);
