@@ -67,6 +67,8 @@ export const WEBHOOK_BACKOFF_SECONDS = [5, 30, 120, 600, 1_800, 3_600, 7_200, 14
 /** A delivery that has not succeeded this long after its event is given up. */
 export const WEBHOOK_RETRY_WINDOW_MS = 24 * 3_600_000;
 export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** How long a dispatcher owns the deliveries it claimed; well over one attempt's timeout. */
+export const WEBHOOK_LEASE_MS = 60_000;
 /** Events fanned out, and deliveries attempted, per dispatcher pass. */
 export const WEBHOOK_BATCH_MAX = 100;
 export const WEBHOOK_ENDPOINTS_MAX = 50;

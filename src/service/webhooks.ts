@@ -14,6 +14,7 @@ import {
   WEBHOOK_BACKOFF_SECONDS,
   WEBHOOK_BATCH_MAX,
   WEBHOOK_ENDPOINTS_MAX,
+  WEBHOOK_LEASE_MS,
   WEBHOOK_RETRY_WINDOW_MS,
   WEBHOOK_TIMEOUT_MS,
 } from '../domain/limits.ts';
@@ -106,6 +107,9 @@ export interface DispatchReport {
 }
 
 export class Webhooks {
+  /** Who this dispatcher is when it holds leases: unique per process. */
+  private readonly owner = `dispatcher_${randomBytes(8).toString('hex')}`;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -218,8 +222,9 @@ export class Webhooks {
       await transaction.markEventsDispatched(events.map((event) => event.id));
       return created;
     });
-    const due = await this.store.read((transaction) =>
-      transaction.listDueWebhookDeliveries(this.clock.now_ms(), WEBHOOK_BATCH_MAX),
+    const now_ms = this.clock.now_ms();
+    const due = await this.store.transaction((transaction) =>
+      transaction.claimDueWebhookDeliveries(now_ms, this.owner, now_ms + WEBHOOK_LEASE_MS, WEBHOOK_BATCH_MAX),
     );
     for (const delivery of due) {
       if (await this.attempt(delivery)) report.delivered++;
@@ -261,6 +266,19 @@ export class Webhooks {
     const now_ms = this.clock.now_ms();
     await this.store.transaction(async (transaction) => {
       const attempts = delivery.attempts + 1;
+      const next_ms = succeeded ? null : nextAttemptAt(delivery.created_at_ms, attempts, now_ms);
+      const recorded = await transaction.completeWebhookDelivery(
+        {
+          ...delivery,
+          attempts,
+          status: succeeded ? 'succeeded' : next_ms === null ? 'failed' : 'pending',
+          next_attempt_at_ms: next_ms ?? now_ms,
+          completed_at_ms: succeeded || next_ms === null ? now_ms : null,
+        },
+        this.owner,
+      );
+      // A lease lost (this worker stalled past it) means another worker owns the delivery now.
+      if (!recorded) return;
       await transaction.insertWebhookAttempt({
         delivery_id: delivery.id,
         attempt: attempts,
@@ -268,14 +286,6 @@ export class Webhooks {
         status_code,
         error,
         duration_ms: this.wall_clock.now_ms() - started_ms,
-      });
-      const next_ms = succeeded ? null : nextAttemptAt(delivery.created_at_ms, attempts, now_ms);
-      await transaction.updateWebhookDelivery({
-        ...delivery,
-        attempts,
-        status: succeeded ? 'succeeded' : next_ms === null ? 'failed' : 'pending',
-        next_attempt_at_ms: next_ms ?? now_ms,
-        completed_at_ms: succeeded || next_ms === null ? now_ms : null,
       });
     });
     return succeeded;

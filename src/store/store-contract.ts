@@ -418,8 +418,23 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         await tx.insertWebhookDelivery(delivery);
       });
       expect(await store.read((tx) => tx.listWebhookEndpoints())).toEqual([endpoint]);
-      expect(await store.read((tx) => tx.listDueWebhookDeliveries(T0 + 4, 10))).toEqual([]);
-      expect(await store.read((tx) => tx.listDueWebhookDeliveries(T0 + 5, 10))).toEqual([delivery]);
+      expect(await store.transaction((tx) => tx.claimDueWebhookDeliveries(T0 + 4, 'a', T0 + 60, 10))).toEqual(
+        [],
+      );
+      expect(await store.transaction((tx) => tx.claimDueWebhookDeliveries(T0 + 5, 'a', T0 + 60, 10))).toEqual(
+        [delivery],
+      );
+      // Held by a's lease: nobody else gets it until the lease lapses.
+      expect(
+        await store.transaction((tx) => tx.claimDueWebhookDeliveries(T0 + 59, 'b', T0 + 120, 10)),
+      ).toEqual([]);
+      expect(
+        await store.transaction((tx) => tx.claimDueWebhookDeliveries(T0 + 60, 'b', T0 + 120, 10)),
+      ).toEqual([delivery]);
+      // a's lease is lost: its outcome is not written; b's is.
+      expect(
+        await store.transaction((tx) => tx.completeWebhookDelivery({ ...delivery, status: 'failed' }, 'a')),
+      ).toBe(false);
       await store.transaction(async (tx) => {
         await tx.insertWebhookAttempt({
           delivery_id: 'whd_1',
@@ -429,14 +444,12 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
           error: 'HTTP 500',
           duration_ms: 3,
         });
-        await tx.updateWebhookDelivery({
-          ...delivery,
-          status: 'succeeded',
-          attempts: 1,
-          completed_at_ms: T0 + 6,
-        });
+        const done = { ...delivery, status: 'succeeded' as const, attempts: 1, completed_at_ms: T0 + 6 };
+        expect(await tx.completeWebhookDelivery(done, 'b')).toBe(true);
       });
-      expect(await store.read((tx) => tx.listDueWebhookDeliveries(T0 + 100, 10))).toEqual([]);
+      expect(
+        await store.transaction((tx) => tx.claimDueWebhookDeliveries(T0 + 1_000, 'c', T0 + 2_000, 10)),
+      ).toEqual([]);
       expect((await store.read((tx) => tx.getWebhookDelivery('whd_1')))?.status).toBe('succeeded');
       expect(
         (await store.read((tx) => tx.listWebhookAttempts('whd_1'))).map((attempt) => attempt.status_code),

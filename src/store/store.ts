@@ -377,7 +377,19 @@ export interface StoreTransaction {
   getWebhookDelivery(id: string): Promise<WebhookDeliveryRow | undefined>;
   /** Writes status, attempts, next_attempt_at and completed_at. */
   updateWebhookDelivery(row: WebhookDeliveryRow): Promise<void>;
-  listDueWebhookDeliveries(now_ms: number, limit: number): Promise<WebhookDeliveryRow[]>;
+  /**
+   * Claims due deliveries no live lease holds, for `owner` until `lease_until_ms`: two workers
+   * never claim the same delivery, and a delivery whose worker died is claimed again once its
+   * lease has lapsed.
+   */
+  claimDueWebhookDeliveries(
+    now_ms: number,
+    owner: string,
+    lease_until_ms: number,
+    limit: number,
+  ): Promise<WebhookDeliveryRow[]>;
+  /** Writes a delivery's outcome if `owner` still holds its lease; false when the lease was lost. */
+  completeWebhookDelivery(row: WebhookDeliveryRow, owner: string): Promise<boolean>;
   listWebhookDeliveries(endpoint_id: string, limit: number): Promise<WebhookDeliveryRow[]>;
   insertWebhookAttempt(row: WebhookAttemptRow): Promise<void>;
   listWebhookAttempts(delivery_id: string): Promise<WebhookAttemptRow[]>;

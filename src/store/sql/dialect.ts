@@ -11,6 +11,8 @@ export interface SqlDialect {
   jsonText(column: string, key: string): string;
   /** `FOR UPDATE` where the database locks rows (SQLite serialises every writer instead). */
   lock_rows: string;
+  /** Locks rows no other transaction holds and skips the rest, so workers claim disjoint jobs. */
+  skip_locked: string;
 }
 
 export const sqliteDialect: SqlDialect = {
@@ -18,6 +20,7 @@ export const sqliteDialect: SqlDialect = {
   placeholder: () => '?',
   jsonText: (column, key) => `json_extract(${column}, '$.${key}')`,
   lock_rows: '',
+  skip_locked: '',
 };
 
 export const postgresDialect: SqlDialect = {
@@ -25,6 +28,7 @@ export const postgresDialect: SqlDialect = {
   placeholder: (index) => `$${index}`,
   jsonText: (column, key) => `(${column}::jsonb ->> '${key}')`,
   lock_rows: ' FOR UPDATE',
+  skip_locked: ' FOR UPDATE SKIP LOCKED',
 };
 
 export type SqlParameters = readonly unknown[] | Readonly<Record<string, unknown>>;

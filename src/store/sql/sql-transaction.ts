@@ -865,14 +865,40 @@ export class SqlTransaction implements StoreTransaction {
     );
     assert(changes === 1, `delivery ${row.id} exists`);
   }
-  async listDueWebhookDeliveries(now_ms: number, limit: number) {
-    return (
-      await this.all(
-        "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at_ms <= ? ORDER BY next_attempt_at_ms, id LIMIT ?",
-        now_ms,
-        limit,
-      )
-    ).map(deliveryFromRow);
+  async claimDueWebhookDeliveries(now_ms: number, owner: string, lease_until_ms: number, limit: number) {
+    const due = await this.all(
+      `SELECT id FROM webhook_deliveries
+       WHERE status = 'pending' AND next_attempt_at_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms <= ?)
+       ORDER BY next_attempt_at_ms, id LIMIT ?${this.dialect.skip_locked}`,
+      now_ms,
+      now_ms,
+      limit,
+    );
+    const claimed: WebhookDeliveryRow[] = [];
+    for (const { id } of due) {
+      await this.run(
+        'UPDATE webhook_deliveries SET lease_owner = ?, lease_until_ms = ? WHERE id = ?',
+        owner,
+        lease_until_ms,
+        id,
+      );
+      claimed.push((await this.getWebhookDelivery(text(id)))!);
+    }
+    return claimed;
+  }
+  async completeWebhookDelivery(row: WebhookDeliveryRow, owner: string) {
+    const changes = await this.run(
+      `UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, completed_at_ms = ?,
+         lease_owner = NULL, lease_until_ms = NULL
+       WHERE id = ? AND lease_owner = ?`,
+      row.status,
+      row.attempts,
+      row.next_attempt_at_ms,
+      row.completed_at_ms,
+      row.id,
+      owner,
+    );
+    return changes === 1;
   }
   async listWebhookDeliveries(endpoint_id: string, limit: number) {
     return (

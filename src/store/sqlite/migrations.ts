@@ -279,4 +279,9 @@ export const migrations: readonly string[] = [
   ALTER TABLE charges ADD COLUMN api_key_id TEXT;
   ALTER TABLE account_limits ADD COLUMN api_key_id TEXT;
   `,
+  `
+  -- Leases: a dispatcher claims a delivery until lease_until_ms; if it dies, another takes it after.
+  ALTER TABLE webhook_deliveries ADD COLUMN lease_owner TEXT;
+  ALTER TABLE webhook_deliveries ADD COLUMN lease_until_ms INTEGER;
+  `,
 ];
