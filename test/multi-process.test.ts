@@ -1,0 +1,190 @@
+/**
+ * Many Tally processes on one PostgreSQL database (issue 6): real `tally serve` processes,
+ * real HTTP, one real server.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTally } from '../src/index.ts';
+import { TallyClient } from '../src/sdk/client.ts';
+import { dialects } from './dialects.ts';
+import { createDatabase } from './postgres-server.ts';
+
+const ADMIN = 'sk_admin_multi_process_0123456789';
+const directory = mkdtempSync(join(tmpdir(), 'tally-multi-'));
+const config = join(directory, 'tally.config.yaml');
+writeFileSync(config, 'price_book:\n  operations:\n    run:\n      rates: { credits: "1" }\n');
+
+interface Process {
+  url: string;
+  child: ChildProcess;
+  client: TallyClient;
+}
+
+async function startProcess(database_url: string, options: { test_clock?: boolean } = {}): Promise<Process> {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/tally.js',
+      'serve',
+      '--database-url',
+      database_url,
+      '--config',
+      config,
+      '--port',
+      '0',
+      ...(options.test_clock ? ['--test-clock'] : []),
+    ],
+    { env: { ...process.env, TALLY_ADMIN_KEY: ADMIN }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!/listening on http/.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`tally serve did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const url = /listening on (http:\/\/\S+)/.exec(output)![1]!;
+  return { url, child, client: new TallyClient({ url, credential: ADMIN }) };
+}
+
+async function stopProcess(running: Process): Promise<void> {
+  if (running.child.exitCode !== null || running.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => running.child.once('exit', resolve));
+  running.child.kill('SIGTERM');
+  await exited;
+}
+
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe.runIf(dialects.includes('postgres'))('many processes on one PostgreSQL database', () => {
+  let database_url = '';
+  let processes: Process[] = [];
+
+  beforeAll(async () => {
+    database_url = await createDatabase(inject('postgres_url'));
+    // Four processes starting at once also migrate at once: one of them does it, the others wait.
+    processes = await Promise.all([1, 2, 3, 4].map(() => startProcess(database_url)));
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(processes.map(stopProcess));
+  });
+
+  it('never overspends: 200 concurrent reservations of 3 against 100 credits, spread over 4 processes → exactly 33', async () => {
+    const [first] = processes;
+    await first!.client.putAccount('shared', { kind: 'user' });
+    await first!.client.issueGrant('shared', { kind: 'bonus', amount: '100' });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, index) =>
+        processes[index % 4]!.client.reserve({ account: 'shared', operation: 'run', max_credits: '3' }).then(
+          () => 'held',
+          (error: { code?: string }) => error.code ?? 'error',
+        ),
+      ),
+    );
+    expect(answers.filter((answer) => answer === 'held')).toHaveLength(33);
+    expect(answers.filter((answer) => answer === 'insufficient_credits')).toHaveLength(167);
+    expect(await first!.client.balance('shared')).toMatchObject({ available: '1', held: '99' });
+    const tally = await createTally({ database_url, config });
+    const report = await tally.verify();
+    await tally.close();
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+
+  it('executes one idempotency key once, sent to two processes at the same time', async () => {
+    await processes[0]!.client.putAccount('twice', { kind: 'user' });
+    await processes[0]!.client.issueGrant('twice', { kind: 'bonus', amount: '100' });
+    for (let round = 0; round < 5; round++) {
+      const key = `order-${round}`;
+      const [a, b] = await Promise.all(
+        [processes[1]!, processes[2]!].map((running) =>
+          running.client.reserve(
+            { account: 'twice', operation: 'run', max_credits: '3' },
+            { idempotency_key: key },
+          ),
+        ),
+      );
+      expect(a!.id).toBe(b!.id);
+    }
+    expect((await processes[0]!.client.balance('twice')).held).toBe('15');
+  });
+});
+
+describe.runIf(dialects.includes('postgres'))('a process that dies holding a job lease', () => {
+  let receiver: Server;
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        requests.push(body);
+        // The first delivery attempt hangs: its worker will die holding the lease.
+        if (requests.length === 1) return;
+        response.statusCode = 204;
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+
+  it('loses the lease, and another process completes the job once', async () => {
+    const database_url = await createDatabase(inject('postgres_url'));
+    const [a, b] = await Promise.all([
+      startProcess(database_url, { test_clock: true }),
+      startProcess(database_url, { test_clock: true }),
+    ]);
+    try {
+      const hooks = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      const endpoint = await a.client.createWebhookEndpoint({ url: hooks, events: ['balance.low'] });
+      await a.client.putAccount('watched', { kind: 'user', low_balance_threshold: '50' });
+      await a.client.issueGrant('watched', { kind: 'bonus', amount: '60' });
+      await a.client.charge({ account: 'watched', operation: 'run', usage: { credits: 20 } }); // balance.low
+
+      // A's pass claims the delivery and hangs on the receiver; then A is killed outright.
+      const stalled = fetch(`${a.url}/v1/test/clock`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ advance_seconds: 0 }),
+      }).catch(() => 'killed');
+      while (requests.length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      a.child.kill('SIGKILL');
+      expect(await stalled).toBe('killed');
+
+      // Before the lease lapses B leaves the delivery alone; after, B completes it.
+      const early = await fetch(`${b.url}/v1/test/clock`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ advance_seconds: 30 }),
+      });
+      expect(((await early.json()) as { webhooks: { delivered: number } }).webhooks.delivered).toBe(0);
+      const late = await fetch(`${b.url}/v1/test/clock`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ advance_seconds: 60 }),
+      });
+      expect(((await late.json()) as { webhooks: { delivered: number } }).webhooks.delivered).toBe(1);
+
+      const [delivery] = (await b.client.webhookDeliveries(endpoint.id)).data;
+      expect(delivery).toMatchObject({ status: 'succeeded' });
+      // Only B's attempt is in the log: A died before it could write one.
+      expect(delivery!.attempts.map((attempt) => attempt.status_code)).toEqual([204]);
+      expect(requests).toHaveLength(2);
+      expect(new Set(requests.map((body) => (JSON.parse(body) as { id: string }).id)).size).toBe(1);
+    } finally {
+      await Promise.all([stopProcess(a), stopProcess(b)]);
+    }
+  }, 120_000);
+});
