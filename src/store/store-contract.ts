@@ -156,6 +156,13 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         ),
       ).rejects.toThrow();
       expect((await store.read((tx) => tx.getGrant('gr_1')))?.remaining_micros).toBe(10n);
+      // Conditional moves: never below zero, never above the amount, never on a closed grant.
+      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', -4n))).toBe(true);
+      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', -7n))).toBe(false);
+      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', 5n))).toBe(false);
+      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', 4n))).toBe(true);
+      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_2', 1n))).toBe(false);
+      expect((await store.read((tx) => tx.getGrant('gr_1')))?.remaining_micros).toBe(10n);
     });
 
     it('appends journal transactions onto the account chain and reads them back', async () => {

@@ -292,6 +292,11 @@ export interface StoreTransaction {
   listOpenGrants(account_id: string): Promise<GrantRow[]>;
   listGrants(account_id: string): Promise<GrantRow[]>;
   insertGrant(row: GrantRow): Promise<void>;
+  /**
+   * Moves a grant's remaining by `delta_micros` only if it stays within 0..amount and the grant is
+   * open; returns false (changing nothing) otherwise. The database, not the caller's copy, decides.
+   */
+  adjustGrantRemaining(account_id: string, id: string, delta_micros: bigint): Promise<boolean>;
   /** Writes remaining, status, closed_at and closed_reason of a grant. */
   updateGrant(row: GrantRow): Promise<void>;
 

@@ -299,6 +299,19 @@ export class SqlTransaction implements StoreTransaction {
       grantParameters(row),
     );
   }
+  async adjustGrantRemaining(account_id: string, id: string, delta_micros: bigint) {
+    const changes = await this.run(
+      `UPDATE grants SET remaining_micros = remaining_micros + ?
+       WHERE account_id = ? AND id = ? AND status = 'active'
+         AND remaining_micros + ? >= 0 AND remaining_micros + ? <= amount_micros`,
+      delta_micros,
+      account_id,
+      id,
+      delta_micros,
+      delta_micros,
+    );
+    return changes === 1;
+  }
   async updateGrant(row: GrantRow) {
     const changes = await this.run(
       `UPDATE grants SET remaining_micros = @remaining_micros, status = @status, closed_at_ms = @closed_at_ms,
