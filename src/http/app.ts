@@ -2,6 +2,11 @@
  * The HTTP API (API.md) on Hono: authenticate, authorise, read the body, call the route's
  * handler, answer JSON — or a problem document for any refusal.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { REQUEST_BODY_BYTES_MAX } from '../domain/limits.ts';
@@ -52,6 +57,20 @@ async function readBody(request: Request): Promise<unknown> {
   } catch {
     throw new TallyError('invalid_request', 'the body is not valid JSON');
   }
+}
+
+/** The built dashboard (dashboard/dist), served at `/` when it has been built. */
+export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
+
+/** Serves the dashboard's files, and its index page for any other page path (the app routes in the browser). */
+function serveDashboard(app: Hono): void {
+  if (!existsSync(join(DASHBOARD_DIST, 'index.html'))) return;
+  app.use('/assets/*', serveStatic({ root: DASHBOARD_DIST }));
+  app.get('/favicon.svg', serveStatic({ root: DASHBOARD_DIST }));
+  app.get('*', async (context, next) => {
+    if (context.req.path.startsWith('/v1/')) return next();
+    return context.html(await readFile(join(DASHBOARD_DIST, 'index.html'), 'utf8'));
+  });
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -114,6 +133,8 @@ export function createApp(options: AppOptions): Hono {
                   : undefined,
             // Per-key budgets apply to the key the caller authenticated with, never to one named in the body.
             api_key_id: principal?.kind === 'key' ? principal.key_id : undefined,
+            // Operator actions (secret keys) land in the audit log; a customer acting on their own account does not.
+            actor: principal?.kind === 'key' ? principal.key_id : undefined,
             on_replay: () => {
               replayed = true;
             },
@@ -133,6 +154,7 @@ export function createApp(options: AppOptions): Hono {
       }
     });
   }
+  serveDashboard(app);
   app.notFound(() => problemResponse(new TallyError('not_found')));
   app.onError((error) => problemResponse(error));
   return app;

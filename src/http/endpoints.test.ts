@@ -104,3 +104,44 @@ it('keeps a budget per API key: what runs made with that key spend', async () =>
     remaining: '0',
   });
 });
+
+it('audits every operator action, with who did it; customers acting on their own account are not audited', async () => {
+  const grant = await client.issueGrant('ana', { kind: 'bonus', amount: '5', reason: 'welcome' });
+  await client.revokeGrant(grant.id, { reason: 'mistake' });
+  const key = await client.createKey({ scope: 'read', name: 'reporting' });
+  const { token } = await client.customerToken('ana');
+  await client.as(token).setSettings('ana', { low_balance_threshold: '3' });
+  const audit = (await client.audit()).data;
+  expect(audit.map((entry) => entry.action)).toEqual([
+    'create_api_key',
+    'revoke_grant',
+    'issue_grant',
+    'put_account',
+  ]);
+  const admin_key_id = (await client.keys()).data.find((candidate) => candidate.scope === 'admin')!.id;
+  expect(new Set(audit.map((entry) => entry.actor))).toEqual(new Set([admin_key_id]));
+  expect(audit[2]).toMatchObject({
+    account: 'ana',
+    details: { kind: 'bonus', amount: '5', reason: 'welcome' },
+  });
+  expect(audit[0]!.details).toMatchObject({ id: key.id, scope: 'read' });
+  expect((await client.audit({ account: 'ana' })).data.map((entry) => entry.action)).toEqual([
+    'issue_grant',
+    'put_account',
+  ]);
+  expect((await client.account('ana')).low_balance_threshold).toBe('3');
+});
+
+it('finds accounts by prefix, lists reservations and price versions', async () => {
+  await client.putAccount('ana-2', { kind: 'user' });
+  await client.putAccount('bo', { kind: 'user' });
+  expect((await client.accounts({ prefix: 'ana' })).data.map((account) => account.id)).toEqual([
+    'ana',
+    'ana-2',
+  ]);
+  await client.issueGrant('ana', { kind: 'bonus', amount: '50' });
+  const first = await client.reserve({ account: 'ana', operation: 'web.extract' });
+  const second = await client.reserve({ account: 'ana', operation: 'web.extract' });
+  expect((await client.reservations('ana')).data.map((row) => row.id)).toEqual([second.id, first.id]);
+  expect((await client.priceVersions()).data.map((version) => version.version)).toEqual([1]);
+});

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CUSTOMER_TOKEN_TTL_SECONDS_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import {
+  accountSettingsInput,
   chargeInput,
   estimateInput,
   issueGrantInput,
@@ -123,7 +124,71 @@ export const routes: RouteDefinition[] = [
     access: 'write',
     customer: false,
     body: without(putAccountInput, 'id'),
-    handle: ({ tally, params, body }) => tally.putAccount({ ...objectBody(body), id: params.id } as never),
+    handle: ({ tally, params, body, options }) =>
+      tally.putAccount({ ...objectBody(body), id: params.id } as never, options),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts',
+    summary: 'Find accounts by id prefix',
+    tag: 'accounts',
+    access: 'read',
+    customer: false,
+    query: z.strictObject({
+      prefix: z.string().max(128).optional(),
+      cursor: z.string().max(128).optional(),
+      limit: z.coerce.number().int().min(1).max(200).optional(),
+    }),
+    handle: ({ tally, query }) => tally.searchAccounts(query),
+  },
+  {
+    method: 'put',
+    path: '/v1/accounts/{id}/settings',
+    summary: 'Settings a customer may change: the low-balance threshold',
+    tag: 'accounts',
+    access: 'write',
+    customer: true,
+    body: without(accountSettingsInput, 'account'),
+    idempotent: true,
+    handle: ({ tally, params, body, options, ownAccount }) => {
+      ownAccount(params.id);
+      return tally.setAccountSettings({ ...objectBody(body), account: params.id } as never, options);
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/reservations',
+    summary: "An account's reservations, newest first",
+    tag: 'runs',
+    access: 'read',
+    customer: true,
+    handle: async ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return { data: await tally.listReservations(params.id!), next_cursor: null };
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/audit',
+    summary: 'The audit log of operator actions, newest first',
+    tag: 'access',
+    access: 'admin',
+    customer: false,
+    query: z.strictObject({
+      account: z.string().max(128).optional(),
+      cursor: z.string().max(128).optional(),
+      limit: z.coerce.number().int().min(1).max(200).optional(),
+    }),
+    handle: ({ tally, query }) => tally.listAudit(query),
+  },
+  {
+    method: 'get',
+    path: '/v1/price-book/versions',
+    summary: 'Every published price book version, with when it takes effect',
+    tag: 'prices',
+    access: 'public',
+    customer: true,
+    handle: async ({ tally }) => ({ data: await tally.listPriceVersions(), next_cursor: null }),
   },
   {
     method: 'get',
@@ -476,7 +541,15 @@ export const routes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     body: webhookEndpointInput,
-    handle: ({ tally, body }) => tally.webhooks.createEndpoint(parseInput(webhookEndpointInput, body ?? {})),
+    handle: async ({ tally, body, options }) => {
+      const endpoint = await tally.webhooks.createEndpoint(parseInput(webhookEndpointInput, body ?? {}));
+      await tally.audit(options.actor ?? 'unknown', 'create_webhook_endpoint', {
+        id: endpoint.id,
+        url: endpoint.url,
+        events: endpoint.events,
+      });
+      return endpoint;
+    },
   },
   {
     method: 'get',
@@ -525,7 +598,15 @@ export const routes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     body: keyBody,
-    handle: ({ tally, body }) => tally.access.createKey(parseInput(keyBody, body ?? {})),
+    handle: async ({ tally, body, options }) => {
+      const key = await tally.access.createKey(parseInput(keyBody, body ?? {}));
+      await tally.audit(options.actor ?? 'unknown', 'create_api_key', {
+        id: key.id,
+        scope: key.scope,
+        name: key.name,
+      });
+      return key;
+    },
   },
   {
     method: 'post',
@@ -534,8 +615,9 @@ export const routes: RouteDefinition[] = [
     tag: 'access',
     access: 'admin',
     customer: false,
-    handle: async ({ tally, params }) => {
+    handle: async ({ tally, params, options }) => {
       await tally.access.revokeKey(params.id!);
+      await tally.audit(options.actor ?? 'unknown', 'revoke_api_key', { id: params.id });
       return { id: params.id, revoked: true };
     },
   },

@@ -143,6 +143,12 @@ export const webhookEndpointInput = z.strictObject({
 /** Commands that name only an account. */
 export const accountIdInput = z.strictObject({ account: identifierField });
 
+export const accountSettingsInput = z.strictObject({
+  account: identifierField,
+  /** balance.low fires below this (once per crossing); null turns it off. */
+  low_balance_threshold: creditsField({ allow_zero: true }).nullable().optional(),
+});
+
 export const subscriptionInput = z.strictObject({
   account: identifierField,
   plan: identifierField,
@@ -186,6 +192,7 @@ export type ChargeInput = z.input<typeof chargeInput>;
 export type RefundInput = z.input<typeof refundInput>;
 export type EstimateInput = z.input<typeof estimateInput>;
 export type SubscriptionInput = z.input<typeof subscriptionInput>;
+export type AccountSettingsInput = z.input<typeof accountSettingsInput>;
 export type LimitInput = z.input<typeof limitInput>;
 export type ListChargesInput = z.input<typeof listChargesInput>;
 export type UsageInput = z.input<typeof usageInput>;

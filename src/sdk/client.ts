@@ -28,7 +28,7 @@ import type { LimitView } from '../service/limits.ts';
 import type { PlanView } from '../service/plan-view.ts';
 import type { PriceTableView } from '../service/price-table.ts';
 import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
-import type { BalanceView, RefundView } from '../service/tally.ts';
+import type { AuditView, BalanceView, RefundView } from '../service/tally.ts';
 import type { AccountView, ChargeView, GrantView, ReservationView } from '../service/views.ts';
 import type { DeliveryView, EndpointView, EventView } from '../service/webhooks.ts';
 
@@ -139,6 +139,12 @@ export class TallyClient {
     this.json<PriceTableView>('POST', '/v1/price-book/versions', { body, options });
 
   // accounts and grants
+  accounts = (query: { prefix?: string; cursor?: string; limit?: number } = {}) =>
+    this.json<Page<AccountView>>('GET', '/v1/accounts', { query });
+  reservations = (account: string) =>
+    this.json<Page<ReservationView>>('GET', TallyClient.path('/v1/accounts/{id}/reservations', account));
+  setSettings = (account: string, body: { low_balance_threshold?: string | null }, options?: WriteOptions) =>
+    this.json<AccountView>('PUT', TallyClient.path('/v1/accounts/{id}/settings', account), { body, options });
   putAccount = (id: string, body: Omit<PutAccountInput, 'id'>) =>
     this.json<AccountView>('PUT', TallyClient.path('/v1/accounts/{id}', id), { body });
   account = (id: string) => this.json<AccountView>('GET', TallyClient.path('/v1/accounts/{id}', id));
@@ -218,6 +224,13 @@ export class TallyClient {
     this.json<Page<EventView>>('GET', '/v1/events', { query });
 
   // operators
+  audit = (query: { account?: string; cursor?: string; limit?: number } = {}) =>
+    this.json<Page<AuditView>>('GET', '/v1/audit', { query });
+  priceVersions = () =>
+    this.json<Page<{ version: number; effective_at: string; published_at: string }>>(
+      'GET',
+      '/v1/price-book/versions',
+    );
   keys = () => this.json<Page<ApiKeyView>>('GET', '/v1/keys');
   createKey = (body: { scope: 'admin' | 'write' | 'read'; name: string }) =>
     this.json<ApiKeyView & { secret: string }>('POST', '/v1/keys', { body });

@@ -4,7 +4,7 @@
  */
 import { monotonicFactory } from 'ulidx';
 
-export type IdPrefix = 'gr' | 'rsv' | 'ch' | 'rf' | 'jtx' | 'key' | 'evt' | 'whe' | 'whd';
+export type IdPrefix = 'gr' | 'rsv' | 'ch' | 'rf' | 'jtx' | 'key' | 'evt' | 'whe' | 'whd' | 'aud';
 
 export class IdGenerator {
   private readonly ulid = monotonicFactory();

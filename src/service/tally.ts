@@ -9,12 +9,14 @@ import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal, minBigint } from '../domain/decimal.ts';
 import { type Allocation, planDraw, splitSettlement } from '../domain/drawdown.ts';
 import { GENESIS_HASH, move } from '../domain/journal.ts';
-import { RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
+import { PAGE_SIZE_MAX, RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
 import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
 import type { RunScope } from '../domain/spending.ts';
 import {
+  type AccountSettingsInput,
   accountIdInput,
+  accountSettingsInput,
   type ChargeInput,
   chargeInput,
   type EstimateInput,
@@ -72,7 +74,7 @@ import {
   summarizeUsage,
   type UsageView,
 } from './history.ts';
-import { runIdempotent, validateIdempotencyKey } from './idempotency.ts';
+import { canonicalJson, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
 import { effectiveLimits, type LimitView, limitStatuses, limitView } from './limits.ts';
 import { type PlanView, planView } from './plan-view.ts';
@@ -108,8 +110,19 @@ export interface CommandOptions {
   idempotency_namespace?: string;
   /** The API key the command comes with (set by the HTTP edge from the caller, never from the body): per-key budgets apply. */
   api_key_id?: string;
+  /** Who acts, for the audit log: the operator's API key id (set by the HTTP edge), or `cli`. Unset: not audited. */
+  actor?: string;
   /** Called when the answer is a replay of the first result (the HTTP edge sets `Idempotent-Replayed`). */
   on_replay?: () => void;
+}
+
+export interface AuditView {
+  id: string;
+  actor: string;
+  action: string;
+  account: string | null;
+  details: Record<string, unknown>;
+  at: string;
 }
 
 export interface BalanceView {
@@ -209,6 +222,8 @@ export class Tally {
         async () => {
           const value = await work(transaction, input, now_ms);
           await finishSessions(transaction);
+          if (options.actor)
+            await this.recordAudit(transaction, options.actor, scope, raw_input, value, now_ms);
           return value;
         },
       );
@@ -239,6 +254,134 @@ export class Tally {
     return plan.allocations;
   }
 
+  /** One audit entry for an operator action, in the transaction that made the change. */
+  private async recordAudit(
+    transaction: StoreTransaction,
+    actor: string,
+    action: string,
+    input: unknown,
+    result: unknown,
+    now_ms: number,
+  ): Promise<void> {
+    const named = (value: unknown, key: string) =>
+      value && typeof value === 'object' && typeof (value as Record<string, unknown>)[key] === 'string'
+        ? ((value as Record<string, unknown>)[key] as string)
+        : undefined;
+    await transaction.insertAudit({
+      id: this.ids.next('aud', now_ms),
+      actor,
+      action,
+      account_id:
+        named(input, 'account') ??
+        named(result, 'account') ??
+        (action === 'put_account' ? (named(input, 'id') ?? null) : null),
+      details: JSON.parse(canonicalJson(input)) as Record<string, unknown>,
+      at_ms: now_ms,
+    });
+  }
+
+  /** Audits an operator action that is not a ledger command (API keys, webhook endpoints). */
+  async audit(
+    actor: string,
+    action: string,
+    details: Record<string, unknown>,
+    account_id: string | null = null,
+  ): Promise<void> {
+    await this.store.transaction((transaction) =>
+      transaction.insertAudit({
+        id: this.ids.next('aud', this.clock.now_ms()),
+        actor,
+        action,
+        account_id,
+        details,
+        at_ms: this.clock.now_ms(),
+      }),
+    );
+  }
+
+  async listAudit(query: {
+    account?: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ data: AuditView[]; next_cursor: string | null }> {
+    const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
+    const rows = await this.store.read((transaction) =>
+      transaction.listAudit({ account_id: query.account, before: query.cursor }, limit + 1),
+    );
+    const page = rows.slice(0, limit);
+    return {
+      data: page.map((row) => ({
+        id: row.id,
+        actor: row.actor,
+        action: row.action,
+        account: row.account_id,
+        details: row.details,
+        at: isoTime(row.at_ms),
+      })),
+      next_cursor: rows.length > limit ? page.at(-1)!.id : null,
+    };
+  }
+
+  /** Accounts whose id starts with `prefix`, in id order. */
+  async searchAccounts(query: {
+    prefix?: string;
+    cursor?: string;
+    limit?: number;
+  }): Promise<{ data: AccountView[]; next_cursor: string | null }> {
+    const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
+    const rows = await this.store.read((transaction) =>
+      transaction.searchAccounts(query.prefix ?? '', query.cursor ?? null, limit + 1),
+    );
+    const page = rows.slice(0, limit);
+    return { data: page.map(accountView), next_cursor: rows.length > limit ? page.at(-1)!.id : null };
+  }
+
+  /** An account's reservations, newest first. */
+  async listReservations(account_id: string): Promise<ReservationView[]> {
+    return this.store.read(async (transaction) => {
+      await this.existingAccount(transaction, account_id);
+      const rows = (await transaction.listReservations(account_id)).slice(-PAGE_SIZE_MAX).reverse();
+      const now_ms = this.clock.now_ms();
+      const views: ReservationView[] = [];
+      for (const row of rows)
+        views.push(
+          reservationView(
+            row,
+            (await this.price_books.get(transaction, row.price_version)).credit_value,
+            now_ms,
+          ),
+        );
+      return views;
+    });
+  }
+
+  /** The settings a customer may change themselves: the low-balance threshold. */
+  async setAccountSettings(input: AccountSettingsInput, options: CommandOptions = {}): Promise<AccountView> {
+    return this.execute(
+      'account_settings',
+      accountSettingsInput,
+      input,
+      options,
+      async (transaction, request, now_ms) => {
+        const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
+        if (request.low_balance_threshold !== undefined)
+          session.account.low_balance_threshold_micros = request.low_balance_threshold;
+        session.account.updated_at_ms = now_ms;
+        await transaction.updateAccount(session.account);
+        return accountView(session.account);
+      },
+    );
+  }
+
+  async listPriceVersions(): Promise<{ version: number; effective_at: string; published_at: string }[]> {
+    const rows = await this.store.read((transaction) => transaction.listPriceVersions());
+    return rows.map((row) => ({
+      version: row.version,
+      effective_at: isoTime(row.effective_at_ms),
+      published_at: isoTime(row.created_at_ms),
+    }));
+  }
+
   private operation(book_operations: ReadonlyMap<string, OperationPrice>, id: string): OperationPrice {
     const operation = book_operations.get(id);
     if (!operation) throw new TallyError('operation_not_found', `the price book has no operation ${id}`);
@@ -248,47 +391,56 @@ export class Tally {
   // ── Accounts ────────────────────────────────────────────────────────────────────────────
 
   /** Creates an account or updates its timezone and metadata. Safe to repeat. */
-  async putAccount(input: PutAccountInput): Promise<AccountView> {
-    return this.execute('put_account', putAccountInput, input, {}, async (transaction, account, now_ms) => {
-      const existing = await transaction.getAccountForUpdate(account.id);
-      if (existing) {
-        if (existing.kind !== account.kind) {
-          throw new TallyError('account_kind_mismatch', `${account.id} is a ${existing.kind} account`);
+  async putAccount(
+    input: PutAccountInput,
+    options: Pick<CommandOptions, 'actor'> = {},
+  ): Promise<AccountView> {
+    return this.execute(
+      'put_account',
+      putAccountInput,
+      input,
+      options,
+      async (transaction, account, now_ms) => {
+        const existing = await transaction.getAccountForUpdate(account.id);
+        if (existing) {
+          if (existing.kind !== account.kind) {
+            throw new TallyError('account_kind_mismatch', `${account.id} is a ${existing.kind} account`);
+          }
+          const updated = {
+            ...existing,
+            timezone: account.timezone ?? existing.timezone,
+            metadata: account.metadata ?? existing.metadata,
+            low_balance_threshold_micros:
+              account.low_balance_threshold === undefined
+                ? existing.low_balance_threshold_micros
+                : account.low_balance_threshold,
+            updated_at_ms: now_ms,
+          };
+          await transaction.updateAccount(updated);
+          return accountView(updated);
         }
-        const updated = {
-          ...existing,
-          timezone: account.timezone ?? existing.timezone,
-          metadata: account.metadata ?? existing.metadata,
-          low_balance_threshold_micros:
-            account.low_balance_threshold === undefined
-              ? existing.low_balance_threshold_micros
-              : account.low_balance_threshold,
+        const row: AccountRow = {
+          id: account.id,
+          kind: account.kind,
+          timezone: account.timezone ?? 'UTC',
+          status: 'active' as const,
+          metadata: account.metadata ?? {},
+          low_balance_threshold_micros: account.low_balance_threshold ?? null,
+          balance_alert: 'none',
+          schedule_due_at_ms: null,
+          ledger: { sequence: 0, hash: GENESIS_HASH },
+          created_at_ms: now_ms,
           updated_at_ms: now_ms,
         };
-        await transaction.updateAccount(updated);
-        return accountView(updated);
-      }
-      const row: AccountRow = {
-        id: account.id,
-        kind: account.kind,
-        timezone: account.timezone ?? 'UTC',
-        status: 'active' as const,
-        metadata: account.metadata ?? {},
-        low_balance_threshold_micros: account.low_balance_threshold ?? null,
-        balance_alert: 'none',
-        schedule_due_at_ms: null,
-        ledger: { sequence: 0, hash: GENESIS_HASH },
-        created_at_ms: now_ms,
-        updated_at_ms: now_ms,
-      };
-      await transaction.insertAccount(row);
-      // Allowances every account has (free monthly credits, daily credits) start with the current period.
-      const session = await AccountSession.open(transaction, row.id, this.environment(now_ms));
-      await scheduleAllowances(session, this.config.allowances, null, now_ms, now_ms);
-      await runSchedules(session, this.config);
-      await session.startAlertQuietly();
-      return accountView(session.account);
-    });
+        await transaction.insertAccount(row);
+        // Allowances every account has (free monthly credits, daily credits) start with the current period.
+        const session = await AccountSession.open(transaction, row.id, this.environment(now_ms));
+        await scheduleAllowances(session, this.config.allowances, null, now_ms, now_ms);
+        await runSchedules(session, this.config);
+        await session.startAlertQuietly();
+        return accountView(session.account);
+      },
+    );
   }
 
   async getAccount(id: string): Promise<AccountView & { subscription: SubscriptionView | null }> {

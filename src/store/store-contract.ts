@@ -558,6 +558,51 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       expect(await store.read((tx) => tx.getLimitReachedWindow('alice', 'my_cap'))).toBe(T0 + 5);
     });
 
+    it('searches accounts by id prefix, keeps an audit log, and lists price versions', async () => {
+      await store.transaction(async (tx) => {
+        for (const id of ['acme_1', 'acme_2', 'acme%x', 'bob']) await tx.insertAccount(accountRow(id));
+        await tx.insertAudit({
+          id: 'aud_1',
+          actor: 'key_1',
+          action: 'issue_grant',
+          account_id: 'bob',
+          details: { amount: '5' },
+          at_ms: T0,
+        });
+        await tx.insertAudit({
+          id: 'aud_2',
+          actor: 'key_1',
+          action: 'revoke_grant',
+          account_id: 'acme_1',
+          details: {},
+          at_ms: T0 + 1,
+        });
+        await tx.insertPriceVersion({
+          version: 1,
+          effective_at_ms: T0,
+          document_json: '{}',
+          created_at_ms: T0,
+        });
+      });
+      const ids = (rows: { id: string }[]) => rows.map((row) => row.id);
+      expect(ids(await store.read((tx) => tx.searchAccounts('acme', null, 10)))).toEqual([
+        'acme%x',
+        'acme_1',
+        'acme_2',
+      ]);
+      expect(ids(await store.read((tx) => tx.searchAccounts('acme_', null, 10)))).toEqual([
+        'acme_1',
+        'acme_2',
+      ]);
+      expect(ids(await store.read((tx) => tx.searchAccounts('acme%', null, 10)))).toEqual(['acme%x']);
+      expect(ids(await store.read((tx) => tx.searchAccounts('', 'acme_2', 10)))).toEqual(['bob']);
+      expect(ids(await store.read((tx) => tx.listAudit({}, 10)))).toEqual(['aud_2', 'aud_1']);
+      expect(ids(await store.read((tx) => tx.listAudit({ account_id: 'bob' }, 10)))).toEqual(['aud_1']);
+      expect(ids(await store.read((tx) => tx.listAudit({ before: 'aud_2' }, 10)))).toEqual(['aud_1']);
+      expect((await store.read((tx) => tx.listAudit({}, 1)))[0]?.details).toEqual({});
+      expect((await store.read((tx) => tx.listPriceVersions())).map((row) => row.version)).toEqual([1]);
+    });
+
     it('keeps the first server secret of a name', async () => {
       expect(await store.transaction((tx) => tx.putServerSecretOnce('signing', 'a', T0))).toBe('a');
       expect(await store.transaction((tx) => tx.putServerSecretOnce('signing', 'b', T0))).toBe('a');

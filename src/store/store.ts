@@ -240,6 +240,17 @@ export interface AccountLimitRow {
   updated_at_ms: number;
 }
 
+export interface AuditRow {
+  id: string;
+  /** Who acted: an API key id, `cli`, or `library`. */
+  actor: string;
+  /** The command, e.g. `issue_grant`. */
+  action: string;
+  account_id: string | null;
+  details: Record<string, unknown>;
+  at_ms: number;
+}
+
 export type KeyScope = 'admin' | 'write' | 'read';
 
 export interface ApiKeyRow {
@@ -286,6 +297,8 @@ export interface StoreTransaction {
   insertAccount(row: AccountRow): Promise<void>;
   updateAccount(row: AccountRow): Promise<void>;
   listAccountIds(after: string | null, limit: number): Promise<string[]>;
+  /** Accounts whose id starts with `prefix`, in id order after `after`. */
+  searchAccounts(prefix: string, after: string | null, limit: number): Promise<AccountRow[]>;
 
   getGrant(id: string): Promise<GrantRow | undefined>;
   /** Grants not yet closed (stored status `active`), any effective time. */
@@ -324,6 +337,7 @@ export interface StoreTransaction {
   insertIdempotency(row: IdempotencyRow): Promise<void>;
 
   getPriceVersion(version: number): Promise<PriceVersionRow | undefined>;
+  listPriceVersions(): Promise<PriceVersionRow[]>;
   /** The highest version whose effective time is at or before `now_ms`. */
   getPriceVersionInForce(now_ms: number): Promise<PriceVersionRow | undefined>;
   /** The highest version published, whatever its effective time. */
@@ -363,6 +377,10 @@ export interface StoreTransaction {
   putAccountLimit(row: AccountLimitRow): Promise<void>;
   getLimitReachedWindow(account_id: string, limit_id: string): Promise<number | undefined>;
   putLimitReachedWindow(account_id: string, limit_id: string, window_start_ms: number): Promise<void>;
+
+  insertAudit(row: AuditRow): Promise<void>;
+  /** The newest entries first, before the `before` id; optionally of one account. */
+  listAudit(filter: { account_id?: string; before?: string }, limit: number): Promise<AuditRow[]>;
 
   insertEvent(row: EventRow): Promise<void>;
   getEvent(id: string): Promise<EventRow | undefined>;

@@ -11,6 +11,7 @@ import type {
   AccountRow,
   AllowanceScheduleRow,
   ApiKeyRow,
+  AuditRow,
   ChargeFilter,
   ChargePage,
   ChargeRow,
@@ -269,6 +270,18 @@ export class SqlTransaction implements StoreTransaction {
     return (
       await this.all('SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?', after ?? '', limit)
     ).map((row) => text(row.id));
+  }
+
+  async searchAccounts(prefix: string, after: string | null, limit: number) {
+    const pattern = `${prefix.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    return (
+      await this.all(
+        "SELECT * FROM accounts WHERE id LIKE ? ESCAPE '\\' AND id > ? ORDER BY id LIMIT ?",
+        pattern,
+        after ?? '',
+        limit,
+      )
+    ).map(accountFromRow);
   }
 
   async getGrant(id: string) {
@@ -578,6 +591,9 @@ export class SqlTransaction implements StoreTransaction {
     const row = await this.one('SELECT * FROM price_versions WHERE version = ?', version);
     return row && priceVersionFromRow(row);
   }
+  async listPriceVersions() {
+    return (await this.all('SELECT * FROM price_versions ORDER BY version')).map(priceVersionFromRow);
+  }
   async getPriceVersionInForce(now_ms: number) {
     const row = await this.one(
       'SELECT * FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1',
@@ -790,6 +806,38 @@ export class SqlTransaction implements StoreTransaction {
       limit_id,
       window_start_ms,
     );
+  }
+
+  async insertAudit(row: AuditRow) {
+    await this.run(
+      'INSERT INTO audit_log (id, actor, action, account_id, details_json, at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      row.id,
+      row.actor,
+      row.action,
+      row.account_id,
+      JSON.stringify(row.details),
+      row.at_ms,
+    );
+  }
+  async listAudit(filter: { account_id?: string; before?: string }, limit: number) {
+    return (
+      await this.all(
+        `SELECT * FROM audit_log WHERE (CAST(? AS TEXT) IS NULL OR account_id = ?) AND (CAST(? AS TEXT) IS NULL OR id < ?)
+         ORDER BY id DESC LIMIT ?`,
+        filter.account_id ?? null,
+        filter.account_id ?? null,
+        filter.before ?? null,
+        filter.before ?? null,
+        limit,
+      )
+    ).map((row) => ({
+      id: text(row.id),
+      actor: text(row.actor),
+      action: text(row.action),
+      account_id: nullableText(row.account_id),
+      details: json<Record<string, unknown>>(row.details_json),
+      at_ms: number(row.at_ms),
+    }));
   }
 
   async insertEvent(row: EventRow) {

@@ -284,4 +284,16 @@ export const migrations: readonly string[] = [
   ALTER TABLE webhook_deliveries ADD COLUMN lease_owner TEXT;
   ALTER TABLE webhook_deliveries ADD COLUMN lease_until_ms INTEGER;
   `,
+  `
+  -- The audit log (SPEC C13, §6): every operator action, written with the change it made.
+  CREATE TABLE audit_log (
+    id TEXT PRIMARY KEY,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    account_id TEXT,
+    details_json TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_log_by_account ON audit_log (account_id, id);
+  `,
 ];
