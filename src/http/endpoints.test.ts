@@ -126,6 +126,7 @@ it('audits every operator action, with who did it; customers acting on their own
   });
   expect(audit[0]!.details).toMatchObject({ id: key.id, scope: 'read' });
   expect((await client.audit({ account: 'ana' })).data.map((entry) => entry.action)).toEqual([
+    'revoke_grant',
     'issue_grant',
     'put_account',
   ]);
