@@ -147,7 +147,11 @@ export class TallyClient {
     this.json<AccountView>('PUT', TallyClient.path('/v1/accounts/{id}/settings', account), { body, options });
   putAccount = (id: string, body: Omit<PutAccountInput, 'id'>) =>
     this.json<AccountView>('PUT', TallyClient.path('/v1/accounts/{id}', id), { body });
-  account = (id: string) => this.json<AccountView>('GET', TallyClient.path('/v1/accounts/{id}', id));
+  account = (id: string) =>
+    this.json<AccountView & { subscription: SubscriptionView | null }>(
+      'GET',
+      TallyClient.path('/v1/accounts/{id}', id),
+    );
   balance = (id: string) => this.json<BalanceView>('GET', TallyClient.path('/v1/accounts/{id}/balance', id));
   remaining = (id: string) =>
     this.json<RemainingView>('GET', TallyClient.path('/v1/accounts/{id}/remaining', id));
