@@ -14,7 +14,7 @@ export function UsageChart(props: { days: DailyUsage[] }) {
   );
   const max = Math.max(1, ...totals);
   const width = 640;
-  const height = 200;
+  const height = 120;
   const bar = props.days.length > 0 ? width / props.days.length : width;
   const color = (operation: string) => PALETTE[operations.indexOf(operation) % PALETTE.length]!;
   const total = totals.reduce((sum, value) => sum + value, 0);

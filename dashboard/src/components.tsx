@@ -1,5 +1,13 @@
 /** Small building blocks shared by the pages. */
-import { type ReactNode, useCallback, useEffect, useState } from 'react';
+import {
+  cloneElement,
+  type ReactElement,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useId,
+  useState,
+} from 'react';
 import { describeError } from './api.ts';
 import { credits, money } from './format.ts';
 
@@ -60,14 +68,15 @@ export function useLoad<Value>(load: () => Promise<Value>, dependencies: unknown
   return { value, error, reload, loading: value === undefined && !error };
 }
 
-export function Field(props: { label: string; children: ReactNode; hint?: string }) {
+/** A labelled control: the label names exactly its control (by id), and an optional hint follows. */
+export function Field(props: { label: string; children: ReactElement<{ id?: string }>; hint?: string }) {
+  const id = useId();
   return (
-    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the child passed in, which the label wraps
-    <label className="field">
-      <span>{props.label}</span>
-      {props.children}
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      {cloneElement(props.children, { id })}
       {props.hint ? <small>{props.hint}</small> : null}
-    </label>
+    </div>
   );
 }
 

@@ -73,7 +73,8 @@ export class TallyClient {
   constructor(options: TallyClientOptions) {
     this.url = options.url.replace(/\/$/, '');
     this.credential = options.credential;
-    this.fetcher = options.fetch ?? fetch;
+    // Browsers refuse a fetch called as a method of another object: bind it to the global one.
+    this.fetcher = options.fetch ?? fetch.bind(globalThis);
   }
 
   /** The same client acting with another key or token. */

@@ -404,9 +404,15 @@ function HistoryCard(props: { client: TallyClient; account: string; timezone: st
       row[charge.operation] = (row[charge.operation] ?? 0) + Number(charge.credits);
       by_day.set(day, row);
     }
-    return [...by_day.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([day, by_operation]): DailyUsage => ({ day, by_operation }));
+    // Every day of the range, empty ones too: the last 30 days unless the filter names a range.
+    const end = query.to ? new Date(query.to) : new Date();
+    const start = query.from ? new Date(query.from) : new Date(end.getTime() - 29 * 86_400_000);
+    const days: DailyUsage[] = [];
+    for (let at = start.getTime(); at <= end.getTime() && days.length < 92; at += 86_400_000) {
+      const day = localDay(new Date(at).toISOString(), props.timezone);
+      if (days.at(-1)?.day !== day) days.push({ day, by_operation: by_day.get(day) ?? {} });
+    }
+    return days;
   }, [query]);
   const usage = useLoad(
     () =>

@@ -1,0 +1,191 @@
+/**
+ * The dashboard in a real browser: headless Chromium (Debian's, driven by playwright-core)
+ * against a real server with the prompt-marketplace preset. Each main page is saved under
+ * docs/screenshots/ for the README.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDemo } from '../src/cli/demo.ts';
+import { DASHBOARD_DIST } from '../src/http/app.ts';
+import { type RunningServer, startServer } from '../src/http/server.ts';
+import type { Tally } from '../src/service/tally.ts';
+import { openTestTally } from './helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url).pathname;
+const ADMIN = 'sk_admin_dashboard_test_0123456789';
+
+let tally: Tally;
+let server: RunningServer;
+let browser: Browser;
+
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+  return page;
+}
+
+async function signIn(page: Page, credential: string): Promise<void> {
+  await page.goto(server.url);
+  await page.getByLabel('Customer token or secret key').fill(credential);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+beforeAll(async () => {
+  // `npm install` builds the dashboard (the `prepare` script); build it here if this checkout has not.
+  if (!existsSync(`${DASHBOARD_DIST}/index.html`))
+    execFileSync('npm', ['run', 'build:dashboard'], { stdio: 'ignore' });
+  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium`).toBe(true);
+  const opened = await openTestTally({
+    config: new URL('../examples/prompt-marketplace.yaml', import.meta.url).pathname,
+    start: new Date().toISOString(),
+  });
+  tally = opened.tally;
+  await runDemo(tally, { log: () => {} });
+  const run = { account: 'demo-user', operation: 'prompt.run', model: 'gpt-4o' } as const;
+  await tally.charge({
+    ...run,
+    usage: { input_tokens: 4000, output_tokens: 1000 },
+    metadata: { thread: 'landing-page', project: 'site' },
+  });
+  await tally.charge({
+    ...run,
+    usage: { input_tokens: 2000, output_tokens: 300 },
+    metadata: { thread: 'pricing-copy', project: 'site' },
+  });
+  await tally.charge({
+    ...run,
+    usage: { input_tokens: 9000, output_tokens: 0 },
+    outcome: 'failed',
+    metadata: { thread: 'landing-page' },
+  });
+  await tally.access.createKey({ scope: 'admin', name: 'dashboard test', secret: ADMIN });
+  server = await startServer({ tally, port: 0, test_clock: opened.clock });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await tally?.close();
+});
+
+describe('customer portal', () => {
+  it('shows the balance by kind, estimates a run, filters the history and exports CSV', async () => {
+    const page = await newPage();
+    await signIn(page, (await tally.access.mintCustomerToken('demo-user')).token);
+    const available = page.getByTestId('available');
+    await expect.poll(() => available.textContent()).toMatch(/2,49\d\.\d+\s*credits available/);
+    await expect.poll(() => page.locator('tr[data-kind="free"] th').textContent()).toBe('free');
+    expect(await page.locator('tr[data-kind="purchased"] td').first().textContent()).toBe('500');
+    expect(await page.locator('[data-limit="free_daily"]').textContent()).toMatch(/of 100 used this day/);
+    await page.screenshot({ path: `${SCREENSHOTS}portal.png`, fullPage: true });
+
+    // Estimate: 3,000 input tokens and 1,000 output on gpt-4o = 0.75 + 1 = 1.75 credits.
+    const estimate = page.locator('#estimate');
+    await estimate.getByLabel('Operation', { exact: true }).selectOption('prompt.run');
+    await estimate.getByLabel('Model', { exact: true }).selectOption('gpt-4o');
+    await estimate.getByLabel('input tokens').fill('3000');
+    await estimate.getByLabel('output tokens').fill('1000');
+    await estimate.getByRole('button', { name: 'Estimate' }).click();
+    const result = page.getByTestId('estimate-result');
+    await expect.poll(() => result.textContent()).toMatch(/Expected 1\.75 \(USD 0\.0175\)/);
+    expect(await result.textContent()).toMatch(/You can afford it/);
+    await result.screenshot({ path: `${SCREENSHOTS}estimate.png` });
+
+    // History: four runs, two in the landing-page thread.
+    const history = page.locator('table.history tbody tr');
+    await expect.poll(() => history.count()).toBe(4);
+    const filters = page.locator('form.filters');
+    await filters.getByLabel('Thread').fill('landing-page');
+    await filters.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => history.count()).toBe(2);
+    await filters.getByLabel('Outcome').selectOption('failed');
+    await filters.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => history.count()).toBe(1);
+    expect(await page.getByTestId('effective-cost').textContent()).toMatch(/usable result/);
+    await page.locator('#history').screenshot({ path: `${SCREENSHOTS}history.png` });
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = readFileSync(await (await download).path(), 'utf8');
+    expect(csv.split('\r\n')[0]).toMatch(/^id,created_at,operation/);
+    expect(csv.trimEnd().split('\r\n')).toHaveLength(2);
+    expect(csv).toContain(',failed,');
+    await page.close();
+  });
+
+  it('says clearly when the account is out of credits, and what still works', async () => {
+    await tally.putAccount({ id: 'broke', kind: 'user' });
+    for (const grant of await tally.listGrants('broke'))
+      await tally.revokeGrant({ grant: grant.id, reason: 'test' });
+    const page = await newPage();
+    await signIn(page, (await tally.access.mintCustomerToken('broke')).token);
+    const banner = page.getByTestId('out-of-credits');
+    await expect
+      .poll(() => banner.textContent())
+      .toMatch(/You are out of credits\..*does not use AI keeps working/);
+    await page.screenshot({ path: `${SCREENSHOTS}out-of-credits.png` });
+    await page.close();
+  });
+
+  it('shows the public price table signed out', async () => {
+    const page = await newPage();
+    await page.goto(`${server.url}/prices`);
+    await expect.poll(() => page.locator('table.prices tbody tr').count()).toBe(3);
+    expect(await page.locator('table.prices').textContent()).toMatch(/Run a prompt/);
+    expect(await page.locator('main').textContent()).toMatch(/1 credit = USD 0\.01/);
+    await page.screenshot({ path: `${SCREENSHOTS}prices.png`, fullPage: true });
+    await page.close();
+  });
+});
+
+describe('operator console', () => {
+  it('finds an account, grants credits with a reason, and the customer sees the new balance', async () => {
+    const before = Number((await tally.getBalance('demo-user')).available);
+    const page = await newPage();
+    await signIn(page, ADMIN);
+    await page.getByLabel('Account id starts with').fill('demo');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('link', { name: 'demo-user' }).click();
+    await expect.poll(() => page.getByTestId('console-available').textContent()).toMatch(/credits available/);
+    const grant = page.locator('#grant');
+    await grant.getByLabel('Kind').selectOption('bonus');
+    await grant.getByLabel('Amount (credits)').fill('100');
+    await grant.getByLabel('Reason').fill('sorry for the outage');
+    await grant.getByRole('button', { name: 'Grant' }).click();
+    await expect.poll(() => grant.getByRole('status').textContent()).toBe('Granted 100 bonus credits.');
+    await page.screenshot({ path: `${SCREENSHOTS}console-account.png`, fullPage: true });
+    expect(Number((await tally.getBalance('demo-user')).available)).toBeCloseTo(before + 100, 6);
+
+    const customer = await newPage();
+    await signIn(customer, (await tally.access.mintCustomerToken('demo-user')).token);
+    await expect
+      .poll(async () =>
+        Number((await customer.getByTestId('available').textContent())?.replace(/[^\d.]/g, '')),
+      )
+      .toBeCloseTo(before + 100, 2);
+    await customer.close();
+
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/issue_grant/);
+    await page.screenshot({ path: `${SCREENSHOTS}console-audit.png` });
+    await page.close();
+  });
+});
