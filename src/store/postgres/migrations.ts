@@ -1,142 +1,20 @@
 /**
- * The PostgreSQL schema, step for step the same migrations as SQLite's (sqlite/migrations.ts):
- * the same tables, keys, CHECK constraints and indexes, every integer a BIGINT. Every
- * customer-side table leads its primary key with the account id, so it can be partitioned or
- * distributed by account.
+ * The PostgreSQL schema is SQLite's (sqlite/migrations.ts), step for step, translated here with
+ * the few differences written as data — so the two can never drift apart:
+ *
+ * - every INTEGER is a BIGINT (micro-credits and milliseconds need 64 bits; SQLite's are 64 already);
+ * - tables are not `STRICT` (PostgreSQL is always strict about types);
+ * - the append-only guard of the journal is a PL/pgSQL trigger function instead of SQLite's RAISE.
+ *
+ * Every customer-side table leads its primary key with the account id, so it can be partitioned
+ * or distributed by account.
  */
-export const migrations: readonly string[] = [
-  `
-  CREATE TABLE accounts (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('user', 'team')),
-    timezone TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('active', 'closed')),
-    metadata_json TEXT NOT NULL,
-    ledger_sequence BIGINT NOT NULL CHECK (ledger_sequence >= 0),
-    ledger_head_hash TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    updated_at_ms BIGINT NOT NULL
-  );
+import { migrations as sqlite_migrations } from '../sqlite/migrations.ts';
 
-  CREATE TABLE grants (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    priority BIGINT NOT NULL,
-    amount_micros BIGINT NOT NULL CHECK (amount_micros > 0),
-    remaining_micros BIGINT NOT NULL CHECK (remaining_micros >= 0 AND remaining_micros <= amount_micros),
-    effective_at_ms BIGINT NOT NULL,
-    expires_at_ms BIGINT,
-    source TEXT NOT NULL,
-    reason TEXT,
-    status TEXT NOT NULL CHECK (status IN ('active', 'expired', 'revoked')),
-    allowed_operations_json TEXT,
-    refund_of_charge_id TEXT,
-    metadata_json TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    closed_at_ms BIGINT,
-    closed_reason TEXT,
-    PRIMARY KEY (account_id, id)
-  );
-  CREATE INDEX grants_open ON grants (account_id, status);
-  CREATE INDEX grants_due ON grants (expires_at_ms) WHERE status = 'active' AND expires_at_ms IS NOT NULL;
+const SQLITE_APPEND_ONLY_TRIGGERS =
+  /\n\s*CREATE TRIGGER journal_\w+_append_only_\w+ BEFORE \w+ ON journal_\w+\s*\n\s*BEGIN SELECT RAISE\(ABORT, '[^']*'\); END;/g;
 
-  CREATE TABLE reservations (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    id TEXT NOT NULL UNIQUE,
-    operation TEXT NOT NULL,
-    model TEXT,
-    add_ons_json TEXT NOT NULL,
-    member TEXT,
-    status TEXT NOT NULL CHECK (status IN ('held', 'settled', 'released', 'expired')),
-    amount_micros BIGINT NOT NULL CHECK (amount_micros >= 0),
-    price_version BIGINT NOT NULL,
-    allocations_json TEXT NOT NULL,
-    usage_json TEXT,
-    metadata_json TEXT NOT NULL,
-    expires_at_ms BIGINT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    resolved_at_ms BIGINT,
-    charge_id TEXT,
-    PRIMARY KEY (account_id, id)
-  );
-  CREATE INDEX reservations_held ON reservations (account_id) WHERE status = 'held';
-  CREATE INDEX reservations_due ON reservations (expires_at_ms) WHERE status = 'held';
-
-  CREATE TABLE charges (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    id TEXT NOT NULL UNIQUE,
-    reservation_id TEXT,
-    operation TEXT NOT NULL,
-    model TEXT,
-    add_ons_json TEXT NOT NULL,
-    member TEXT,
-    usage_json TEXT NOT NULL,
-    credits_micros BIGINT NOT NULL CHECK (credits_micros >= 0),
-    uncollected_micros BIGINT NOT NULL CHECK (uncollected_micros >= 0),
-    allocations_json TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'rejected')),
-    price_version BIGINT NOT NULL,
-    metadata_json TEXT NOT NULL,
-    refunded_micros BIGINT NOT NULL CHECK (refunded_micros >= 0 AND refunded_micros <= credits_micros),
-    created_at_ms BIGINT NOT NULL,
-    PRIMARY KEY (account_id, id)
-  );
-  CREATE INDEX charges_by_time ON charges (account_id, created_at_ms);
-
-  CREATE TABLE refunds (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    id TEXT NOT NULL UNIQUE,
-    charge_id TEXT NOT NULL,
-    grant_id TEXT NOT NULL,
-    amount_micros BIGINT NOT NULL CHECK (amount_micros > 0),
-    reason TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    PRIMARY KEY (account_id, id)
-  );
-
-  CREATE TABLE journal_transactions (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    sequence BIGINT NOT NULL CHECK (sequence > 0),
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    reference_id TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    previous_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    PRIMARY KEY (account_id, sequence)
-  );
-
-  CREATE TABLE journal_entries (
-    account_id TEXT NOT NULL,
-    transaction_sequence BIGINT NOT NULL,
-    line BIGINT NOT NULL,
-    book TEXT NOT NULL CHECK (book IN ('grant', 'hold', 'issued', 'consumed', 'expired', 'revoked')),
-    grant_id TEXT,
-    reservation_id TEXT,
-    amount_micros BIGINT NOT NULL CHECK (amount_micros <> 0),
-    PRIMARY KEY (account_id, transaction_sequence, line),
-    FOREIGN KEY (account_id, transaction_sequence) REFERENCES journal_transactions (account_id, sequence)
-  );
-
-  CREATE TABLE idempotency_keys (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    response_json TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    PRIMARY KEY (scope, key)
-  );
-
-  CREATE TABLE price_versions (
-    version BIGINT PRIMARY KEY,
-    effective_at_ms BIGINT NOT NULL,
-    document_json TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL
-  );
-
-  -- Nothing posted is ever edited: the journal only grows. (tally verify still detects
-  -- tampering by anyone who drops these triggers, through the hash chain.)
+const POSTGRES_APPEND_ONLY = `
   CREATE FUNCTION journal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
     RAISE EXCEPTION 'the journal is append-only: % on % refused', TG_OP, TG_TABLE_NAME;
@@ -145,157 +23,18 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER journal_transactions_append_only BEFORE UPDATE OR DELETE ON journal_transactions
     FOR EACH ROW EXECUTE FUNCTION journal_append_only();
   CREATE TRIGGER journal_entries_append_only BEFORE UPDATE OR DELETE ON journal_entries
-    FOR EACH ROW EXECUTE FUNCTION journal_append_only();
-  `,
-  `
-  -- Secret API keys, stored as SHA-256 hashes; the secret itself is shown once, at creation.
-  CREATE TABLE api_keys (
-    id TEXT PRIMARY KEY,
-    secret_hash TEXT NOT NULL UNIQUE,
-    secret_prefix TEXT NOT NULL,
-    scope TEXT NOT NULL CHECK (scope IN ('admin', 'write', 'read')),
-    name TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    revoked_at_ms BIGINT
-  );
+    FOR EACH ROW EXECUTE FUNCTION journal_append_only();`;
 
-  -- Server-side secrets (the key that signs customer tokens), made on first use.
-  CREATE TABLE server_secrets (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL
-  );
-  `,
-  `
-  -- Events (SPEC C12): written in the same transaction as the change that caused them.
-  ALTER TABLE accounts ADD COLUMN low_balance_threshold_micros BIGINT CHECK (low_balance_threshold_micros >= 0);
-  -- Which balance alert was last raised, so balance.low fires once per crossing.
-  ALTER TABLE accounts ADD COLUMN balance_alert TEXT NOT NULL DEFAULT 'none' CHECK (balance_alert IN ('none', 'low', 'depleted'));
-  ALTER TABLE grants ADD COLUMN expiring_notified BIGINT NOT NULL DEFAULT 0;
-  CREATE INDEX grants_expiring ON grants (expires_at_ms) WHERE status = 'active' AND expiring_notified = 0;
+export function toPostgres(sql: string): string {
+  let triggers_replaced = false;
+  return sql
+    .replace(/\bINTEGER\b/g, 'BIGINT')
+    .replace(/\)\s*STRICT;/g, ');')
+    .replace(SQLITE_APPEND_ONLY_TRIGGERS, () => {
+      if (triggers_replaced) return '';
+      triggers_replaced = true;
+      return POSTGRES_APPEND_ONLY;
+    });
+}
 
-  CREATE TABLE events (
-    account_id TEXT NOT NULL,
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    data_json TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    dispatched BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (account_id, id)
-  );
-  CREATE INDEX events_by_id ON events (id);
-  CREATE INDEX events_undispatched ON events (id) WHERE dispatched = 0;
-
-  CREATE TABLE webhook_endpoints (
-    id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    event_types_json TEXT NOT NULL,
-    secret TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    disabled_at_ms BIGINT
-  );
-
-  CREATE TABLE webhook_deliveries (
-    id TEXT PRIMARY KEY,
-    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id),
-    event_id TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
-    attempts BIGINT NOT NULL,
-    next_attempt_at_ms BIGINT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    completed_at_ms BIGINT,
-    UNIQUE (endpoint_id, event_id)
-  );
-  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at_ms) WHERE status = 'pending';
-
-  -- The delivery log: one row per attempt.
-  CREATE TABLE webhook_attempts (
-    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id),
-    attempt BIGINT NOT NULL,
-    at_ms BIGINT NOT NULL,
-    status_code BIGINT,
-    error TEXT,
-    duration_ms BIGINT NOT NULL,
-    PRIMARY KEY (delivery_id, attempt)
-  );
-  `,
-  `
-  -- Allowances, plans, subscriptions and limits (SPEC C7, C8).
-  ALTER TABLE grants ADD COLUMN allowance_id TEXT;
-  ALTER TABLE grants ADD COLUMN period_start_ms BIGINT;
-  ALTER TABLE grants ADD COLUMN requires_subscription BIGINT NOT NULL DEFAULT 0;
-  -- One grant per allowance and period, whatever runs twice.
-  CREATE UNIQUE INDEX grants_one_per_period ON grants (account_id, allowance_id, period_start_ms) WHERE allowance_id IS NOT NULL;
-  -- The earliest instant at which scheduled work (an allowance period, a renewal) falls due.
-  ALTER TABLE accounts ADD COLUMN schedule_due_at_ms BIGINT;
-  CREATE INDEX accounts_schedule_due ON accounts (schedule_due_at_ms) WHERE schedule_due_at_ms IS NOT NULL;
-
-  CREATE TABLE allowance_schedules (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    allowance_id TEXT NOT NULL,
-    plan_id TEXT,
-    anchor_ms BIGINT NOT NULL,
-    next_period_start_ms BIGINT NOT NULL,
-    PRIMARY KEY (account_id, allowance_id)
-  );
-
-  CREATE TABLE subscriptions (
-    account_id TEXT PRIMARY KEY REFERENCES accounts (id),
-    plan_id TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('active', 'canceled')),
-    anchor_ms BIGINT NOT NULL,
-    current_period_start_ms BIGINT NOT NULL,
-    current_period_end_ms BIGINT NOT NULL,
-    cancel_at_period_end BIGINT NOT NULL,
-    pending_plan_id TEXT,
-    overrides_json TEXT NOT NULL,
-    started_at_ms BIGINT NOT NULL,
-    ended_at_ms BIGINT,
-    updated_at_ms BIGINT NOT NULL
-  );
-
-  CREATE TABLE account_limits (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    id TEXT NOT NULL,
-    limit_window TEXT NOT NULL CHECK (limit_window IN ('day', 'week', 'month', 'billing_cycle', 'rolling_24h')),
-    max_micros BIGINT NOT NULL CHECK (max_micros >= 0),
-    kinds_json TEXT,
-    operations_json TEXT,
-    member TEXT,
-    project TEXT,
-    updated_at_ms BIGINT NOT NULL,
-    PRIMARY KEY (account_id, id)
-  );
-
-  -- The window in which limit.reached last fired, so it fires once per window.
-  CREATE TABLE limit_states (
-    account_id TEXT NOT NULL REFERENCES accounts (id),
-    limit_id TEXT NOT NULL,
-    reached_window_start_ms BIGINT NOT NULL,
-    PRIMARY KEY (account_id, limit_id)
-  );
-  `,
-  `
-  -- The API key a run was made with, for per-key budgets (limits scoped to an API key).
-  ALTER TABLE reservations ADD COLUMN api_key_id TEXT;
-  ALTER TABLE charges ADD COLUMN api_key_id TEXT;
-  ALTER TABLE account_limits ADD COLUMN api_key_id TEXT;
-  `,
-  `
-  -- Leases: a dispatcher claims a delivery until lease_until_ms; if it dies, another takes it after.
-  ALTER TABLE webhook_deliveries ADD COLUMN lease_owner TEXT;
-  ALTER TABLE webhook_deliveries ADD COLUMN lease_until_ms BIGINT;
-  `,
-  `
-  -- The audit log (SPEC C13, §6): every operator action, written with the change it made.
-  CREATE TABLE audit_log (
-    id TEXT PRIMARY KEY,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    account_id TEXT,
-    details_json TEXT NOT NULL,
-    at_ms BIGINT NOT NULL
-  );
-  CREATE INDEX audit_log_by_account ON audit_log (account_id, id);
-  `,
-];
+export const migrations: readonly string[] = sqlite_migrations.map(toPostgres);
