@@ -73,3 +73,6 @@ export const WEBHOOK_LEASE_MS = 60_000;
 export const WEBHOOK_BATCH_MAX = 100;
 export const WEBHOOK_ENDPOINTS_MAX = 50;
 export const URL_LENGTH_MAX = 2_048;
+
+/** Commands one group commit applies in a single transaction at most (SQLite). */
+export const GROUP_COMMIT_MAX = 256;

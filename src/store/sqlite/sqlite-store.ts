@@ -7,6 +7,7 @@
  * connection and see a consistent snapshot without waiting for writers.
  */
 import Database from 'better-sqlite3';
+import { GROUP_COMMIT_MAX } from '../../domain/limits.ts';
 import type { Row, SqlExecutor } from '../sql/dialect.ts';
 import { sqliteDialect } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
@@ -60,6 +61,12 @@ class SqliteExecutor implements SqlExecutor {
   }
 }
 
+interface PendingCommand {
+  work: (transaction: StoreTransaction) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /** Runs async work strictly one at a time, in arrival order. */
 class Queue {
   private tail: Promise<unknown> = Promise.resolve();
@@ -77,6 +84,10 @@ export class SqliteStore implements Store {
   private readonly writer_executor: SqliteExecutor;
   private readonly reader_executor: SqliteExecutor;
   private readonly write_queue = new Queue();
+  private readonly pending: PendingCommand[] = [];
+  private flushing = false;
+  /** Transactions committed so far; with group commit, fewer than the commands applied. */
+  groups_committed = 0;
   private readonly read_queue: Queue;
 
   constructor(options: SqliteStoreOptions) {
@@ -96,10 +107,62 @@ export class SqliteStore implements Store {
     return this.writer;
   }
 
+  /**
+   * Group commit: commands that arrive while a group is being applied wait, and are then applied
+   * together in one transaction — one fsync for all of them — each inside its own savepoint, so a
+   * command that fails rolls back alone and cannot fail its neighbours. Every caller is answered
+   * only after the group's COMMIT: an acknowledged command is durable.
+   */
   transaction<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result> {
-    return this.write_queue.run(() =>
-      this.inTransaction(this.writer, 'BEGIN IMMEDIATE', this.writer_executor, work),
-    );
+    return new Promise<Result>((resolve, reject) => {
+      this.pending.push({ work, resolve, reject } as PendingCommand);
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const group = this.pending.splice(0, GROUP_COMMIT_MAX);
+        await this.write_queue.run(() => this.commitGroup(group));
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async commitGroup(group: PendingCommand[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.writer.exec('BEGIN IMMEDIATE');
+      for (const command of group) {
+        this.writer.exec('SAVEPOINT command');
+        try {
+          outcomes.push({
+            ok: true,
+            value: await command.work(new SqlTransaction(this.writer_executor, sqliteDialect)),
+          });
+          this.writer.exec('RELEASE command');
+        } catch (error) {
+          this.writer.exec('ROLLBACK TO command');
+          this.writer.exec('RELEASE command');
+          outcomes.push({ ok: false, error });
+        }
+      }
+      this.writer.exec('COMMIT');
+      this.groups_committed++;
+    } catch (error) {
+      // The group did not commit: nothing of it happened, and every caller hears so.
+      if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+      for (const command of group) command.reject(error);
+      return;
+    }
+    group.forEach((command, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) command.resolve(outcome.value);
+      else command.reject(outcome.error);
+    });
   }
 
   read<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result> {
