@@ -1,0 +1,360 @@
+/**
+ * `npm run bench [-- --quick]`: Tally's hot path against the raw limits of this machine, measured
+ * in the same run. Prints a table (each figure beside its baseline and the ratio) and writes
+ * bench/results/latest.json. The full run takes about ten minutes; --quick under two.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../src/http/server.ts';
+import { createTally } from '../src/index.ts';
+import type { Tally } from '../src/service/tally.ts';
+import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../src/store/store.ts';
+import { createDatabase, startPostgresServer } from '../test/postgres-server.ts';
+import { httpBaseline, postgresBaseline, sqliteBaseline } from './baselines.ts';
+import { closedLoop, type Measured, openLoop, sequential } from './measure.ts';
+
+const quick = process.argv.includes('--quick');
+const SIZE = quick
+  ? { accounts: 1_000, duration_ms: 3_000, growth_charges: 100_000, reads: 300 }
+  : { accounts: 10_000, duration_ms: 15_000, growth_charges: 1_000_000, reads: 2_000 };
+const CALLERS = 64;
+const CONFIG = { price_book: { operations: { run: { rates: { credits: '1' } } } } };
+const directory = mkdtempSync(join(tmpdir(), 'tally-bench-'));
+
+interface Figure {
+  id: string;
+  label: string;
+  value: number;
+  unit: string;
+  baseline?: { id: string; value: number };
+  ratio?: number;
+  goal?: string;
+  met?: boolean;
+}
+const figures: Figure[] = [];
+
+function record(figure: Figure): void {
+  figures.push(figure);
+  const base = figure.baseline ? `${figure.baseline.id} ${format(figure.baseline.value)}` : '';
+  const ratio = figure.ratio !== undefined ? figure.ratio.toFixed(3) : '';
+  const verdict = figure.goal ? `${figure.goal} ${figure.met ? 'met' : 'MISSED'}` : '';
+  console.log(
+    `${figure.id.padEnd(22)} ${`${format(figure.value)} ${figure.unit}`.padEnd(22)} ${base.padEnd(26)} ${ratio.padEnd(8)} ${verdict}`,
+  );
+}
+const format = (value: number) =>
+  value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
+const progress = (text: string) => process.stderr.write(`… ${text}\n`);
+
+/** Accounts a0…aN, each with plenty of credits, created concurrently. */
+async function seed(tally: Tally, accounts: number): Promise<void> {
+  for (let start = 0; start < accounts; start += CALLERS) {
+    await Promise.all(
+      Array.from({ length: Math.min(CALLERS, accounts - start) }, async (_, offset) => {
+        const id = `a${start + offset}`;
+        await tally.putAccount({ id, kind: 'user' });
+        await tally.issueGrant({ account: id, kind: 'bonus', amount: '100000000' });
+      }),
+    );
+  }
+}
+
+interface PairRun {
+  measured: Measured;
+  acknowledged: number;
+}
+
+/** Closed-loop reserve → settle pairs; counts what was acknowledged, to check nothing acknowledged is lost. */
+async function pairs(
+  tally: Tally,
+  accounts: number,
+  callers: number,
+  duration_ms: number,
+  hot = false,
+): Promise<PairRun> {
+  let acknowledged = 0;
+  const measured = await closedLoop(callers, duration_ms, async (_caller, index) => {
+    const account = hot ? 'a0' : `a${index % accounts}`;
+    const reservation = await tally.reserve({ account, operation: 'run', max_credits: '3' });
+    await tally.settle({ reservation: reservation.id, usage: { credits: 2 } });
+    acknowledged++;
+  });
+  return { measured, acknowledged };
+}
+
+/** Nothing overspent (verify finds every balance consistent) and every acknowledged settle is a stored charge. */
+async function checkIntegrity(tally: Tally, runs: PairRun[], label: string): Promise<void> {
+  const report = await tally.verify();
+  const stored = await tally.store.read(async (transaction) => {
+    let total = 0;
+    for (const id of await transaction.listAccountIds(null, 1_000_000))
+      total += (await transaction.listRecentCharges(id, 0, 10_000_000)).length;
+    return total;
+  });
+  const acknowledged = runs.reduce((sum, run) => sum + run.acknowledged, 0);
+  record({
+    id: `${label} integrity`,
+    label: 'verify problems + acknowledged settles missing',
+    value: report.problems.length + Math.max(0, acknowledged - stored),
+    unit: 'errors',
+    goal: '= 0',
+    met: report.ok && stored >= acknowledged,
+  });
+}
+
+function ratioFigure(
+  id: string,
+  label: string,
+  value: number,
+  unit: string,
+  baseline: { id: string; value: number },
+  goal: number,
+): void {
+  const ratio = value / baseline.value;
+  record({ id, label, value, unit, baseline, ratio, goal: `≥ ${goal}`, met: ratio >= goal });
+}
+
+async function sqliteTally(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Tally> {
+  return createTally({ store: new SqliteStore({ filename: file, synchronous }), config: CONFIG });
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `Tally benchmarks (${quick ? 'quick' : 'full'}): ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
+  console.log(
+    `${'figure'.padEnd(22)} ${'value'.padEnd(22)} ${'baseline'.padEnd(26)} ${'ratio'.padEnd(8)} goal`,
+  );
+
+  progress('B-sqlite: raw better-sqlite3');
+  const b_sqlite = sqliteBaseline(join(directory, 'baseline.db'), SIZE.accounts, SIZE.duration_ms);
+  record({
+    id: 'B-sqlite',
+    label: 'raw reserve+settle, 100 pairs a transaction, FULL',
+    value: b_sqlite.per_second,
+    unit: 'pairs/s',
+  });
+
+  progress(`E1: ${SIZE.accounts} accounts, ${CALLERS} callers, durable`);
+  const e1_tally = await sqliteTally(join(directory, 'e1.db'));
+  await seed(e1_tally, SIZE.accounts);
+  const e1 = await pairs(e1_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
+  ratioFigure(
+    'E1 durable',
+    'in-process reserve+settle, synchronous=FULL',
+    e1.measured.per_second,
+    'pairs/s',
+    { id: 'B-sqlite', value: b_sqlite.per_second },
+    0.7,
+  );
+  record({
+    id: 'E1 latency p50/p99',
+    label: 'per pair',
+    value: e1.measured.p50_ms,
+    unit: `ms / ${e1.measured.p99_ms.toFixed(2)} ms`,
+  });
+
+  progress('E2: one hot account');
+  const e2 = await pairs(e1_tally, SIZE.accounts, CALLERS, SIZE.duration_ms, true);
+  ratioFigure(
+    'E2 hot account',
+    'one account, 64 callers',
+    e2.measured.per_second,
+    'pairs/s',
+    { id: 'E1 durable', value: e1.measured.per_second },
+    0.8,
+  );
+  await checkIntegrity(e1_tally, [e1, e2], 'E1+E2');
+
+  progress('R1: reads');
+  const balance = await sequential(SIZE.reads, (index) =>
+    e1_tally.getBalance(`a${index % SIZE.accounts}`).then(() => undefined),
+  );
+  record({
+    id: 'R1 balance p50/p99',
+    label: 'balance read',
+    value: balance.p50_ms,
+    unit: `ms / ${balance.p99_ms.toFixed(2)} ms`,
+  });
+  const estimate = await sequential(SIZE.reads, (index) =>
+    e1_tally
+      .estimate({ account: `a${index % SIZE.accounts}`, operation: 'run', usage: { credits: 2 } })
+      .then(() => undefined),
+  );
+  record({
+    id: 'R1 estimate p50/p99',
+    label: 'estimate',
+    value: estimate.p50_ms,
+    unit: `ms / ${estimate.p99_ms.toFixed(2)} ms`,
+  });
+  await e1_tally.close();
+
+  progress('E1 with synchronous=NORMAL');
+  const normal_tally = await sqliteTally(join(directory, 'normal.db'), 'NORMAL');
+  await seed(normal_tally, SIZE.accounts);
+  const normal = await pairs(normal_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
+  ratioFigure(
+    'E1 NORMAL',
+    'in-process reserve+settle, synchronous=NORMAL',
+    normal.measured.per_second,
+    'pairs/s',
+    { id: 'B-sqlite', value: b_sqlite.per_second },
+    0.7,
+  );
+  await normal_tally.close();
+
+  progress('B-http and H1: HTTP over loopback');
+  const b_http = await httpBaseline(CALLERS, SIZE.duration_ms);
+  record({
+    id: 'B-http',
+    label: 'bare JSON POST echo, 64 connections',
+    value: b_http.per_second,
+    unit: 'requests/s',
+  });
+  const h_tally = await sqliteTally(join(directory, 'h1.db'));
+  await seed(h_tally, SIZE.accounts);
+  const admin = 'sk_admin_bench_0123456789abcdef';
+  await h_tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
+  const server = await startServer({ tally: h_tally, port: 0 });
+  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  const httpPair = async (index: number) => {
+    const reserved = await fetch(`${server.url}/v1/reservations`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ account: `a${index % SIZE.accounts}`, operation: 'run', max_credits: '3' }),
+    });
+    const { id } = (await reserved.json()) as { id: string };
+    const settled = await fetch(`${server.url}/v1/reservations/${id}/settle`, {
+      method: 'POST',
+      headers,
+      body: '{"usage":{"credits":2}}',
+    });
+    if (!settled.ok) throw new Error(`settle answered ${settled.status}`);
+    await settled.arrayBuffer();
+  };
+  const h1 = await closedLoop(CALLERS, SIZE.duration_ms, (_caller, index) => httpPair(index));
+  ratioFigure(
+    'H1 HTTP',
+    'reserve+settle over HTTP, 64 connections',
+    h1.per_second,
+    'pairs/s',
+    { id: 'B-http', value: b_http.per_second },
+    0.4,
+  );
+  for (const load of [0.5, 0.8]) {
+    const open = await openLoop(h1.per_second * load, SIZE.duration_ms, httpPair);
+    record({
+      id: `H1 at ${load * 100}% p50/p99`,
+      label: `open loop at ${Math.round(h1.per_second * load)} pairs/s`,
+      value: open.p50_ms,
+      unit: `ms / ${open.p99_ms.toFixed(2)} ms`,
+      ...(load === 0.5 ? { goal: 'p99 ≤ 5 ms', met: open.p99_ms <= 5 } : {}),
+    });
+  }
+  await server.close();
+  await h_tally.close();
+
+  progress('G1: growth');
+  const g_tally = await sqliteTally(join(directory, 'g1.db'));
+  await seed(g_tally, SIZE.accounts);
+  const connection = (g_tally.store as SqliteStore).connection;
+  const insert = connection.prepare(
+    `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json, credits_micros,
+       uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
+     VALUES (?, ?, NULL, 'run', NULL, '[]', NULL, NULL, '{"credits":"2"}', 2000000, 0, '[]', 'succeeded', 1, '{}', 0, ?)`,
+  );
+  const now = Date.now();
+  connection.transaction(() => {
+    for (let index = 0; index < SIZE.growth_charges; index++) {
+      insert.run(
+        `a${index % SIZE.accounts}`,
+        `ch_grow_${String(index).padStart(8, '0')}`,
+        BigInt(now - (SIZE.growth_charges - index) * 1000),
+      );
+    }
+  })();
+  const grown = await pairs(g_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
+  ratioFigure(
+    `G1 with ${format(SIZE.growth_charges)}`,
+    'E1 on a database already holding the charges',
+    grown.measured.per_second,
+    'pairs/s',
+    { id: 'E1 durable', value: e1.measured.per_second },
+    0.8,
+  );
+  const page = await sequential(SIZE.reads, (index) =>
+    g_tally.listCharges({ account: `a${index % SIZE.accounts}`, limit: 50 }).then(() => undefined),
+  );
+  record({
+    id: 'G1 history page p99',
+    label: 'a page of 50 charges',
+    value: page.p99_ms,
+    unit: 'ms',
+    goal: '≤ 20 ms',
+    met: page.p99_ms <= 20,
+  });
+  await g_tally.close();
+
+  progress('PostgreSQL: B-pg, P1, P2');
+  const postgres = await startPostgresServer();
+  try {
+    for (const [id, pool_size, hot] of [
+      ['P1', 8, false],
+      ['P2 hot account', 16, true],
+    ] as const) {
+      const url = await createDatabase(postgres.url);
+      const baseline = await postgresBaseline(url, pool_size, SIZE.accounts, hot, SIZE.duration_ms);
+      const baseline_id = hot ? 'B-pg hot' : 'B-pg';
+      record({
+        id: baseline_id,
+        label: `raw pg CTEs, pool of ${pool_size}`,
+        value: baseline.per_second,
+        unit: 'pairs/s',
+      });
+      const store: Store = await PostgresStore.open({ url, pool_size });
+      const tally = await createTally({ store, config: CONFIG });
+      await seed(tally, hot ? 1 : SIZE.accounts);
+      const run = await pairs(tally, hot ? 1 : SIZE.accounts, pool_size * 4, SIZE.duration_ms, hot);
+      ratioFigure(
+        id,
+        `Tally on PostgreSQL, pool of ${pool_size}`,
+        run.measured.per_second,
+        'pairs/s',
+        { id: baseline_id, value: baseline.per_second },
+        1.0,
+      );
+      await checkIntegrity(tally, [run], id);
+      await tally.close();
+    }
+  } finally {
+    await postgres.stop();
+  }
+
+  mkdirSync(new URL('results', import.meta.url), { recursive: true });
+  const results = {
+    mode: quick ? 'quick' : 'full',
+    at: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      memory_gib: Math.round(totalmem() / 2 ** 30),
+      free_gib: Math.round(freemem() / 2 ** 30),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    figures,
+  };
+  writeFileSync(new URL('results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(
+    `\nwrote bench/results/latest.json (${figures.filter((figure) => figure.met === false).length} goal(s) missed)`,
+  );
+}
+
+try {
+  await main();
+} finally {
+  rmSync(directory, { recursive: true, force: true });
+}
