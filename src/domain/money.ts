@@ -19,15 +19,23 @@ export interface Money {
   amount: string;
 }
 
+/** Building an Intl formatter is costly and the answer never changes: one look-up per currency. */
+const exponents = new Map<string, number | undefined>();
+
 /** Digits of the currency's minor unit (USD 2, JPY 0), or undefined when Intl does not know the code. */
 export function currencyExponent(currency: string): number | undefined {
-  if (!/^[A-Z]{3}$/.test(currency)) return undefined;
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
-      .maximumFractionDigits;
-  } catch {
-    return undefined;
+  if (exponents.has(currency)) return exponents.get(currency);
+  let exponent: number | undefined;
+  if (/^[A-Z]{3}$/.test(currency)) {
+    try {
+      exponent = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+        .maximumFractionDigits;
+    } catch {
+      exponent = undefined;
+    }
   }
+  exponents.set(currency, exponent);
+  return exponent;
 }
 
 export function moneyFor(micros: bigint, value: CreditValue): Money {
