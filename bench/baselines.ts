@@ -61,6 +61,7 @@ export async function postgresBaseline(
   duration_ms: number,
 ): Promise<Measured> {
   const pool = new pg.Pool({ connectionString: url, max: pool_size });
+  pool.on('error', () => undefined);
   await pool.query(`DROP TABLE IF EXISTS b_holds, b_entries, b_grants;
     CREATE TABLE b_grants (id BIGINT PRIMARY KEY, remaining BIGINT NOT NULL CHECK (remaining >= 0), held BIGINT NOT NULL);
     CREATE TABLE b_holds (id BIGSERIAL PRIMARY KEY, grant_id BIGINT NOT NULL, amount BIGINT NOT NULL, open BOOLEAN NOT NULL);

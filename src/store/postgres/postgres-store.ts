@@ -56,6 +56,9 @@ export class PostgresStore implements Store {
           oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format)) as never,
       },
     });
+    // An idle connection the server drops (a restart, a failover) reports here; unhandled, it would end
+    // the process. The pool discards that connection and opens another when next needed.
+    this.pool.on('error', (error) => console.error(`PostgreSQL connection lost: ${error.message}`));
   }
 
   /** Connects and brings the schema up to date (one process at a time). */
