@@ -399,8 +399,7 @@ export class AccountSession {
   async bookDue(): Promise<DueBooked> {
     let reservations_expired = 0;
     let grants_expired = 0;
-    for (const reservation of await this.transaction.listHeldReservations(this.account.id)) {
-      if (reservation.expires_at_ms > this.now_ms) continue;
+    for (const reservation of await this.transaction.listLapsedReservations(this.account.id, this.now_ms)) {
       await this.endReservation(reservation, 'expired', reservation.expires_at_ms);
       reservations_expired++;
     }

@@ -738,7 +738,10 @@ export class Tally {
     if (!found) throw new TallyError('reservation_not_found', `no reservation ${reservation_id}`);
     // Opening the session books due work, which may expire this very reservation: read it again after.
     const session = await AccountSession.open(transaction, found.account_id, this.environment(now_ms));
-    const reservation = (await transaction.getReservation(reservation_id))!;
+    const reservation =
+      session.booked_on_open.reservations_expired > 0
+        ? (await transaction.getReservation(reservation_id))!
+        : found;
     if (reservation.status === 'settled') throw new TallyError('reservation_already_settled');
     if (reservation.status === 'released') throw new TallyError('reservation_released');
     if (reservation.status === 'expired') {

@@ -215,6 +215,11 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         'rsv_1',
         'rsv_2',
       ]);
+      // Only held reservations at or past their expiry are lapsed.
+      const lapsed = (at_ms: number) =>
+        store.read(async (tx) => (await tx.listLapsedReservations('alice', at_ms)).map((row) => row.id));
+      expect(await lapsed(T0 + 999)).toEqual([]);
+      expect(await lapsed(T0 + 1_000)).toEqual(['rsv_2']);
 
       const charge = {
         account_id: 'alice',

@@ -315,6 +315,8 @@ export interface StoreTransaction {
 
   getReservation(id: string): Promise<ReservationRow | undefined>;
   listHeldReservations(account_id: string): Promise<ReservationRow[]>;
+  /** Held reservations whose TTL ended at or before `now_ms`: the ones due work must expire. */
+  listLapsedReservations(account_id: string, now_ms: number): Promise<ReservationRow[]>;
   listReservations(account_id: string): Promise<ReservationRow[]>;
   insertReservation(row: ReservationRow): Promise<void>;
   /** Writes status, resolved_at and charge_id of a reservation. */

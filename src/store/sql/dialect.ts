@@ -33,31 +33,58 @@ export const postgresDialect: SqlDialect = {
 
 export type SqlParameters = readonly unknown[] | Readonly<Record<string, unknown>>;
 
+/** A query written for one dialect: its text, and where each value comes from. */
+interface CompiledQuery {
+  text: string;
+  /** The named parameters in order, or the count of positional ones. */
+  names: readonly string[] | number;
+}
+
+/** Compiled once per dialect and SQL text: the hot path runs the same few queries over and over. */
+const compiled = new WeakMap<SqlDialect, Map<string, CompiledQuery>>();
+
+function compile(dialect: SqlDialect, sql: string, named: boolean): CompiledQuery {
+  let queries = compiled.get(dialect);
+  if (!queries) {
+    queries = new Map();
+    compiled.set(dialect, queries);
+  }
+  let query = queries.get(sql);
+  if (!query) {
+    let count = 0;
+    const names: string[] = [];
+    const text = named
+      ? sql.replace(/@(\w+)/g, (_match, name: string) => {
+          names.push(name);
+          return dialect.placeholder(names.length);
+        })
+      : sql.replace(/\?/g, () => dialect.placeholder(++count));
+    query = { text, names: named ? names : count };
+    queries.set(sql, query);
+  }
+  return query;
+}
+
 /**
  * Writes a query for a dialect: `?` takes the next positional parameter, `@name` the named one.
- * A named parameter missing from the object is a bug and throws.
+ * A named parameter missing from the object, or a wrong count of positional ones, is a bug and throws.
  */
 export function bind(
   dialect: SqlDialect,
   sql: string,
   parameters: SqlParameters,
 ): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
   if (Array.isArray(parameters)) {
-    let index = 0;
-    const text = sql.replace(/\?/g, () => {
-      values.push(parameters[index++]);
-      return dialect.placeholder(values.length);
-    });
-    if (index !== parameters.length)
-      throw new Error(`query takes ${index} parameters, got ${parameters.length}`);
-    return { text, values };
+    const { text, names } = compile(dialect, sql, false);
+    if (names !== parameters.length)
+      throw new Error(`query takes ${String(names)} parameters, got ${parameters.length}`);
+    return { text, values: parameters as unknown[] };
   }
   const named = parameters as Record<string, unknown>;
-  const text = sql.replace(/@(\w+)/g, (_match, name: string) => {
+  const { text, names } = compile(dialect, sql, true);
+  const values = (names as readonly string[]).map((name) => {
     if (!(name in named)) throw new Error(`query parameter @${name} is missing`);
-    values.push(named[name]);
-    return dialect.placeholder(values.length);
+    return named[name];
   });
   return { text, values };
 }

@@ -29,6 +29,9 @@ import type {
 } from '../store.ts';
 import { bind, type Row, type SqlDialect, type SqlExecutor } from './dialect.ts';
 
+/** Journal lines written by one INSERT: 7 values each stays under every driver's bind limit. */
+const JOURNAL_LINES_PER_INSERT = 100;
+
 const number = (value: unknown): number => Number(value as bigint);
 const nullableNumber = (value: unknown): number | null => (value === null ? null : Number(value as bigint));
 const bigint = (value: unknown): bigint => value as bigint;
@@ -347,6 +350,15 @@ export class SqlTransaction implements StoreTransaction {
       )
     ).map(reservationFromRow);
   }
+  async listLapsedReservations(account_id: string, now_ms: number) {
+    return (
+      await this.all(
+        "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' AND expires_at_ms <= ? ORDER BY created_at_ms, id",
+        account_id,
+        now_ms,
+      )
+    ).map(reservationFromRow);
+  }
   async listReservations(account_id: string) {
     return (
       await this.all('SELECT * FROM reservations WHERE account_id = ? ORDER BY created_at_ms, id', account_id)
@@ -497,17 +509,22 @@ export class SqlTransaction implements StoreTransaction {
       transaction.previous_hash,
       transaction.hash,
     );
-    for (const [line, entry] of transaction.entries.entries()) {
+    // Multi-row INSERTs: one statement for a transaction's lines (chunked to stay within bind limits).
+    const entries = transaction.entries;
+    for (let first = 0; first < entries.length; first += JOURNAL_LINES_PER_INSERT) {
+      const chunk = entries.slice(first, first + JOURNAL_LINES_PER_INSERT);
       await this.run(
         `INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        transaction.account_id,
-        transaction.sequence,
-        line,
-        entry.book,
-        entry.grant_id,
-        entry.reservation_id,
-        entry.amount_micros,
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        ...chunk.flatMap((entry, offset) => [
+          transaction.account_id,
+          transaction.sequence,
+          first + offset,
+          entry.book,
+          entry.grant_id,
+          entry.reservation_id,
+          entry.amount_micros,
+        ]),
       );
     }
   }

@@ -296,4 +296,9 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_log_by_account ON audit_log (account_id, id);
   `,
+  `
+  -- Due work reads only the lapsed holds of an account, not all of them (a hot account has many in flight).
+  CREATE INDEX reservations_held_by_expiry ON reservations (account_id, expires_at_ms) WHERE status = 'held';
+  DROP INDEX reservations_held;
+  `,
 ];

@@ -61,6 +61,22 @@ class SqliteExecutor implements SqlExecutor {
   }
 }
 
+/** Transaction control, prepared once: `exec` would parse these again for every command. */
+class TransactionControl {
+  readonly begin: Database.Statement;
+  readonly savepoint: Database.Statement;
+  readonly release: Database.Statement;
+  readonly rollback_to: Database.Statement;
+  readonly commit: Database.Statement;
+  constructor(connection: Database.Database) {
+    this.begin = connection.prepare('BEGIN IMMEDIATE');
+    this.savepoint = connection.prepare('SAVEPOINT command');
+    this.release = connection.prepare('RELEASE command');
+    this.rollback_to = connection.prepare('ROLLBACK TO command');
+    this.commit = connection.prepare('COMMIT');
+  }
+}
+
 interface PendingCommand {
   work: (transaction: StoreTransaction) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -83,6 +99,7 @@ export class SqliteStore implements Store {
   private readonly reader: Database.Database;
   private readonly writer_executor: SqliteExecutor;
   private readonly reader_executor: SqliteExecutor;
+  private readonly control: TransactionControl;
   private readonly write_queue = new Queue();
   private readonly pending: PendingCommand[] = [];
   private flushing = false;
@@ -98,6 +115,7 @@ export class SqliteStore implements Store {
     const in_memory = options.filename === ':memory:' || options.filename === '';
     this.reader = in_memory ? this.writer : openConnection(options.filename, synchronous);
     this.writer_executor = new SqliteExecutor(this.writer);
+    this.control = new TransactionControl(this.writer);
     this.reader_executor = in_memory ? this.writer_executor : new SqliteExecutor(this.reader);
     this.read_queue = in_memory ? this.write_queue : new Queue();
   }
@@ -135,22 +153,22 @@ export class SqliteStore implements Store {
   private async commitGroup(group: PendingCommand[]): Promise<void> {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      this.writer.exec('BEGIN IMMEDIATE');
+      this.control.begin.run();
       for (const command of group) {
-        this.writer.exec('SAVEPOINT command');
+        this.control.savepoint.run();
         try {
           outcomes.push({
             ok: true,
             value: await command.work(new SqlTransaction(this.writer_executor, sqliteDialect)),
           });
-          this.writer.exec('RELEASE command');
+          this.control.release.run();
         } catch (error) {
-          this.writer.exec('ROLLBACK TO command');
-          this.writer.exec('RELEASE command');
+          this.control.rollback_to.run();
+          this.control.release.run();
           outcomes.push({ ok: false, error });
         }
       }
-      this.writer.exec('COMMIT');
+      this.control.commit.run();
       this.groups_committed++;
     } catch (error) {
       // The group did not commit: nothing of it happened, and every caller hears so.
