@@ -107,6 +107,9 @@ it('keeps a budget per API key: what runs made with that key spend', async () =>
 
 it('audits every operator action, with who did it; customers acting on their own account are not audited', async () => {
   const grant = await client.issueGrant('ana', { kind: 'bonus', amount: '5', reason: 'welcome' });
+  // Metering is in the ledger with the key that made it, not in the audit log.
+  const reservation = await client.reserve({ account: 'ana', operation: 'web.extract', max_credits: '1' });
+  await client.release(reservation.id);
   await client.revokeGrant(grant.id, { reason: 'mistake' });
   const key = await client.createKey({ scope: 'read', name: 'reporting' });
   const { token } = await client.customerToken('ana');

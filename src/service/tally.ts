@@ -171,6 +171,13 @@ function runMetadata(metadata: RunMetadata | undefined): RunMetadata {
   return Object.fromEntries(Object.entries(metadata ?? {}).filter(([, value]) => value !== undefined));
 }
 
+/**
+ * Runs metered for customers are not operator actions: each is already recorded, with the API key
+ * that made it, in its reservation, its charge and the journal. Auditing them too would write a
+ * second row for every AI request on the hot path.
+ */
+const METERING_COMMANDS: ReadonlySet<string> = new Set(['reserve', 'settle', 'release', 'charge']);
+
 export class Tally {
   private readonly ids = new IdGenerator();
   private readonly price_books = new PriceBooks();
@@ -222,7 +229,7 @@ export class Tally {
         async () => {
           const value = await work(transaction, input, now_ms);
           await finishSessions(transaction);
-          if (options.actor)
+          if (options.actor && !METERING_COMMANDS.has(scope))
             await this.recordAudit(transaction, options.actor, scope, raw_input, value, now_ms);
           return value;
         },
