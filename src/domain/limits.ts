@@ -56,6 +56,14 @@ export const BURN_RATE_WINDOW_DAYS = 7;
 /** Customer tokens are short-lived: an hour unless asked otherwise, a day at most. */
 export const CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT = 3_600;
 export const CUSTOMER_TOKEN_TTL_SECONDS_MAX = 86_400;
+
+/**
+ * How long a process trusts a secret key it has already checked. A key revoked through another
+ * process stops working within this time (at once in the process that revoked it).
+ */
+export const API_KEY_CACHE_SECONDS = 5;
+/** Secret keys remembered per process at most; past it the memory starts over. */
+export const API_KEY_CACHE_ENTRIES_MAX = 10_000;
 /** Request bodies above this are refused with 413 before they are read. */
 export const REQUEST_BODY_BYTES_MAX = 1_048_576;
 

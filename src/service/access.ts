@@ -5,7 +5,12 @@
  * within a day, and see one account only.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT, CUSTOMER_TOKEN_TTL_SECONDS_MAX } from '../domain/limits.ts';
+import {
+  API_KEY_CACHE_ENTRIES_MAX,
+  API_KEY_CACHE_SECONDS,
+  CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT,
+  CUSTOMER_TOKEN_TTL_SECONDS_MAX,
+} from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import type { ApiKeyRow, KeyScope, Store } from '../store/store.ts';
 import type { Clock } from './clock.ts';
@@ -96,6 +101,29 @@ export class Access {
       transaction.revokeApiKey(id, this.clock.now_ms()),
     );
     if (!revoked) throw new TallyError('api_key_not_found', `no API key ${id}`);
+    this.checked_keys.clear();
+  }
+
+  /**
+   * Secret keys this process has checked, by hash, so a request does not pay a store read to
+   * authenticate. Measured on the wall clock (not the engine's, which tests move): this is
+   * about caching, not about the rules.
+   */
+  private readonly checked_keys = new Map<string, { principal: Principal; until: number }>();
+
+  private async secretKeyPrincipal(credential: string): Promise<Principal | undefined> {
+    const hash = sha256(credential);
+    const checked = this.checked_keys.get(hash);
+    if (checked && checked.until > performance.now()) return checked.principal;
+    const row = await this.store.read((transaction) => transaction.getApiKeyByHash(hash));
+    if (!row || row.revoked_at_ms !== null) {
+      this.checked_keys.delete(hash);
+      return undefined;
+    }
+    const principal: Principal = { kind: 'key', key_id: row.id, scope: row.scope };
+    if (this.checked_keys.size >= API_KEY_CACHE_ENTRIES_MAX) this.checked_keys.clear();
+    this.checked_keys.set(hash, { principal, until: performance.now() + API_KEY_CACHE_SECONDS * 1000 });
+    return principal;
   }
 
   /** Loaded once per process: every process sharing the store agrees on it, and it never changes. */
@@ -146,11 +174,7 @@ export class Access {
 
   /** The principal a bearer credential stands for, or undefined when it is unknown, revoked, forged or expired. */
   async authenticate(credential: string): Promise<Principal | undefined> {
-    if (credential.startsWith('sk_')) {
-      const row = await this.store.read((transaction) => transaction.getApiKeyByHash(sha256(credential)));
-      if (!row || row.revoked_at_ms !== null) return undefined;
-      return { kind: 'key', key_id: row.id, scope: row.scope };
-    }
+    if (credential.startsWith('sk_')) return this.secretKeyPrincipal(credential);
     if (credential.startsWith('ct_')) {
       const [payload, signature] = credential.slice(3).split('.');
       if (!payload || !signature) return undefined;
