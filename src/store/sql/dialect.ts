@@ -13,6 +13,8 @@ export interface SqlDialect {
   lock_rows: string;
   /** Locks rows no other transaction holds and skips the rest, so workers claim disjoint jobs. */
   skip_locked: string;
+  /** Whether INSERT/UPDATE may run inside WITH, so dependent writes go in one statement (one round trip). */
+  writes_in_with: boolean;
 }
 
 export const sqliteDialect: SqlDialect = {
@@ -21,6 +23,7 @@ export const sqliteDialect: SqlDialect = {
   jsonText: (column, key) => `json_extract(${column}, '$.${key}')`,
   lock_rows: '',
   skip_locked: '',
+  writes_in_with: false,
 };
 
 export const postgresDialect: SqlDialect = {
@@ -29,6 +32,7 @@ export const postgresDialect: SqlDialect = {
   jsonText: (column, key) => `(${column}::jsonb ->> '${key}')`,
   lock_rows: ' FOR UPDATE',
   skip_locked: ' FOR UPDATE SKIP LOCKED',
+  writes_in_with: true,
 };
 
 export type SqlParameters = readonly unknown[] | Readonly<Record<string, unknown>>;
