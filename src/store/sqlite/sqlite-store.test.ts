@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { accountRow, describeStoreContract } from '../store-contract.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
@@ -45,6 +45,37 @@ describe('sqlite store', () => {
     expect(ids).not.toContain('acct_07');
     // Fifty commands, far fewer commits: the first runs alone, the rest join a group behind it.
     expect(store.groups_committed - before).toBeLessThanOrEqual(3);
+    await store.close();
+  });
+
+  it('groups commands that arrive in separate event-loop callbacks, as HTTP requests do', async () => {
+    const store = new SqliteStore({ filename: join(directory, 'callbacks.db') });
+    const before = store.groups_committed;
+    await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, index) =>
+          new Promise((resolve, reject) =>
+            setImmediate(() => {
+              store.transaction((tx) => tx.insertAccount(accountRow(`cb_${index}`))).then(resolve, reject);
+            }),
+          ),
+      ),
+    );
+    expect(await store.read((tx) => tx.listAccountIds(null, 100))).toHaveLength(10);
+    expect(store.groups_committed - before).toBe(1);
+    await store.close();
+  });
+
+  it("keeps committing while an application's tests fake the timers", async () => {
+    const store = new SqliteStore({ filename: ':memory:' });
+    vi.useFakeTimers();
+    try {
+      await store.transaction((tx) => tx.insertAccount(accountRow('faked')));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await store.read((tx) => tx.getAccount('faked')))?.id).toBe('faked');
     await store.close();
   });
 

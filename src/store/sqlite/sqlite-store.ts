@@ -61,6 +61,9 @@ class SqliteExecutor implements SqlExecutor {
   }
 }
 
+/** Taken at load, so an application's fake timers (installed later, in its tests) cannot stall writes. */
+const nextEventLoopTurn = setImmediate;
+
 /** Transaction control, prepared once: `exec` would parse these again for every command. */
 class TransactionControl {
   readonly begin: Database.Statement;
@@ -144,7 +147,7 @@ export class SqliteStore implements Store {
       while (this.pending.length > 0) {
         // One turn of the event loop first: requests already read from sockets (and callers just
         // answered by the previous group) get to join this group instead of each paying an fsync.
-        await new Promise((resume) => setImmediate(resume));
+        await new Promise((resume) => nextEventLoopTurn(resume));
         const group = this.pending.splice(0, GROUP_COMMIT_MAX);
         await this.write_queue.run(() => this.commitGroup(group));
       }
