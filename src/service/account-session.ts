@@ -96,14 +96,16 @@ export class AccountSession {
     account_id: string,
     environment: SessionEnvironment,
   ): Promise<AccountSession> {
-    const account = await transaction.getAccountForUpdate(account_id);
-    if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
-    const session = new AccountSession(transaction, account, environment);
-    session.subscription = await transaction.getSubscription(account_id);
+    // One round trip where the store allows: the lock, then what every command reads first.
+    const opened = await transaction.openAccountForUpdate(account_id, environment.now_ms);
+    if (!opened) throw new TallyError('account_not_found', `no account ${account_id}`);
+    const session = new AccountSession(transaction, opened.account, environment);
+    session.subscription = opened.subscription;
+    session.open_grants = new Map(opened.open_grants.map((row) => [row.id, row]));
     const sessions = sessions_of.get(transaction) ?? [];
     sessions.push(session);
     sessions_of.set(transaction, sessions);
-    session.booked_on_open = await session.bookDue();
+    session.booked_on_open = await session.bookDue(opened.lapsed_reservations);
     return session;
   }
 
@@ -396,10 +398,10 @@ export class AccountSession {
    * back), then grants past their expiry (taking what came back with them). Reads never wait
    * for this; it keeps the rows equal to what reads already compute.
    */
-  async bookDue(): Promise<DueBooked> {
+  private async bookDue(lapsed_reservations: readonly ReservationRow[]): Promise<DueBooked> {
     let reservations_expired = 0;
     let grants_expired = 0;
-    for (const reservation of await this.transaction.listLapsedReservations(this.account.id, this.now_ms)) {
+    for (const reservation of lapsed_reservations) {
       await this.endReservation(reservation, 'expired', reservation.expires_at_ms);
       reservations_expired++;
     }

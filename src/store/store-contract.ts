@@ -145,6 +145,16 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         'gr_1',
         'gr_2',
       ]);
+      // Opening the account for a command locks it and reads its open grants in the same trip.
+      const opened = await store.transaction((tx) => tx.openAccountForUpdate('alice', T0));
+      expect(opened?.account.id).toBe('alice');
+      expect(opened?.open_grants).toEqual([grantRow('alice', 'gr_1', 10n)]);
+      expect(opened?.subscription).toBeUndefined();
+      // Values written into a batched query as literals stay values, whatever characters they hold.
+      await store.transaction((tx) => tx.insertAccount(accountRow("o'brien; --")));
+      expect((await store.transaction((tx) => tx.openAccountForUpdate("o'brien; --", T0)))?.account.id).toBe(
+        "o'brien; --",
+      );
       await expect(
         store.transaction((tx) =>
           tx.updateGrant({ ...grantRow('alice', 'gr_1', 10n), remaining_micros: -1n }),
@@ -215,11 +225,14 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         'rsv_1',
         'rsv_2',
       ]);
-      // Only held reservations at or past their expiry are lapsed.
+      // Opening the account for a command: only held reservations at or past their expiry are lapsed.
       const lapsed = (at_ms: number) =>
-        store.read(async (tx) => (await tx.listLapsedReservations('alice', at_ms)).map((row) => row.id));
+        store.transaction(async (tx) =>
+          (await tx.openAccountForUpdate('alice', at_ms))!.lapsed_reservations.map((row) => row.id),
+        );
       expect(await lapsed(T0 + 999)).toEqual([]);
       expect(await lapsed(T0 + 1_000)).toEqual(['rsv_2']);
+      expect(await store.transaction((tx) => tx.openAccountForUpdate('nobody', T0))).toBeUndefined();
 
       const charge = {
         account_id: 'alice',
@@ -536,6 +549,11 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await store.transaction((tx) =>
         tx.putSubscription({ ...subscription, cancel_at_period_end: true, pending_plan_id: 'basic' }),
       );
+      expect((await store.transaction((tx) => tx.openAccountForUpdate('alice', T0)))?.subscription).toEqual({
+        ...subscription,
+        cancel_at_period_end: true,
+        pending_plan_id: 'basic',
+      });
       expect(await store.read((tx) => tx.getSubscription('alice'))).toEqual({
         ...subscription,
         cancel_at_period_end: true,

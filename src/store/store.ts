@@ -290,9 +290,23 @@ export interface DueItem {
   id: string;
 }
 
+/** An account locked for a command, with what the command reads of it first. */
+export interface OpenedAccount {
+  account: AccountRow;
+  subscription: SubscriptionRow | undefined;
+  lapsed_reservations: ReservationRow[];
+  open_grants: GrantRow[];
+}
+
 export interface StoreTransaction {
   /** Reads an account and, on stores with row locks, locks it until the transaction ends. */
   getAccountForUpdate(id: string): Promise<AccountRow | undefined>;
+  /**
+   * Locks the account (as getAccountForUpdate) and reads what every command needs of it next, in
+   * one round trip where the database allows: its subscription, its held reservations whose TTL
+   * ended at or before `now_ms`, and its open grants.
+   */
+  openAccountForUpdate(id: string, now_ms: number): Promise<OpenedAccount | undefined>;
   getAccount(id: string): Promise<AccountRow | undefined>;
   insertAccount(row: AccountRow): Promise<void>;
   updateAccount(row: AccountRow): Promise<void>;
@@ -315,8 +329,6 @@ export interface StoreTransaction {
 
   getReservation(id: string): Promise<ReservationRow | undefined>;
   listHeldReservations(account_id: string): Promise<ReservationRow[]>;
-  /** Held reservations whose TTL ended at or before `now_ms`: the ones due work must expire. */
-  listLapsedReservations(account_id: string, now_ms: number): Promise<ReservationRow[]>;
   listReservations(account_id: string): Promise<ReservationRow[]>;
   insertReservation(row: ReservationRow): Promise<void>;
   /** Writes status, resolved_at and charge_id of a reservation. */

@@ -34,6 +34,34 @@ class PostgresExecutor implements SqlExecutor {
     const result = await this.client.query({ text, values });
     return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
   }
+
+  /**
+   * Several statements in one simple query: one round trip. The simple protocol takes no
+   * parameters, so values are written in as literals (escaped by the driver). At READ COMMITTED
+   * each statement takes its own snapshot, so reads after a `FOR UPDATE` see what its lock waited for.
+   */
+  async batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]> {
+    if (queries.length === 1) return [(await this.query(queries[0]!.text, queries[0]!.values)).rows];
+    const text = queries
+      .map((query) =>
+        query.text.replace(/\$(\d+)/g, (_match, index: string) =>
+          this.literal(query.values[Number(index) - 1]),
+        ),
+      )
+      .join(';\n');
+    const results = (await this.client.query(text)) as unknown as pg.QueryResult[];
+    return results.map((result) => result.rows as Row[]);
+  }
+
+  private literal(value: unknown): string {
+    if (value === null || value === undefined) return 'NULL';
+    if (typeof value === 'string') return this.client.escapeLiteral(value);
+    if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) {
+      return String(value);
+    }
+    if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+    throw new Error(`a batched query takes text, integers and booleans, not ${typeof value}`);
+  }
 }
 
 function isRetryable(error: unknown): boolean {

@@ -98,4 +98,9 @@ export type Row = Record<string, unknown>;
 /** The one thing a store adapter supplies: run a query and return its rows and how many rows it changed. */
 export interface SqlExecutor {
   query(text: string, values: unknown[]): Promise<{ rows: Row[]; changes: number }>;
+  /**
+   * Runs reads one after another and returns each one's rows. Where the driver allows, they
+   * travel together (one round trip); each still sees what was committed before it started.
+   */
+  batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]>;
 }

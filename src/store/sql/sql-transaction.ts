@@ -211,6 +211,30 @@ function priceVersionFromRow(row: Row): PriceVersionRow {
   };
 }
 
+function subscriptionFromRow(row: Row): SubscriptionRow {
+  return {
+    account_id: text(row.account_id),
+    plan_id: text(row.plan_id),
+    status: text(row.status) as SubscriptionRow['status'],
+    anchor_ms: number(row.anchor_ms),
+    current_period_start_ms: number(row.current_period_start_ms),
+    current_period_end_ms: number(row.current_period_end_ms),
+    cancel_at_period_end: number(row.cancel_at_period_end) === 1,
+    pending_plan_id: nullableText(row.pending_plan_id),
+    overrides: json<SubscriptionRow['overrides']>(row.overrides_json),
+    started_at_ms: number(row.started_at_ms),
+    ended_at_ms: nullableNumber(row.ended_at_ms),
+    updated_at_ms: number(row.updated_at_ms),
+  };
+}
+
+/** The queries that open an account for a command; run one by one, or together by openAccountForUpdate. */
+const SUBSCRIPTION_OF_ACCOUNT = 'SELECT * FROM subscriptions WHERE account_id = ?';
+const LAPSED_RESERVATIONS =
+  "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' AND expires_at_ms <= ? ORDER BY created_at_ms, id";
+const OPEN_GRANTS =
+  "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id";
+
 export class SqlTransaction implements StoreTransaction {
   constructor(
     private readonly executor: SqlExecutor,
@@ -245,6 +269,23 @@ export class SqlTransaction implements StoreTransaction {
     // Locks the account row until the transaction ends, serialising commands on one account.
     const row = await this.one(`SELECT * FROM accounts WHERE id = ?${this.dialect.lock_rows}`, id);
     return row && accountFromRow(row);
+  }
+  async openAccountForUpdate(id: string, now_ms: number) {
+    const [accounts, subscriptions, lapsed, grants] = await this.executor.batch([
+      bind(this.dialect, `SELECT * FROM accounts WHERE id = ?${this.dialect.lock_rows}`, [id]),
+      bind(this.dialect, SUBSCRIPTION_OF_ACCOUNT, [id]),
+      bind(this.dialect, LAPSED_RESERVATIONS, [id, now_ms]),
+      bind(this.dialect, OPEN_GRANTS, [id]),
+    ]);
+    const account = accounts![0];
+    if (!account) return undefined;
+    const subscription = subscriptions![0];
+    return {
+      account: accountFromRow(account),
+      subscription: subscription && subscriptionFromRow(subscription),
+      lapsed_reservations: lapsed!.map(reservationFromRow),
+      open_grants: grants!.map(grantFromRow),
+    };
   }
   async getAccount(id: string) {
     const row = await this.one('SELECT * FROM accounts WHERE id = ?', id);
@@ -292,12 +333,7 @@ export class SqlTransaction implements StoreTransaction {
     return row && grantFromRow(row);
   }
   async listOpenGrants(account_id: string) {
-    return (
-      await this.all(
-        "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id",
-        account_id,
-      )
-    ).map(grantFromRow);
+    return (await this.all(OPEN_GRANTS, account_id)).map(grantFromRow);
   }
   async listGrants(account_id: string) {
     return (
@@ -347,15 +383,6 @@ export class SqlTransaction implements StoreTransaction {
       await this.all(
         "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' ORDER BY created_at_ms, id",
         account_id,
-      )
-    ).map(reservationFromRow);
-  }
-  async listLapsedReservations(account_id: string, now_ms: number) {
-    return (
-      await this.all(
-        "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' AND expires_at_ms <= ? ORDER BY created_at_ms, id",
-        account_id,
-        now_ms,
       )
     ).map(reservationFromRow);
   }
@@ -796,22 +823,8 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async getSubscription(account_id: string) {
-    const row = await this.one('SELECT * FROM subscriptions WHERE account_id = ?', account_id);
-    if (!row) return undefined;
-    return {
-      account_id: text(row.account_id),
-      plan_id: text(row.plan_id),
-      status: text(row.status) as SubscriptionRow['status'],
-      anchor_ms: number(row.anchor_ms),
-      current_period_start_ms: number(row.current_period_start_ms),
-      current_period_end_ms: number(row.current_period_end_ms),
-      cancel_at_period_end: number(row.cancel_at_period_end) === 1,
-      pending_plan_id: nullableText(row.pending_plan_id),
-      overrides: json<SubscriptionRow['overrides']>(row.overrides_json),
-      started_at_ms: number(row.started_at_ms),
-      ended_at_ms: nullableNumber(row.ended_at_ms),
-      updated_at_ms: number(row.updated_at_ms),
-    };
+    const row = await this.one(SUBSCRIPTION_OF_ACCOUNT, account_id);
+    return row && subscriptionFromRow(row);
   }
   async putSubscription(row: SubscriptionRow) {
     const { overrides, ...columns } = row;

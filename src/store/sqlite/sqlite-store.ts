@@ -59,6 +59,10 @@ class SqliteExecutor implements SqlExecutor {
     if (statement.reader) return { rows: statement.all(...values) as Row[], changes: 0 };
     return { rows: [], changes: statement.run(...values).changes };
   }
+
+  async batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]> {
+    return queries.map(({ text, values }) => this.get(text).all(...values) as Row[]);
+  }
 }
 
 /** Taken at load, so an application's fake timers (installed later, in its tests) cannot stall writes. */
