@@ -39,6 +39,7 @@ class PostgresExecutor implements SqlExecutor {
    * Several statements in one simple query: one round trip. The simple protocol takes no
    * parameters, so values are written in as literals (escaped by the driver). At READ COMMITTED
    * each statement takes its own snapshot, so reads after a `FOR UPDATE` see what its lock waited for.
+   * A batched query's only `$` must be its placeholders.
    */
   async batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]> {
     if (queries.length === 1) return [(await this.query(queries[0]!.text, queries[0]!.values)).rows];
