@@ -19,6 +19,7 @@ import { OPEN_GRANTS_PER_ACCOUNT_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import type { TallyConfig } from '../schema/config.ts';
 import type {
+  AccountLimitRow,
   AccountRow,
   GrantRow,
   ReservationRow,
@@ -81,6 +82,8 @@ export class AccountSession {
   private readonly ids: IdGenerator;
   /** The account's subscription (active or ended), loaded when the session opens. */
   subscription: SubscriptionRow | undefined;
+  /** The account's own limits, loaded when the session opens; a command that sets one reloads them. */
+  account_limits: AccountLimitRow[] = [];
 
   private constructor(
     readonly transaction: StoreTransaction,
@@ -101,6 +104,7 @@ export class AccountSession {
     if (!opened) throw new TallyError('account_not_found', `no account ${account_id}`);
     const session = new AccountSession(transaction, opened.account, environment);
     session.subscription = opened.subscription;
+    session.account_limits = opened.account_limits;
     session.open_grants = new Map(opened.open_grants.map((row) => [row.id, row]));
     const sessions = sessions_of.get(transaction) ?? [];
     sessions.push(session);

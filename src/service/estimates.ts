@@ -57,7 +57,14 @@ export async function loadSnapshot(
   return {
     drawable: drawableAt(grants, balance),
     history: await transaction.listRecentCharges(account_id, since_ms, TYPICAL_USAGE_CHARGES_MAX),
-    statuses: await limitStatuses(transaction, config, account, subscription, now_ms),
+    statuses: await limitStatuses(
+      transaction,
+      config,
+      account,
+      subscription,
+      await transaction.listAccountLimits(account_id),
+      now_ms,
+    ),
     premium: premiumWithoutSubscription(grants, subscription, now_ms),
     subscription,
   };

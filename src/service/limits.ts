@@ -16,6 +16,7 @@ import {
 } from '../domain/spending.ts';
 import type { TallyConfig } from '../schema/config.ts';
 import type {
+  AccountLimitRow,
   AccountRow,
   ChargeRow,
   ReservationRow,
@@ -69,17 +70,16 @@ export function limitView(status: LimitStatus): LimitView {
 }
 
 /** The account's limits: configuration, then plan, then its own; a later one with the same id replaces an earlier. */
-export async function effectiveLimits(
-  transaction: StoreTransaction,
+export function effectiveLimits(
   config: TallyConfig,
-  account_id: string,
+  account_limits: readonly AccountLimitRow[],
   subscription: SubscriptionRow | undefined,
-): Promise<{ rule: LimitRule; source: LimitSource }[]> {
+): { rule: LimitRule; source: LimitSource }[] {
   const by_id = new Map<string, { rule: LimitRule; source: LimitSource }>();
   for (const rule of config.limits) by_id.set(rule.id, { rule, source: 'config' });
   for (const rule of activePlan(config, subscription)?.limits ?? [])
     by_id.set(rule.id, { rule, source: 'plan' });
-  for (const row of await transaction.listAccountLimits(account_id)) {
+  for (const row of account_limits) {
     const { account_id: _account, updated_at_ms: _updated, ...rule } = row;
     by_id.set(row.id, { rule, source: 'account' });
   }
@@ -114,9 +114,10 @@ export async function limitStatuses(
   config: TallyConfig,
   account: AccountRow,
   subscription: SubscriptionRow | undefined,
+  account_limits: readonly AccountLimitRow[],
   now_ms: number,
 ): Promise<LimitStatus[]> {
-  const limits = await effectiveLimits(transaction, config, account.id, subscription);
+  const limits = effectiveLimits(config, account_limits, subscription);
   if (limits.length === 0) return [];
   const cycle =
     subscription?.status === 'active'

@@ -245,7 +245,14 @@ export class Tally {
 
   /** Every limit of the session's account with what is used of it now. */
   private readonly statusesOf = (session: AccountSession) =>
-    limitStatuses(session.transaction, this.config, session.account, session.subscription, session.now_ms);
+    limitStatuses(
+      session.transaction,
+      this.config,
+      session.account,
+      session.subscription,
+      session.account_limits,
+      session.now_ms,
+    );
 
   /** Draws a run's credits past its entitlement and limits, or refuses with every reason it cannot. */
   private async drawForRun(
@@ -518,9 +525,9 @@ export class Tally {
     return this.execute('put_limit', limitInput, input, options, async (transaction, request, now_ms) => {
       const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
       if (options.by_customer) {
-        const managed = (
-          await effectiveLimits(transaction, this.config, request.account, session.subscription)
-        ).find((limit) => limit.rule.id === request.id && limit.source !== 'account');
+        const managed = effectiveLimits(this.config, session.account_limits, session.subscription).find(
+          (limit) => limit.rule.id === request.id && limit.source !== 'account',
+        );
         if (managed)
           throw new TallyError(
             'forbidden',
@@ -539,6 +546,7 @@ export class Tally {
         api_key: request.api_key ?? null,
         updated_at_ms: now_ms,
       });
+      session.account_limits = await transaction.listAccountLimits(request.account);
       const status = (await this.statusesOf(session)).find((candidate) => candidate.rule.id === request.id)!;
       return limitView(status);
     });
@@ -549,9 +557,11 @@ export class Tally {
     return this.store.read(async (transaction) => {
       const account = await this.existingAccount(transaction, account_id);
       const subscription = await transaction.getSubscription(account_id);
-      return (await limitStatuses(transaction, this.config, account, subscription, this.clock.now_ms())).map(
-        limitView,
-      );
+      const account_limits = await transaction.listAccountLimits(account_id);
+      const now_ms = this.clock.now_ms();
+      return (
+        await limitStatuses(transaction, this.config, account, subscription, account_limits, now_ms)
+      ).map(limitView);
     });
   }
 
@@ -660,7 +670,15 @@ export class Tally {
         now_ms,
         subscription?.status === 'active',
       );
-      const limits = await limitStatuses(transaction, this.config, account, subscription, now_ms);
+      const account_limits = await transaction.listAccountLimits(account_id);
+      const limits = await limitStatuses(
+        transaction,
+        this.config,
+        account,
+        subscription,
+        account_limits,
+        now_ms,
+      );
       const by_kind: BalanceView['by_kind'] = {};
       for (const [kind, amounts] of balance.by_kind) {
         by_kind[kind] = {

@@ -575,6 +575,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await store.transaction((tx) => tx.putAccountLimit(limit));
       await store.transaction((tx) => tx.putAccountLimit({ ...limit, max_micros: 9n }));
       expect(await store.read((tx) => tx.listAccountLimits('alice'))).toEqual([{ ...limit, max_micros: 9n }]);
+      expect((await store.transaction((tx) => tx.openAccountForUpdate('alice', T0)))?.account_limits).toEqual(
+        [{ ...limit, max_micros: 9n }],
+      );
       expect(await store.read((tx) => tx.getLimitReachedWindow('alice', 'my_cap'))).toBeUndefined();
       await store.transaction((tx) => tx.putLimitReachedWindow('alice', 'my_cap', T0));
       await store.transaction((tx) => tx.putLimitReachedWindow('alice', 'my_cap', T0 + 5));

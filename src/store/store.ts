@@ -296,6 +296,8 @@ export interface OpenedAccount {
   subscription: SubscriptionRow | undefined;
   lapsed_reservations: ReservationRow[];
   open_grants: GrantRow[];
+  /** The account's own limits (configuration and plan limits come from the configuration). */
+  account_limits: AccountLimitRow[];
 }
 
 export interface StoreTransaction {
@@ -304,7 +306,7 @@ export interface StoreTransaction {
   /**
    * Locks the account (as getAccountForUpdate) and reads what every command needs of it next, in
    * one round trip where the database allows: its subscription, its held reservations whose TTL
-   * ended at or before `now_ms`, and its open grants.
+   * ended at or before `now_ms`, its open grants and its own limits.
    */
   openAccountForUpdate(id: string, now_ms: number): Promise<OpenedAccount | undefined>;
   getAccount(id: string): Promise<AccountRow | undefined>;

@@ -228,12 +228,28 @@ function subscriptionFromRow(row: Row): SubscriptionRow {
   };
 }
 
+function accountLimitFromRow(row: Row): AccountLimitRow {
+  return {
+    account_id: text(row.account_id),
+    id: text(row.id),
+    window: text(row.limit_window) as AccountLimitRow['window'],
+    max_micros: bigint(row.max_micros),
+    kinds: row.kinds_json === null ? null : json<string[]>(row.kinds_json),
+    operations: row.operations_json === null ? null : json<string[]>(row.operations_json),
+    member: nullableText(row.member),
+    project: nullableText(row.project),
+    api_key: nullableText(row.api_key_id),
+    updated_at_ms: number(row.updated_at_ms),
+  };
+}
+
 /** The queries that open an account for a command; run one by one, or together by openAccountForUpdate. */
 const SUBSCRIPTION_OF_ACCOUNT = 'SELECT * FROM subscriptions WHERE account_id = ?';
 const LAPSED_RESERVATIONS =
   "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' AND expires_at_ms <= ? ORDER BY created_at_ms, id";
 const OPEN_GRANTS =
   "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id";
+const ACCOUNT_LIMITS = 'SELECT * FROM account_limits WHERE account_id = ? ORDER BY id';
 
 export class SqlTransaction implements StoreTransaction {
   constructor(
@@ -271,11 +287,12 @@ export class SqlTransaction implements StoreTransaction {
     return row && accountFromRow(row);
   }
   async openAccountForUpdate(id: string, now_ms: number) {
-    const [accounts, subscriptions, lapsed, grants] = await this.executor.batch([
+    const [accounts, subscriptions, lapsed, grants, limits] = await this.executor.batch([
       bind(this.dialect, `SELECT * FROM accounts WHERE id = ?${this.dialect.lock_rows}`, [id]),
       bind(this.dialect, SUBSCRIPTION_OF_ACCOUNT, [id]),
       bind(this.dialect, LAPSED_RESERVATIONS, [id, now_ms]),
       bind(this.dialect, OPEN_GRANTS, [id]),
+      bind(this.dialect, ACCOUNT_LIMITS, [id]),
     ]);
     const account = accounts![0];
     if (!account) return undefined;
@@ -285,6 +302,7 @@ export class SqlTransaction implements StoreTransaction {
       subscription: subscription && subscriptionFromRow(subscription),
       lapsed_reservations: lapsed!.map(reservationFromRow),
       open_grants: grants!.map(grantFromRow),
+      account_limits: limits!.map(accountLimitFromRow),
     };
   }
   async getAccount(id: string) {
@@ -847,21 +865,9 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async listAccountLimits(account_id: string) {
-    return (await this.all('SELECT * FROM account_limits WHERE account_id = ? ORDER BY id', account_id)).map(
-      (row) => ({
-        account_id: text(row.account_id),
-        id: text(row.id),
-        window: text(row.limit_window) as AccountLimitRow['window'],
-        max_micros: bigint(row.max_micros),
-        kinds: row.kinds_json === null ? null : json<string[]>(row.kinds_json),
-        operations: row.operations_json === null ? null : json<string[]>(row.operations_json),
-        member: nullableText(row.member),
-        project: nullableText(row.project),
-        api_key: nullableText(row.api_key_id),
-        updated_at_ms: number(row.updated_at_ms),
-      }),
-    );
+    return (await this.all(ACCOUNT_LIMITS, account_id)).map(accountLimitFromRow);
   }
+
   async putAccountLimit(row: AccountLimitRow) {
     const { kinds, operations, api_key, window, ...columns } = row;
     await this.run(
