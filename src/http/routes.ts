@@ -170,7 +170,7 @@ export const routes: RouteDefinition[] = [
   {
     method: 'get',
     path: '/v1/audit',
-    summary: 'The audit log of operator actions, newest first',
+    summary: 'The audit log of operator actions, newest first (metering is in the ledger, not here)',
     tag: 'access',
     access: 'admin',
     customer: false,
