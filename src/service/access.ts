@@ -74,13 +74,14 @@ export class Access {
         'a secret key is sk_ followed by 16 to 200 letters, digits, _ or -',
       );
     }
+    const secret_hash = sha256(secret);
     return this.store.transaction(async (transaction) => {
-      const existing = await transaction.getApiKeyByHash(sha256(secret));
+      const existing = await transaction.getApiKeyByHash(secret_hash);
       if (existing) return { ...keyView(existing), secret };
       const now_ms = this.clock.now_ms();
       const row: ApiKeyRow = {
         id: this.ids.next('key', now_ms),
-        secret_hash: sha256(secret),
+        secret_hash,
         secret_prefix: secret.slice(0, 12),
         scope: request.scope,
         name: request.name,

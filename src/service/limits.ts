@@ -90,22 +90,14 @@ export function effectiveLimits(
   return [...by_id.values()];
 }
 
-const chargeRecord = (charge: ChargeRow): SpendRecord => ({
-  at_ms: charge.created_at_ms,
-  operation: charge.operation,
-  member: charge.member,
-  project: charge.metadata.project ?? null,
-  api_key: charge.api_key_id,
-  allocations: charge.allocations,
-});
-
-const holdRecord = (reservation: ReservationRow): SpendRecord => ({
-  at_ms: reservation.created_at_ms,
-  operation: reservation.operation,
-  member: reservation.member,
-  project: reservation.metadata.project ?? null,
-  api_key: reservation.api_key_id,
-  allocations: reservation.allocations,
+/** A charge, or a hold still counted against limits, as spending rules see it. */
+const spendRecord = (run: ChargeRow | ReservationRow): SpendRecord => ({
+  at_ms: run.created_at_ms,
+  operation: run.operation,
+  member: run.member,
+  project: run.metadata.project ?? null,
+  api_key: run.api_key_id,
+  allocations: run.allocations,
 });
 
 /** Every limit of the account with what is used of it now. */
@@ -126,11 +118,11 @@ export async function limitStatuses(
   const windows = limits.map(({ rule }) => limitWindow(rule, now_ms, account.timezone, cycle));
   const since_ms = Math.min(...windows.map((window) => window.start_ms));
   const charges = (await allCharges(transaction, { account_id: account.id, from_ms: since_ms })).map(
-    chargeRecord,
+    spendRecord,
   );
   const holds = (await transaction.listHeldReservations(account.id))
     .filter((reservation) => reservation.expires_at_ms > now_ms)
-    .map(holdRecord);
+    .map(spendRecord);
   return limits.map(({ rule, source }, index) => {
     const window = windows[index]!;
     return {

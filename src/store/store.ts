@@ -8,6 +8,7 @@
  */
 import type { Allocation } from '../domain/drawdown.ts';
 import type { ChainHead, JournalTransaction } from '../domain/journal.ts';
+import type { LimitRule } from '../domain/plans.ts';
 import type { Outcome } from '../domain/pricing.ts';
 
 export type AccountKind = 'user' | 'team';
@@ -226,17 +227,9 @@ export interface SubscriptionRow {
   updated_at_ms: number;
 }
 
-export interface AccountLimitRow {
+/** A limit the account set for itself (or an operator set for it): a limit rule, kept per account. */
+export interface AccountLimitRow extends LimitRule {
   account_id: string;
-  id: string;
-  window: 'day' | 'week' | 'month' | 'billing_cycle' | 'rolling_24h';
-  max_micros: bigint;
-  kinds: string[] | null;
-  operations: string[] | null;
-  member: string | null;
-  project: string | null;
-  /** Only runs made with this API key (its id). */
-  api_key: string | null;
   updated_at_ms: number;
 }
 

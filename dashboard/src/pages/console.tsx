@@ -136,17 +136,11 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
                 <td>{grant.reason ?? ''}</td>
                 <td>
                   {grant.status === 'active' ? (
-                    <button
-                      type="button"
-                      onClick={() => {
-                        const reason = window.prompt(
-                          `Why revoke ${credits(grant.remaining)} ${grant.kind} credits?`,
-                        );
-                        if (reason) void act(() => client.revokeGrant(grant.id, { reason }));
-                      }}
-                    >
-                      Revoke
-                    </button>
+                    <AskReason
+                      label="Revoke"
+                      question={`Why revoke ${credits(grant.remaining)} ${grant.kind} credits?`}
+                      onReason={(reason) => act(() => client.revokeGrant(grant.id, { reason }))}
+                    />
                   ) : null}
                 </td>
               </tr>
@@ -169,17 +163,11 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
                 </td>
                 <td>
                   {charge.credits !== charge.refunded ? (
-                    <button
-                      type="button"
-                      onClick={() => {
-                        const reason = window.prompt(
-                          'Reason for the refund (it is issued as non-expiring bonus credits)',
-                        );
-                        if (reason) void act(() => client.refund(charge.id, { reason }));
-                      }}
-                    >
-                      Refund
-                    </button>
+                    <AskReason
+                      label="Refund"
+                      question="Reason for the refund (it is issued as non-expiring bonus credits)"
+                      onReason={(reason) => act(() => client.refund(charge.id, { reason }))}
+                    />
                   ) : null}
                 </td>
               </tr>
@@ -423,5 +411,20 @@ function Audit(props: { client: TallyClient }) {
         </tbody>
       </table>
     </Card>
+  );
+}
+
+/** A button for an action that needs a reason: asks for it, and does nothing without one. */
+function AskReason(props: { label: string; question: string; onReason: (reason: string) => unknown }) {
+  return (
+    <button
+      type="button"
+      onClick={() => {
+        const reason = window.prompt(props.question);
+        if (reason) void props.onReason(reason);
+      }}
+    >
+      {props.label}
+    </button>
   );
 }

@@ -252,10 +252,15 @@ const OPEN_GRANTS =
 const ACCOUNT_LIMITS = 'SELECT * FROM account_limits WHERE account_id = ? ORDER BY id';
 
 export class SqlTransaction implements StoreTransaction {
+  /** Locks the account row until the transaction ends, serialising commands on one account. */
+  private readonly account_for_update: string;
+
   constructor(
     private readonly executor: SqlExecutor,
     private readonly dialect: SqlDialect,
-  ) {}
+  ) {
+    this.account_for_update = `SELECT * FROM accounts WHERE id = ?${dialect.lock_rows}`;
+  }
 
   /** Positional parameters follow the SQL; a single object supplies @named ones. */
   private async query(sql: string, parameters: unknown[]): Promise<{ rows: Row[]; changes: number }> {
@@ -282,13 +287,12 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async getAccountForUpdate(id: string) {
-    // Locks the account row until the transaction ends, serialising commands on one account.
-    const row = await this.one(`SELECT * FROM accounts WHERE id = ?${this.dialect.lock_rows}`, id);
+    const row = await this.one(this.account_for_update, id);
     return row && accountFromRow(row);
   }
   async openAccountForUpdate(id: string, now_ms: number) {
     const [accounts, subscriptions, lapsed, grants, limits] = await this.executor.batch([
-      bind(this.dialect, `SELECT * FROM accounts WHERE id = ?${this.dialect.lock_rows}`, [id]),
+      bind(this.dialect, this.account_for_update, [id]),
       bind(this.dialect, SUBSCRIPTION_OF_ACCOUNT, [id]),
       bind(this.dialect, LAPSED_RESERVATIONS, [id, now_ms]),
       bind(this.dialect, OPEN_GRANTS, [id]),
