@@ -188,4 +188,33 @@ describe('operator console', () => {
     await page.screenshot({ path: `${SCREENSHOTS}console-audit.png` });
     await page.close();
   });
+  it('refunds a charge and revokes a grant, each with the reason it asks for', async () => {
+    const doomed = await tally.issueGrant({
+      account: 'demo-user',
+      kind: 'promo',
+      amount: '7',
+      reason: 'launch promo',
+    });
+    const page = await newPage();
+    const answers = ['customer complaint', 'promo withdrawn'];
+    page.on('dialog', (dialog) => void dialog.accept(answers.shift()));
+    await signIn(page, ADMIN);
+    await page.getByLabel('Account id starts with').fill('demo');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('link', { name: 'demo-user' }).click();
+    await page.locator('#charges').getByRole('button', { name: 'Refund' }).first().click();
+    await expect
+      .poll(
+        async () => (await tally.listGrants('demo-user')).find((grant) => grant.refund_of !== null)?.reason,
+      )
+      .toBe('customer complaint');
+    await page
+      .locator('#grants tr', { hasText: 'launch promo' })
+      .getByRole('button', { name: 'Revoke' })
+      .click();
+    await expect
+      .poll(async () => (await tally.listGrants('demo-user')).find((grant) => grant.id === doomed.id))
+      .toMatchObject({ status: 'revoked', closed_reason: 'promo withdrawn' });
+    await page.close();
+  });
 });
