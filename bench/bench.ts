@@ -17,6 +17,10 @@ import { httpBaseline, postgresBaseline, sqliteBaseline } from './baselines.ts';
 import { closedLoop, type Measured, openLoop, sequential } from './measure.ts';
 
 const quick = process.argv.includes('--quick');
+/** `--only sqlite,http,postgres` runs some sections, for working on one; such a run writes no results. */
+const only_argument = process.argv.indexOf('--only');
+const only = only_argument === -1 ? null : new Set(process.argv[only_argument + 1]?.split(','));
+const selected = (section: 'sqlite' | 'http' | 'postgres') => only === null || only.has(section);
 const SIZE = quick
   ? { accounts: 1_000, duration_ms: 3_000, growth_charges: 100_000, reads: 300 }
   : { accounts: 10_000, duration_ms: 15_000, growth_charges: 1_000_000, reads: 2_000 };
@@ -134,15 +138,8 @@ async function sqliteTally(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'
   return createTally({ store: new SqliteStore({ filename: file, synchronous }), config: CONFIG });
 }
 
-async function main(): Promise<void> {
-  console.log(
-    `Tally benchmarks (${quick ? 'quick' : 'full'}): ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-  );
-  console.log(
-    `${'figure'.padEnd(22)} ${'value'.padEnd(22)} ${'baseline'.padEnd(26)} ${'ratio'.padEnd(8)} goal`,
-  );
-
-  progress('B-sqlite: raw better-sqlite3');
+/** B-sqlite, E1, E2, R1, E1 at NORMAL and G1: the embedded store in process. */
+async function sqliteSection(): Promise<void> {
   const b_sqlite = sqliteBaseline(join(directory, 'baseline.db'), SIZE.accounts, SIZE.duration_ms);
   record({
     id: 'B-sqlite',
@@ -204,6 +201,50 @@ async function main(): Promise<void> {
   );
   await normal_tally.close();
 
+  progress('G1: growth');
+  const g_tally = await sqliteTally(join(directory, 'g1.db'));
+  await seed(g_tally, SIZE.accounts);
+  const connection = (g_tally.store as SqliteStore).connection;
+  const insert = connection.prepare(
+    `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json, credits_micros,
+       uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
+     VALUES (?, ?, NULL, 'run', NULL, '[]', NULL, NULL, '{"credits":"2"}', 2000000, 0, '[]', 'succeeded', 1, '{}', 0, ?)`,
+  );
+  const now = Date.now();
+  connection.transaction(() => {
+    for (let index = 0; index < SIZE.growth_charges; index++) {
+      insert.run(
+        `a${index % SIZE.accounts}`,
+        `ch_grow_${String(index).padStart(8, '0')}`,
+        BigInt(now - (SIZE.growth_charges - index) * 1000),
+      );
+    }
+  })();
+  const grown = await pairs(g_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
+  ratioFigure(
+    `G1 with ${format(SIZE.growth_charges)}`,
+    'E1 on a database already holding the charges',
+    grown.measured.per_second,
+    'pairs/s',
+    { id: 'E1 durable', value: e1.measured.per_second },
+    0.8,
+  );
+  const page = await sequential(SIZE.reads, (index) =>
+    g_tally.listCharges({ account: `a${index % SIZE.accounts}`, limit: 50 }).then(() => undefined),
+  );
+  record({
+    id: 'G1 history page p99',
+    label: 'a page of 50 charges',
+    value: page.p99_ms,
+    unit: 'ms',
+    goal: '≤ 20 ms',
+    met: page.p99_ms <= 20,
+  });
+  await g_tally.close();
+}
+
+/** B-http and H1: the HTTP API over loopback. */
+async function httpSection(): Promise<void> {
   progress('B-http and H1: HTTP over loopback');
   const b_http = await httpBaseline(CALLERS, SIZE.duration_ms);
   record({
@@ -253,48 +294,10 @@ async function main(): Promise<void> {
   }
   await server.close();
   await h_tally.close();
+}
 
-  progress('G1: growth');
-  const g_tally = await sqliteTally(join(directory, 'g1.db'));
-  await seed(g_tally, SIZE.accounts);
-  const connection = (g_tally.store as SqliteStore).connection;
-  const insert = connection.prepare(
-    `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json, credits_micros,
-       uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
-     VALUES (?, ?, NULL, 'run', NULL, '[]', NULL, NULL, '{"credits":"2"}', 2000000, 0, '[]', 'succeeded', 1, '{}', 0, ?)`,
-  );
-  const now = Date.now();
-  connection.transaction(() => {
-    for (let index = 0; index < SIZE.growth_charges; index++) {
-      insert.run(
-        `a${index % SIZE.accounts}`,
-        `ch_grow_${String(index).padStart(8, '0')}`,
-        BigInt(now - (SIZE.growth_charges - index) * 1000),
-      );
-    }
-  })();
-  const grown = await pairs(g_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
-  ratioFigure(
-    `G1 with ${format(SIZE.growth_charges)}`,
-    'E1 on a database already holding the charges',
-    grown.measured.per_second,
-    'pairs/s',
-    { id: 'E1 durable', value: e1.measured.per_second },
-    0.8,
-  );
-  const page = await sequential(SIZE.reads, (index) =>
-    g_tally.listCharges({ account: `a${index % SIZE.accounts}`, limit: 50 }).then(() => undefined),
-  );
-  record({
-    id: 'G1 history page p99',
-    label: 'a page of 50 charges',
-    value: page.p99_ms,
-    unit: 'ms',
-    goal: '≤ 20 ms',
-    met: page.p99_ms <= 20,
-  });
-  await g_tally.close();
-
+/** B-pg, P1 and P2: the PostgreSQL store. */
+async function postgresSection(): Promise<void> {
   progress('PostgreSQL: B-pg, P1, P2');
   const postgres = await startPostgresServer();
   try {
@@ -329,6 +332,20 @@ async function main(): Promise<void> {
   } finally {
     await postgres.stop();
   }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `Tally benchmarks (${quick ? 'quick' : 'full'}): ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
+  console.log(
+    `${'figure'.padEnd(22)} ${'value'.padEnd(22)} ${'baseline'.padEnd(26)} ${'ratio'.padEnd(8)} goal`,
+  );
+
+  if (selected('sqlite')) await sqliteSection();
+  if (selected('http')) await httpSection();
+  if (selected('postgres')) await postgresSection();
+  if (only !== null) return;
 
   mkdirSync(new URL('results', import.meta.url), { recursive: true });
   const results = {

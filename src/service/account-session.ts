@@ -313,12 +313,7 @@ export class AccountSession {
         `grant ${grant.id} covers ${allocation.amount_micros}`,
       );
       // A conditional decrement: the database refuses to take a grant below zero, whatever this copy says.
-      const taken = await this.transaction.adjustGrantRemaining(
-        this.account.id,
-        grant.id,
-        -allocation.amount_micros,
-      );
-      assert(taken, `grant ${grant.id} still covers ${allocation.amount_micros}`);
+      await this.transaction.adjustGrantRemaining(this.account.id, grant.id, -allocation.amount_micros);
       grant.remaining_micros -= allocation.amount_micros;
       entries.push(...move('grant', to, allocation.amount_micros, { grant_id: grant.id, reservation_id }));
     }
@@ -335,12 +330,7 @@ export class AccountSession {
       const grant = await this.grant(allocation.grant_id);
       const refs = { grant_id: grant.id, reservation_id };
       if (grant.status === 'active') {
-        const returned = await this.transaction.adjustGrantRemaining(
-          this.account.id,
-          grant.id,
-          allocation.amount_micros,
-        );
-        assert(returned, `grant ${grant.id} takes back ${allocation.amount_micros}`);
+        await this.transaction.adjustGrantRemaining(this.account.id, grant.id, allocation.amount_micros);
         grant.remaining_micros += allocation.amount_micros;
         entries.push(...move('hold', 'grant', allocation.amount_micros, refs));
       } else {

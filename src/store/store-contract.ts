@@ -3,6 +3,7 @@
  * test file calls `describeStoreContract` with a factory that opens a fresh, empty store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvariantViolation } from '../domain/assert.ts';
 import { chainTransaction, GENESIS_HASH, move } from '../domain/journal.ts';
 import { AMOUNT_MICROS_MAX } from '../domain/limits.ts';
 import type { AccountRow, ChargeFilter, ChargePage, GrantRow, ReservationRow, Store } from './store.ts';
@@ -167,12 +168,36 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       ).rejects.toThrow();
       expect((await store.read((tx) => tx.getGrant('gr_1')))?.remaining_micros).toBe(10n);
       // Conditional moves: never below zero, never above the amount, never on a closed grant.
-      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', -4n))).toBe(true);
-      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', -7n))).toBe(false);
-      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', 5n))).toBe(false);
-      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_1', 4n))).toBe(true);
-      expect(await store.transaction((tx) => tx.adjustGrantRemaining('alice', 'gr_2', 1n))).toBe(false);
+      const adjust = (id: string, delta_micros: bigint) =>
+        store.transaction((tx) => tx.adjustGrantRemaining('alice', id, delta_micros));
+      await adjust('gr_1', -4n);
+      await expect(adjust('gr_1', -7n)).rejects.toThrow(InvariantViolation);
+      await expect(adjust('gr_1', 5n)).rejects.toThrow(InvariantViolation);
+      await adjust('gr_1', 4n);
+      await expect(adjust('gr_2', 1n)).rejects.toThrow(InvariantViolation);
       expect((await store.read((tx) => tx.getGrant('gr_1')))?.remaining_micros).toBe(10n);
+    });
+
+    it('fails a whole transaction when one write changes the wrong rows, and lets reads see its own writes', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('alice'));
+        await tx.insertGrant(grantRow('alice', 'gr_1', 10n));
+      });
+      // Where writes travel with a later round trip, the check runs in the database: still all or nothing.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertAccount(accountRow('bob'));
+          await tx.adjustGrantRemaining('alice', 'gr_1', -11n);
+        }),
+      ).rejects.toThrow(InvariantViolation);
+      expect(await store.read((tx) => tx.getAccount('bob'))).toBeUndefined();
+      const seen = await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('carol'));
+        await tx.adjustGrantRemaining('alice', 'gr_1', -3n);
+        return { carol: await tx.getAccount('carol'), grant: await tx.getGrant('gr_1') };
+      });
+      expect(seen.carol?.id).toBe('carol');
+      expect(seen.grant?.remaining_micros).toBe(7n);
     });
 
     it('appends journal transactions onto the account chain and reads them back', async () => {

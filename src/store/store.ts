@@ -316,9 +316,10 @@ export interface StoreTransaction {
   insertGrant(row: GrantRow): Promise<void>;
   /**
    * Moves a grant's remaining by `delta_micros` only if it stays within 0..amount and the grant is
-   * open; returns false (changing nothing) otherwise. The database, not the caller's copy, decides.
+   * open; otherwise the transaction fails (an invariant violation) and changes nothing. The
+   * database, not the caller's copy, decides — possibly only when the transaction commits.
    */
-  adjustGrantRemaining(account_id: string, id: string, delta_micros: bigint): Promise<boolean>;
+  adjustGrantRemaining(account_id: string, id: string, delta_micros: bigint): Promise<void>;
   /** Writes remaining, status, closed_at and closed_reason of a grant. */
   updateGrant(row: GrantRow): Promise<void>;
 

@@ -10,5 +10,6 @@ it('translates every SQLite migration: 64-bit integers, no STRICT, the journal g
   expect(all).toMatch(
     /CREATE TRIGGER journal_entries_append_only BEFORE UPDATE OR DELETE ON journal_entries/,
   );
+  expect(migrations[8]).toMatch(/CREATE FUNCTION tally_expect_changes/);
   expect(migrations[0]).toMatch(/amount_micros BIGINT NOT NULL CHECK \(amount_micros > 0\)/);
 });

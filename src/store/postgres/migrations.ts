@@ -4,7 +4,8 @@
  *
  * - every INTEGER is a BIGINT (micro-credits and milliseconds need 64 bits; SQLite's are 64 already);
  * - tables are not `STRICT` (PostgreSQL is always strict about types);
- * - the append-only guard of the journal is a PL/pgSQL trigger function instead of SQLite's RAISE.
+ * - the append-only guard of the journal is a PL/pgSQL trigger function instead of SQLite's RAISE;
+ * - a few additions only PostgreSQL needs run with the SQLite migration of the same number.
  *
  * Every customer-side table leads its primary key with the account id, so it can be partitioned
  * or distributed by account.
@@ -25,6 +26,25 @@ const POSTGRES_APPEND_ONLY = `
   CREATE TRIGGER journal_entries_append_only BEFORE UPDATE OR DELETE ON journal_entries
     FOR EACH ROW EXECUTE FUNCTION journal_append_only();`;
 
+/** SQLSTATE of a deferred write's failed check: a bug, reported like a failed assertion. */
+export const CHANGES_UNEXPECTED = 'TL001';
+
+/** By migration number (from 1): what PostgreSQL needs beyond the translated SQLite migration. */
+const POSTGRES_ONLY: Readonly<Record<number, string>> = {
+  // Writes travel with a later round trip (postgres-store.ts), so their row counts are checked in the database.
+  9: `
+  CREATE FUNCTION tally_expect_changes(changed BIGINT, expected BIGINT, failure TEXT) RETURNS BIGINT
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    IF changed <> expected THEN
+      RAISE EXCEPTION USING ERRCODE = '${CHANGES_UNEXPECTED}',
+        MESSAGE = format('%s (%s rows changed, %s expected)', failure, changed, expected);
+    END IF;
+    RETURN changed;
+  END;
+  $$;`,
+};
+
 export function toPostgres(sql: string): string {
   let triggers_replaced = false;
   return sql
@@ -37,4 +57,6 @@ export function toPostgres(sql: string): string {
     });
 }
 
-export const migrations: readonly string[] = sqlite_migrations.map(toPostgres);
+export const migrations: readonly string[] = sqlite_migrations.map(
+  (sql, index) => toPostgres(sql) + (POSTGRES_ONLY[index + 1] ?? ''),
+);

@@ -9,10 +9,11 @@
  * result and answers it as a replay.
  */
 import pg from 'pg';
-import { postgresDialect, type Row, type SqlExecutor } from '../sql/dialect.ts';
+import { InvariantViolation } from '../../domain/assert.ts';
+import { type ChangeCheck, postgresDialect, type Row, type SqlExecutor } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
 import type { Store, StoreTransaction } from '../store.ts';
-import { migrations } from './migrations.ts';
+import { CHANGES_UNEXPECTED, migrations } from './migrations.ts';
 
 /** How often a transaction is run again after a conflict it could not see coming. */
 export const TRANSACTION_ATTEMPTS_MAX = 8;
@@ -27,42 +28,101 @@ export interface PostgresStoreOptions {
   pool_size?: number;
 }
 
+/**
+ * One transaction on one connection, in as few round trips as the work allows. Nothing is sent
+ * until a read needs an answer: BEGIN travels with the first read, writes wait (their checks
+ * written into the SQL) and travel with the next read or with the COMMIT. A reserve is then
+ * three round trips — BEGIN with the price book in force; the account lock with everything the
+ * command reads; its writes with COMMIT — and the account stays locked for one of them.
+ */
 class PostgresExecutor implements SqlExecutor {
-  constructor(private readonly client: pg.PoolClient) {}
+  /** Statements not yet sent, values written in: they lead the next round trip. */
+  private unsent: string[];
+  /** Whether anything reached the server: a transaction that sent nothing has nothing to end. */
+  private started = false;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    begin: string,
+  ) {
+    this.unsent = [begin];
+  }
 
   async query(text: string, values: unknown[]): Promise<{ rows: Row[]; changes: number }> {
-    const result = await this.client.query({ text, values });
+    if (this.unsent.length === 0) {
+      const result = await this.client.query({ text, values });
+      return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
+    }
+    const result = (await this.send([this.inline(text, values)])).at(-1)!;
     return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
   }
 
   /**
-   * Several statements in one simple query: one round trip. The simple protocol takes no
-   * parameters, so values are written in as literals (escaped by the driver). At READ COMMITTED
-   * each statement takes its own snapshot, so reads after a `FOR UPDATE` see what its lock waited for.
-   * A batched query's only `$` must be its placeholders.
+   * Several statements in one simple query: one round trip. At READ COMMITTED each statement
+   * takes its own snapshot, so reads after a `FOR UPDATE` see what its lock waited for.
    */
   async batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]> {
-    if (queries.length === 1) return [(await this.query(queries[0]!.text, queries[0]!.values)).rows];
-    const text = queries
-      .map((query) =>
-        query.text.replace(/\$(\d+)/g, (_match, index: string) =>
-          this.literal(query.values[Number(index) - 1]),
-        ),
-      )
-      .join(';\n');
-    const results = (await this.client.query(text)) as unknown as pg.QueryResult[];
-    return results.map((result) => result.rows as Row[]);
+    const results = await this.send(queries.map((query) => this.inline(query.text, query.values)));
+    return results.slice(-queries.length).map((result) => result.rows as Row[]);
   }
 
-  private literal(value: unknown): string {
-    if (value === null || value === undefined) return 'NULL';
-    if (typeof value === 'string') return this.client.escapeLiteral(value);
-    if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) {
-      return String(value);
-    }
-    if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-    throw new Error(`a batched query takes text, integers and booleans, not ${typeof value}`);
+  async defer(text: string, values: unknown[], check?: ChangeCheck): Promise<void> {
+    const statement = this.inline(text, values);
+    this.unsent.push(
+      check
+        ? `WITH changed AS (${statement} RETURNING 1)
+           SELECT ${postgresDialect.expect_changes}(count(*), ${check.changes}, ${this.client.escapeLiteral(check.failure)})
+           FROM changed`
+        : statement,
+    );
   }
+
+  async commit(): Promise<void> {
+    // Only BEGIN waiting: the transaction never reached the server.
+    if (!this.started && this.unsent.length <= 1) return;
+    await this.send(['COMMIT']);
+  }
+
+  async rollback(): Promise<void> {
+    this.unsent = [];
+    if (this.started) await this.client.query('ROLLBACK');
+  }
+
+  /** What is unsent, then `statements`, as one simple query; every statement's result, in order. */
+  private async send(statements: readonly string[]): Promise<pg.QueryResult[]> {
+    const text = [...this.unsent, ...statements].join(';\n');
+    this.unsent = [];
+    this.started = true;
+    try {
+      const results = (await this.client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return Array.isArray(results) ? results : [results];
+    } catch (error) {
+      if ((error as { code?: string }).code === CHANGES_UNEXPECTED) {
+        throw new InvariantViolation((error as Error).message);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The simple protocol takes no parameters, so values are written in as literals, escaped by the
+   * driver. A statement's only `$` must be its placeholders.
+   */
+  private inline(text: string, values: readonly unknown[]): string {
+    return text.replace(/\$(\d+)/g, (_match, index: string) =>
+      literal(values[Number(index) - 1], this.client),
+    );
+  }
+}
+
+function literal(value: unknown, client: pg.PoolClient): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return client.escapeLiteral(value);
+  if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) {
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  throw new Error(`a statement sent as text takes text, integers and booleans, not ${typeof value}`);
 }
 
 function isRetryable(error: unknown): boolean {
@@ -133,13 +193,13 @@ export class PostgresStore implements Store {
   ): Promise<Result> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
+      const executor = new PostgresExecutor(client, begin);
       try {
-        await client.query(begin);
-        const result = await work(new SqlTransaction(new PostgresExecutor(client), postgresDialect));
-        await client.query('COMMIT');
+        const result = await work(new SqlTransaction(executor, postgresDialect));
+        await executor.commit();
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await executor.rollback().catch(() => undefined);
         if (!isRetryable(error) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw error;
       } finally {
         client.release();

@@ -15,6 +15,11 @@ export interface SqlDialect {
   skip_locked: string;
   /** Whether INSERT/UPDATE may run inside WITH, so dependent writes go in one statement (one round trip). */
   writes_in_with: boolean;
+  /**
+   * A SQL function `(count, expected, failure)` that raises when a write changed another number of
+   * rows than expected, so a deferred write is checked in the database (PostgreSQL's is a migration's).
+   */
+  expect_changes: string | null;
 }
 
 export const sqliteDialect: SqlDialect = {
@@ -24,6 +29,7 @@ export const sqliteDialect: SqlDialect = {
   lock_rows: '',
   skip_locked: '',
   writes_in_with: false,
+  expect_changes: null,
 };
 
 export const postgresDialect: SqlDialect = {
@@ -33,6 +39,7 @@ export const postgresDialect: SqlDialect = {
   lock_rows: ' FOR UPDATE',
   skip_locked: ' FOR UPDATE SKIP LOCKED',
   writes_in_with: true,
+  expect_changes: 'tally_expect_changes',
 };
 
 export type SqlParameters = readonly unknown[] | Readonly<Record<string, unknown>>;
@@ -103,4 +110,17 @@ export interface SqlExecutor {
    * travel together (one round trip); each still sees what was committed before it started.
    */
   batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]>;
+  /**
+   * A write whose answer the command does not wait for. Where the driver allows, it travels with
+   * the transaction's next round trip — at the latest with its COMMIT — and `check` is verified
+   * in the database, failing the whole transaction; elsewhere it runs at once and is checked here.
+   * Either way a failed check means the transaction does not commit.
+   */
+  defer(text: string, values: unknown[], check?: ChangeCheck): Promise<void>;
+}
+
+/** How many rows a write must change, and what it means when it does not (a bug, never a refusal). */
+export interface ChangeCheck {
+  changes: number;
+  failure: string;
 }

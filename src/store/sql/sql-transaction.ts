@@ -27,7 +27,14 @@ import type {
   WebhookDeliveryRow,
   WebhookEndpointRow,
 } from '../store.ts';
-import { bind, type Row, type SqlDialect, type SqlExecutor } from './dialect.ts';
+import {
+  bind,
+  type ChangeCheck,
+  type Row,
+  type SqlDialect,
+  type SqlExecutor,
+  type SqlParameters,
+} from './dialect.ts';
 
 /** Journal lines written by one INSERT: 7 values each stays under every driver's bind limit. */
 const JOURNAL_LINES_PER_INSERT = 100;
@@ -285,6 +292,11 @@ export class SqlTransaction implements StoreTransaction {
   private async run(sql: string, ...parameters: unknown[]): Promise<number> {
     return (await this.query(sql, parameters)).changes;
   }
+  /** A write the command need not wait for (SqlExecutor.defer); `check`, how many rows it must change. */
+  private async write(sql: string, parameters: SqlParameters, check?: ChangeCheck): Promise<void> {
+    const { text, values } = bind(this.dialect, sql, parameters);
+    await this.executor.defer(text, values, check);
+  }
 
   async getAccountForUpdate(id: string) {
     const row = await this.one(this.account_for_update, id);
@@ -314,7 +326,7 @@ export class SqlTransaction implements StoreTransaction {
     return row && accountFromRow(row);
   }
   async insertAccount(row: AccountRow) {
-    await this.run(
+    await this.write(
       `INSERT INTO accounts (id, kind, timezone, status, metadata_json, low_balance_threshold_micros, balance_alert,
          schedule_due_at_ms, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms)
        VALUES (@id, @kind, @timezone, @status, @metadata_json, @low_balance_threshold_micros, @balance_alert,
@@ -323,14 +335,14 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateAccount(row: AccountRow) {
-    const changes = await this.run(
+    await this.write(
       `UPDATE accounts SET timezone = @timezone, status = @status, metadata_json = @metadata_json,
          low_balance_threshold_micros = @low_balance_threshold_micros, balance_alert = @balance_alert,
          schedule_due_at_ms = @schedule_due_at_ms, updated_at_ms = @updated_at_ms
        WHERE id = @id`,
       accountParameters(row),
+      { changes: 1, failure: `account ${row.id} exists` },
     );
-    assert(changes === 1, `account ${row.id} exists`);
   }
   async listAccountIds(after: string | null, limit: number) {
     return (
@@ -363,7 +375,7 @@ export class SqlTransaction implements StoreTransaction {
     ).map(grantFromRow);
   }
   async insertGrant(row: GrantRow) {
-    await this.run(
+    await this.write(
       `INSERT INTO grants (account_id, id, kind, priority, amount_micros, remaining_micros, effective_at_ms, expires_at_ms,
          source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms,
          closed_reason, expiring_notified, allowance_id, period_start_ms, requires_subscription)
@@ -374,26 +386,22 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async adjustGrantRemaining(account_id: string, id: string, delta_micros: bigint) {
-    const changes = await this.run(
+    await this.write(
       `UPDATE grants SET remaining_micros = remaining_micros + ?
        WHERE account_id = ? AND id = ? AND status = 'active'
          AND remaining_micros + ? >= 0 AND remaining_micros + ? <= amount_micros`,
-      delta_micros,
-      account_id,
-      id,
-      delta_micros,
-      delta_micros,
+      [delta_micros, account_id, id, delta_micros, delta_micros],
+      { changes: 1, failure: `grant ${id} is open and takes ${delta_micros}` },
     );
-    return changes === 1;
   }
   async updateGrant(row: GrantRow) {
-    const changes = await this.run(
+    await this.write(
       `UPDATE grants SET remaining_micros = @remaining_micros, status = @status, closed_at_ms = @closed_at_ms,
          closed_reason = @closed_reason, expiring_notified = @expiring_notified
        WHERE account_id = @account_id AND id = @id`,
       grantParameters(row),
+      { changes: 1, failure: `grant ${row.id} exists` },
     );
-    assert(changes === 1, `grant ${row.id} exists`);
   }
 
   async getReservation(id: string) {
@@ -414,7 +422,7 @@ export class SqlTransaction implements StoreTransaction {
     ).map(reservationFromRow);
   }
   async insertReservation(row: ReservationRow) {
-    await this.run(
+    await this.write(
       `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id, status, amount_micros,
          price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id)
        VALUES (@account_id, @id, @operation, @model, @add_ons_json, @member, @api_key_id, @status, @amount_micros,
@@ -433,15 +441,11 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateReservation(row: ReservationRow) {
-    const changes = await this.run(
+    await this.write(
       'UPDATE reservations SET status = ?, resolved_at_ms = ?, charge_id = ? WHERE account_id = ? AND id = ?',
-      row.status,
-      row.resolved_at_ms,
-      row.charge_id,
-      row.account_id,
-      row.id,
+      [row.status, row.resolved_at_ms, row.charge_id, row.account_id, row.id],
+      { changes: 1, failure: `reservation ${row.id} exists` },
     );
-    assert(changes === 1, `reservation ${row.id} exists`);
   }
 
   async getCharge(id: string) {
@@ -449,7 +453,7 @@ export class SqlTransaction implements StoreTransaction {
     return row && chargeFromRow(row);
   }
   async insertCharge(row: ChargeRow) {
-    await this.run(
+    await this.write(
       `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json,
          credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
        VALUES (@account_id, @id, @reservation_id, @operation, @model, @add_ons_json, @member, @api_key_id, @usage_json,
@@ -468,24 +472,16 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateCharge(row: ChargeRow) {
-    const changes = await this.run(
+    await this.write(
       'UPDATE charges SET refunded_micros = ? WHERE account_id = ? AND id = ?',
-      row.refunded_micros,
-      row.account_id,
-      row.id,
+      [row.refunded_micros, row.account_id, row.id],
+      { changes: 1, failure: `charge ${row.id} exists` },
     );
-    assert(changes === 1, `charge ${row.id} exists`);
   }
   async insertRefund(row: RefundRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO refunds (account_id, id, charge_id, grant_id, amount_micros, reason, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      row.account_id,
-      row.id,
-      row.charge_id,
-      row.grant_id,
-      row.amount_micros,
-      row.reason,
-      row.created_at_ms,
+      [row.account_id, row.id, row.charge_id, row.grant_id, row.amount_micros, row.reason, row.created_at_ms],
     );
   }
 
@@ -537,43 +533,53 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async appendJournal(transaction: JournalTransaction) {
-    if (this.dialect.writes_in_with && transaction.entries.length <= JOURNAL_LINES_PER_INSERT) {
-      return this.appendJournalInOneStatement(transaction);
+    if (
+      this.dialect.writes_in_with &&
+      this.dialect.expect_changes &&
+      transaction.entries.length <= JOURNAL_LINES_PER_INSERT
+    ) {
+      return this.appendJournalInOneStatement(transaction, this.dialect.expect_changes);
     }
-    const moved = await this.run(
+    await this.write(
       'UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ? WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ?',
-      transaction.sequence,
-      transaction.hash,
-      transaction.account_id,
-      transaction.sequence - 1,
-      transaction.previous_hash,
+      [
+        transaction.sequence,
+        transaction.hash,
+        transaction.account_id,
+        transaction.sequence - 1,
+        transaction.previous_hash,
+      ],
+      { changes: 1, failure: this.journalHeadFailure(transaction) },
     );
-    assert(moved === 1, `journal head of ${transaction.account_id} is at ${transaction.sequence - 1}`);
-    await this.run(
+    await this.write(
       `INSERT INTO journal_transactions (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ...this.journalTransactionValues(transaction),
+      this.journalTransactionValues(transaction),
     );
     // Multi-row INSERTs: one statement for a transaction's lines (chunked to stay within bind limits).
     const entries = transaction.entries;
     for (let first = 0; first < entries.length; first += JOURNAL_LINES_PER_INSERT) {
       const chunk = entries.slice(first, first + JOURNAL_LINES_PER_INSERT);
-      await this.run(
+      await this.write(
         `INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
          VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        ...chunk.flatMap((entry, offset) => this.journalLineValues(transaction, first + offset, entry)),
+        chunk.flatMap((entry, offset) => this.journalLineValues(transaction, first + offset, entry)),
       );
     }
   }
 
+  private journalHeadFailure(transaction: JournalTransaction): string {
+    return `journal head of ${transaction.account_id} is at ${transaction.sequence - 1}`;
+  }
+
   /**
    * The same three writes as one statement, where the database allows writes inside WITH
-   * (PostgreSQL): one round trip instead of three. The transaction row and its lines are
-   * written only if the head moved, so a stale head inserts nothing and the count tells.
+   * (PostgreSQL). The transaction row and its lines are written only if the head moved, so a
+   * stale head inserts no line, and `expect_changes` fails the transaction on the count.
    */
-  private async appendJournalInOneStatement(transaction: JournalTransaction) {
+  private async appendJournalInOneStatement(transaction: JournalTransaction, expect_changes: string) {
     const lines = transaction.entries.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
-    const inserted = await this.run(
+    await this.write(
       `WITH head AS (
          UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ?
          WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ? RETURNING id
@@ -585,25 +591,28 @@ export class SqlTransaction implements StoreTransaction {
            AS row (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
          WHERE EXISTS (SELECT 1 FROM head)
          RETURNING account_id
+       ), written AS (
+         INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
+         SELECT CAST(line.account_id AS TEXT), CAST(line.transaction_sequence AS BIGINT), CAST(line.line AS BIGINT),
+                CAST(line.book AS TEXT), CAST(line.grant_id AS TEXT), CAST(line.reservation_id AS TEXT),
+                CAST(line.amount_micros AS BIGINT)
+         FROM (VALUES ${lines})
+           AS line (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
+         WHERE EXISTS (SELECT 1 FROM posted)
+         RETURNING 1
        )
-       INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-       SELECT CAST(line.account_id AS TEXT), CAST(line.transaction_sequence AS BIGINT), CAST(line.line AS BIGINT),
-              CAST(line.book AS TEXT), CAST(line.grant_id AS TEXT), CAST(line.reservation_id AS TEXT),
-              CAST(line.amount_micros AS BIGINT)
-       FROM (VALUES ${lines})
-         AS line (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-       WHERE EXISTS (SELECT 1 FROM posted)`,
-      transaction.sequence,
-      transaction.hash,
-      transaction.account_id,
-      transaction.sequence - 1,
-      transaction.previous_hash,
-      ...this.journalTransactionValues(transaction),
-      ...transaction.entries.flatMap((entry, line) => this.journalLineValues(transaction, line, entry)),
-    );
-    assert(
-      inserted === transaction.entries.length,
-      `journal head of ${transaction.account_id} is at ${transaction.sequence - 1}`,
+       SELECT ${expect_changes}(count(*), ?, ?) FROM written`,
+      [
+        transaction.sequence,
+        transaction.hash,
+        transaction.account_id,
+        transaction.sequence - 1,
+        transaction.previous_hash,
+        ...this.journalTransactionValues(transaction),
+        ...transaction.entries.flatMap((entry, line) => this.journalLineValues(transaction, line, entry)),
+        transaction.entries.length,
+        this.journalHeadFailure(transaction),
+      ],
     );
   }
 
@@ -702,13 +711,9 @@ export class SqlTransaction implements StoreTransaction {
     };
   }
   async insertIdempotency(row: IdempotencyRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO idempotency_keys (scope, key, request_hash, response_json, created_at_ms) VALUES (?, ?, ?, ?, ?)',
-      row.scope,
-      row.key,
-      row.request_hash,
-      row.response_json,
-      row.created_at_ms,
+      [row.scope, row.key, row.request_hash, row.response_json, row.created_at_ms],
     );
   }
 
@@ -731,25 +736,16 @@ export class SqlTransaction implements StoreTransaction {
     return row && priceVersionFromRow(row);
   }
   async insertPriceVersion(row: PriceVersionRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO price_versions (version, effective_at_ms, document_json, created_at_ms) VALUES (?, ?, ?, ?)',
-      row.version,
-      row.effective_at_ms,
-      row.document_json,
-      row.created_at_ms,
+      [row.version, row.effective_at_ms, row.document_json, row.created_at_ms],
     );
   }
 
   async insertApiKey(row: ApiKeyRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO api_keys (id, secret_hash, secret_prefix, scope, name, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      row.id,
-      row.secret_hash,
-      row.secret_prefix,
-      row.scope,
-      row.name,
-      row.created_at_ms,
-      row.revoked_at_ms,
+      [row.id, row.secret_hash, row.secret_prefix, row.scope, row.name, row.created_at_ms, row.revoked_at_ms],
     );
   }
   async getApiKeyByHash(secret_hash: string) {
@@ -819,20 +815,19 @@ export class SqlTransaction implements StoreTransaction {
     }));
   }
   async putAllowanceSchedule(row: AllowanceScheduleRow) {
-    await this.run(
+    await this.write(
       `INSERT INTO allowance_schedules (account_id, allowance_id, plan_id, anchor_ms, next_period_start_ms)
        VALUES (@account_id, @allowance_id, @plan_id, @anchor_ms, @next_period_start_ms)
        ON CONFLICT (account_id, allowance_id) DO UPDATE SET plan_id = excluded.plan_id, anchor_ms = excluded.anchor_ms,
          next_period_start_ms = excluded.next_period_start_ms`,
-      row,
+      { ...row },
     );
   }
   async deleteAllowanceSchedule(account_id: string, allowance_id: string) {
-    await this.run(
-      'DELETE FROM allowance_schedules WHERE account_id = ? AND allowance_id = ?',
+    await this.write('DELETE FROM allowance_schedules WHERE account_id = ? AND allowance_id = ?', [
       account_id,
       allowance_id,
-    );
+    ]);
   }
   async getAllowanceGrant(account_id: string, allowance_id: string, period_start_ms: number) {
     const row = await this.one(
@@ -850,7 +845,7 @@ export class SqlTransaction implements StoreTransaction {
   }
   async putSubscription(row: SubscriptionRow) {
     const { overrides, ...columns } = row;
-    await this.run(
+    await this.write(
       `INSERT INTO subscriptions (account_id, plan_id, status, anchor_ms, current_period_start_ms, current_period_end_ms,
          cancel_at_period_end, pending_plan_id, overrides_json, started_at_ms, ended_at_ms, updated_at_ms)
        VALUES (@account_id, @plan_id, @status, @anchor_ms, @current_period_start_ms, @current_period_end_ms,
@@ -874,7 +869,7 @@ export class SqlTransaction implements StoreTransaction {
 
   async putAccountLimit(row: AccountLimitRow) {
     const { kinds, operations, api_key, window, ...columns } = row;
-    await this.run(
+    await this.write(
       `INSERT INTO account_limits (account_id, id, limit_window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
        VALUES (@account_id, @id, @limit_window, @max_micros, @kinds_json, @operations_json, @member, @project, @api_key_id, @updated_at_ms)
        ON CONFLICT (account_id, id) DO UPDATE SET limit_window = excluded.limit_window, max_micros = excluded.max_micros,
@@ -898,24 +893,17 @@ export class SqlTransaction implements StoreTransaction {
     return row === undefined ? undefined : number(row.reached_window_start_ms);
   }
   async putLimitReachedWindow(account_id: string, limit_id: string, window_start_ms: number) {
-    await this.run(
+    await this.write(
       `INSERT INTO limit_states (account_id, limit_id, reached_window_start_ms) VALUES (?, ?, ?)
        ON CONFLICT (account_id, limit_id) DO UPDATE SET reached_window_start_ms = excluded.reached_window_start_ms`,
-      account_id,
-      limit_id,
-      window_start_ms,
+      [account_id, limit_id, window_start_ms],
     );
   }
 
   async insertAudit(row: AuditRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO audit_log (id, actor, action, account_id, details_json, at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-      row.id,
-      row.actor,
-      row.action,
-      row.account_id,
-      JSON.stringify(row.details),
-      row.at_ms,
+      [row.id, row.actor, row.action, row.account_id, JSON.stringify(row.details), row.at_ms],
     );
   }
   async listAudit(filter: { account_id?: string; before?: string }, limit: number) {
@@ -940,13 +928,9 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async insertEvent(row: EventRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO events (account_id, id, type, data_json, created_at_ms) VALUES (?, ?, ?, ?, ?)',
-      row.account_id,
-      row.id,
-      row.type,
-      JSON.stringify(row.data),
-      row.created_at_ms,
+      [row.account_id, row.id, row.type, JSON.stringify(row.data), row.created_at_ms],
     );
   }
   async listEvents(filter: { account_id?: string; type?: string; after?: string }, limit: number) {
@@ -973,18 +957,13 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async markEventsDispatched(ids: readonly string[]) {
-    for (const id of ids) this.run('UPDATE events SET dispatched = 1 WHERE id = ?', id);
+    for (const id of ids) await this.write('UPDATE events SET dispatched = 1 WHERE id = ?', [id]);
   }
 
   async insertWebhookEndpoint(row: WebhookEndpointRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO webhook_endpoints (id, url, event_types_json, secret, created_at_ms, disabled_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-      row.id,
-      row.url,
-      JSON.stringify(row.event_types),
-      row.secret,
-      row.created_at_ms,
-      row.disabled_at_ms,
+      [row.id, row.url, JSON.stringify(row.event_types), row.secret, row.created_at_ms, row.disabled_at_ms],
     );
   }
   async listWebhookEndpoints() {
@@ -997,17 +976,19 @@ export class SqlTransaction implements StoreTransaction {
     return row && endpointFromRow(row);
   }
   async insertWebhookDelivery(row: WebhookDeliveryRow) {
-    await this.run(
+    await this.write(
       `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at_ms, created_at_ms, completed_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.id,
-      row.endpoint_id,
-      row.event_id,
-      row.status,
-      row.attempts,
-      row.next_attempt_at_ms,
-      row.created_at_ms,
-      row.completed_at_ms,
+      [
+        row.id,
+        row.endpoint_id,
+        row.event_id,
+        row.status,
+        row.attempts,
+        row.next_attempt_at_ms,
+        row.created_at_ms,
+        row.completed_at_ms,
+      ],
     );
   }
   async getWebhookDelivery(id: string) {
@@ -1070,14 +1051,9 @@ export class SqlTransaction implements StoreTransaction {
     ).map(deliveryFromRow);
   }
   async insertWebhookAttempt(row: WebhookAttemptRow) {
-    await this.run(
+    await this.write(
       'INSERT INTO webhook_attempts (delivery_id, attempt, at_ms, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)',
-      row.delivery_id,
-      row.attempt,
-      row.at_ms,
-      row.status_code,
-      row.error,
-      row.duration_ms,
+      [row.delivery_id, row.attempt, row.at_ms, row.status_code, row.error, row.duration_ms],
     );
   }
   async listWebhookAttempts(delivery_id: string) {

@@ -301,4 +301,8 @@ export const migrations: readonly string[] = [
   CREATE INDEX reservations_held_by_expiry ON reservations (account_id, expires_at_ms) WHERE status = 'held';
   DROP INDEX reservations_held;
   `,
+  `
+  -- Nothing for SQLite: PostgreSQL adds the function that checks deferred writes in the database
+  -- (postgres/migrations.ts). SQLite runs each write at once and checks it in process.
+  `,
 ];

@@ -7,8 +7,9 @@
  * connection and see a consistent snapshot without waiting for writers.
  */
 import Database from 'better-sqlite3';
+import { assert } from '../../domain/assert.ts';
 import { GROUP_COMMIT_MAX } from '../../domain/limits.ts';
-import type { Row, SqlExecutor } from '../sql/dialect.ts';
+import type { ChangeCheck, Row, SqlExecutor } from '../sql/dialect.ts';
 import { sqliteDialect } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
 import type { Store, StoreTransaction } from '../store.ts';
@@ -62,6 +63,12 @@ class SqliteExecutor implements SqlExecutor {
 
   async batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]> {
     return queries.map(({ text, values }) => this.get(text).all(...values) as Row[]);
+  }
+
+  /** In process, a statement costs microseconds and no round trip: it runs now. */
+  async defer(text: string, values: unknown[], check?: ChangeCheck): Promise<void> {
+    const { changes } = this.get(text).run(...values);
+    if (check) assert(changes === check.changes, check.failure);
   }
 }
 
