@@ -64,6 +64,12 @@ export const CUSTOMER_TOKEN_TTL_SECONDS_MAX = 86_400;
 export const API_KEY_CACHE_SECONDS = 5;
 /** Secret keys remembered per process at most; past it the memory starts over. */
 export const API_KEY_CACHE_ENTRIES_MAX = 10_000;
+/**
+ * Reservations whose account a process remembers, so settling one opens its account at once
+ * instead of reading the reservation first. A reservation never changes account, so the memory
+ * cannot go stale; past this many it starts over.
+ */
+export const RESERVATION_ACCOUNTS_REMEMBERED_MAX = 100_000;
 /** Request bodies above this are refused with 413 before they are read. */
 export const REQUEST_BODY_BYTES_MAX = 1_048_576;
 

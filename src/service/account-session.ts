@@ -84,6 +84,10 @@ export class AccountSession {
   subscription: SubscriptionRow | undefined;
   /** The account's own limits, loaded when the session opens; a command that sets one reloads them. */
   account_limits: AccountLimitRow[] = [];
+  /** The price book version in force when the session opened (null before the first takes effect). */
+  price_version_in_force: number | null = null;
+  /** The reservation the session was opened for, read under the lock, with due work booked. */
+  reservation: ReservationRow | undefined;
 
   private constructor(
     readonly transaction: StoreTransaction,
@@ -94,17 +98,21 @@ export class AccountSession {
     this.ids = environment.ids;
   }
 
+  /** Opens `account_id`, and with it `reservation_id` when the command works on a reservation. */
   static async open(
     transaction: StoreTransaction,
     account_id: string,
     environment: SessionEnvironment,
+    reservation_id?: string,
   ): Promise<AccountSession> {
     // One round trip where the store allows: the lock, then what every command reads first.
-    const opened = await transaction.openAccountForUpdate(account_id, environment.now_ms);
+    const opened = await transaction.openAccountForUpdate(account_id, environment.now_ms, reservation_id);
     if (!opened) throw new TallyError('account_not_found', `no account ${account_id}`);
     const session = new AccountSession(transaction, opened.account, environment);
     session.subscription = opened.subscription;
     session.account_limits = opened.account_limits;
+    session.price_version_in_force = opened.price_version_in_force;
+    session.reservation = opened.reservation;
     session.open_grants = new Map(opened.open_grants.map((row) => [row.id, row]));
     const sessions = sessions_of.get(transaction) ?? [];
     sessions.push(session);

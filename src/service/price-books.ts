@@ -13,6 +13,7 @@ import {
   priceBookDocument,
 } from '../schema/config.ts';
 import type { PriceVersionRow, StoreTransaction } from '../store/store.ts';
+import type { AccountSession } from './account-session.ts';
 import { canonicalJson } from './idempotency.ts';
 
 export class PriceBooks {
@@ -99,7 +100,17 @@ export class PriceBooks {
 
   async inForceAt(transaction: StoreTransaction, now_ms: number): Promise<PriceBook> {
     const row = await transaction.getPriceVersionInForce(now_ms);
-    if (!row) throw new TallyError('price_version_not_found', 'no price book version is in force yet');
+    if (!row) throw notInForceYet();
     return this.compile(row);
   }
+
+  /** The book of the version an account session found in force (null: none is in force yet). */
+  async ofSession(transaction: StoreTransaction, session: AccountSession): Promise<PriceBook> {
+    if (session.price_version_in_force === null) throw notInForceYet();
+    return this.get(transaction, session.price_version_in_force);
+  }
+}
+
+function notInForceYet(): TallyError {
+  return new TallyError('price_version_not_found', 'no price book version is in force yet');
 }

@@ -158,6 +158,24 @@ describe('reserve and settle', () => {
     expect((await tally.verify()).ok).toBe(true);
   });
 
+  it('settles and releases reservations another process made, which this one never saw', async () => {
+    // A second engine on the same store: it has not remembered which account the reservations are on.
+    const { tally: other } = await openTestTally({ store: tally.store });
+    const first = await tally.reserve({ account: 'alice', operation: 'chat.fast', max_credits: '10' });
+    const second = await tally.reserve({ account: 'alice', operation: 'chat.fast', max_credits: '5' });
+    expect((await other.settle({ reservation: first.id, usage: { output_tokens: 1_000 } })).credits).toBe(
+      '4',
+    );
+    expect((await other.release({ reservation: second.id })).status).toBe('released');
+    expect((await refusal(other.settle({ reservation: 'rsv_unknown', usage: {} }))).code).toBe(
+      'reservation_not_found',
+    );
+    expect((await refusal(tally.settle({ reservation: first.id, usage: {} }))).code).toBe(
+      'reservation_already_settled',
+    );
+    expect(await tally.getBalance('alice')).toMatchObject({ available: '146', held: '0' });
+  });
+
   it('refuses a TTL outside 1..3600 seconds', async () => {
     const error = await refusal(
       tally.reserve({ account: 'alice', operation: 'chat.fast', max_credits: '1', ttl_seconds: 3601 }),

@@ -9,7 +9,11 @@ import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal, minBigint } from '../domain/decimal.ts';
 import { type Allocation, planDraw, splitSettlement } from '../domain/drawdown.ts';
 import { GENESIS_HASH, move } from '../domain/journal.ts';
-import { PAGE_SIZE_MAX, RESERVATION_TTL_SECONDS_DEFAULT } from '../domain/limits.ts';
+import {
+  PAGE_SIZE_MAX,
+  RESERVATION_ACCOUNTS_REMEMBERED_MAX,
+  RESERVATION_TTL_SECONDS_DEFAULT,
+} from '../domain/limits.ts';
 import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
 import type { RunScope } from '../domain/spending.ts';
@@ -181,6 +185,8 @@ const METERING_COMMANDS: ReadonlySet<string> = new Set(['reserve', 'settle', 're
 export class Tally {
   private readonly ids = new IdGenerator();
   private readonly price_books = new PriceBooks();
+  /** Reservation id → account id, for reservations made in this process (RESERVATION_ACCOUNTS_REMEMBERED_MAX). */
+  private readonly reservation_accounts = new Map<string, string>();
   /** Secret keys and customer tokens. */
   readonly access: Access;
   /** Webhook endpoints and the dispatcher that delivers events to them. */
@@ -708,7 +714,8 @@ export class Tally {
 
   async reserve(input: ReserveInput, options: CommandOptions = {}): Promise<ReservationView> {
     return this.execute('reserve', reserveInput, input, options, async (transaction, request, now_ms) => {
-      const book = await this.price_books.inForceAt(transaction, now_ms);
+      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
+      const book = await this.price_books.ofSession(transaction, session);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
         model: request.model,
@@ -721,7 +728,6 @@ export class Tally {
       if (amount_micros === undefined) {
         throw new TallyError('usage_required', `${operation.id} has no maximum; give usage or max_credits`);
       }
-      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
       const allocations = await this.drawForRun(
         session,
         operation,
@@ -749,8 +755,15 @@ export class Tally {
       };
       await transaction.insertReservation(row);
       await session.post('reserve', row.id, await session.takeFromGrants(allocations, 'hold', row.id));
+      this.rememberAccountOf(row);
       return reservationView(row, book.credit_value, now_ms);
     });
+  }
+
+  private rememberAccountOf(reservation: ReservationRow): void {
+    if (this.reservation_accounts.size >= RESERVATION_ACCOUNTS_REMEMBERED_MAX)
+      this.reservation_accounts.clear();
+    this.reservation_accounts.set(reservation.id, reservation.account_id);
   }
 
   /** Loads a reservation that is still held, refusing one that was settled, released or has expired. */
@@ -759,14 +772,20 @@ export class Tally {
     reservation_id: string,
     now_ms: number,
   ): Promise<{ reservation: ReservationRow; session: AccountSession }> {
-    const found = await transaction.getReservation(reservation_id);
-    if (!found) throw new TallyError('reservation_not_found', `no reservation ${reservation_id}`);
-    // Opening the session books due work, which may expire this very reservation: read it again after.
-    const session = await AccountSession.open(transaction, found.account_id, this.environment(now_ms));
-    const reservation =
-      session.booked_on_open.reservations_expired > 0
-        ? (await transaction.getReservation(reservation_id))!
-        : found;
+    const not_found = () => new TallyError('reservation_not_found', `no reservation ${reservation_id}`);
+    const account_id =
+      this.reservation_accounts.get(reservation_id) ??
+      (await transaction.getReservation(reservation_id))?.account_id;
+    if (account_id === undefined) throw not_found();
+    // Read under the lock, after due work is booked: a reservation past its TTL is already expired here.
+    const session = await AccountSession.open(
+      transaction,
+      account_id,
+      this.environment(now_ms),
+      reservation_id,
+    );
+    const reservation = session.reservation;
+    if (!reservation) throw not_found();
     if (reservation.status === 'settled') throw new TallyError('reservation_already_settled');
     if (reservation.status === 'released') throw new TallyError('reservation_released');
     if (reservation.status === 'expired') {
@@ -879,7 +898,8 @@ export class Tally {
   /** Reserve and settle in one step, for runs whose cost is known. */
   async charge(input: ChargeInput, options: CommandOptions = {}): Promise<ChargeView> {
     return this.execute('charge', chargeInput, input, options, async (transaction, request, now_ms) => {
-      const book = await this.price_books.inForceAt(transaction, now_ms);
+      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
+      const book = await this.price_books.ofSession(transaction, session);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
         model: request.model,
@@ -889,7 +909,6 @@ export class Tally {
       if (!priced.ok) throw new TallyError(priced.code, priced.detail);
       const outcome: Outcome = request.outcome ?? 'succeeded';
       const cost_micros = costForOutcome(operation, priced.micros, outcome);
-      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
       const allocations = await this.drawForRun(
         session,
         operation,

@@ -257,6 +257,17 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         );
       expect(await lapsed(T0 + 999)).toEqual([]);
       expect(await lapsed(T0 + 1_000)).toEqual(['rsv_2']);
+      // The reservation a command works on comes with the lock; a lapsed one is the lapsed row itself.
+      await store.transaction(async (tx) => {
+        const opened = (await tx.openAccountForUpdate('alice', T0 + 1_000, 'rsv_2'))!;
+        expect(opened.reservation?.id).toBe('rsv_2');
+        expect(opened.reservation).toBe(opened.lapsed_reservations[0]);
+        expect((await tx.openAccountForUpdate('alice', T0, 'rsv_1'))!.reservation?.status).toBe('settled');
+        expect((await tx.openAccountForUpdate('alice', T0, 'rsv_none'))!.reservation).toBeUndefined();
+        // Only the account's own: another account's reservation is not found through it.
+        await tx.insertAccount(accountRow('bob'));
+        expect((await tx.openAccountForUpdate('bob', T0, 'rsv_1'))!.reservation).toBeUndefined();
+      });
       expect(await store.transaction((tx) => tx.openAccountForUpdate('nobody', T0))).toBeUndefined();
 
       const charge = {
@@ -691,6 +702,15 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       expect((await store.read((tx) => tx.getPriceVersionInForce(T0 + 500)))?.version).toBe(3);
       expect((await store.read((tx) => tx.getPriceVersionInForce(T0 + 2_000)))?.version).toBe(3);
       expect((await store.read((tx) => tx.getLatestPriceVersion()))?.version).toBe(3);
+      // Opening an account for a command finds the same version, in the same trip as the lock.
+      await store.transaction((tx) => tx.insertAccount(accountRow('alice')));
+      const in_force = (at_ms: number) =>
+        store.transaction(
+          async (tx) => (await tx.openAccountForUpdate('alice', at_ms))!.price_version_in_force,
+        );
+      expect(await in_force(T0 - 1)).toBeNull();
+      expect(await in_force(T0 + 499)).toBe(1);
+      expect(await in_force(T0 + 2_000)).toBe(3);
     });
   });
 }

@@ -291,6 +291,13 @@ export interface OpenedAccount {
   open_grants: GrantRow[];
   /** The account's own limits (configuration and plan limits come from the configuration). */
   account_limits: AccountLimitRow[];
+  /** The price book version in force at the instant the account was opened, if any is yet. */
+  price_version_in_force: number | null;
+  /**
+   * The reservation asked for, read under the lock, if it is this account's. When it is among the
+   * lapsed ones it is that same object, so booking the lapse shows in it.
+   */
+  reservation: ReservationRow | undefined;
 }
 
 export interface StoreTransaction {
@@ -299,9 +306,14 @@ export interface StoreTransaction {
   /**
    * Locks the account (as getAccountForUpdate) and reads what every command needs of it next, in
    * one round trip where the database allows: its subscription, its held reservations whose TTL
-   * ended at or before `now_ms`, its open grants and its own limits.
+   * ended at or before `now_ms`, its open grants, its own limits, the price book version in force
+   * and, when a command works on one, the reservation `reservation_id`.
    */
-  openAccountForUpdate(id: string, now_ms: number): Promise<OpenedAccount | undefined>;
+  openAccountForUpdate(
+    id: string,
+    now_ms: number,
+    reservation_id?: string,
+  ): Promise<OpenedAccount | undefined>;
   getAccount(id: string): Promise<AccountRow | undefined>;
   insertAccount(row: AccountRow): Promise<void>;
   updateAccount(row: AccountRow): Promise<void>;

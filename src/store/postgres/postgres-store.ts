@@ -15,6 +15,8 @@ import { SqlTransaction } from '../sql/sql-transaction.ts';
 import type { Store, StoreTransaction } from '../store.ts';
 import { CHANGES_UNEXPECTED, migrations } from './migrations.ts';
 
+/** Statements prepared per connection at most; past it, new ones are sent with their values written in. */
+const PREPARED_STATEMENTS_MAX = 1_000;
 /** How often a transaction is run again after a conflict it could not see coming. */
 export const TRANSACTION_ATTEMPTS_MAX = 8;
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
@@ -31,29 +33,32 @@ export interface PostgresStoreOptions {
 /**
  * One transaction on one connection, in as few round trips as the work allows. Nothing is sent
  * until a read needs an answer: BEGIN travels with the first read, writes wait (their checks
- * written into the SQL) and travel with the next read or with the COMMIT. A reserve is then
- * three round trips — BEGIN with the price book in force; the account lock with everything the
- * command reads; its writes with COMMIT — and the account stays locked for one of them.
+ * written into the SQL) and travel with the next read or with the COMMIT. A reserve is then two
+ * round trips — BEGIN, the account lock and everything the command reads; its writes and COMMIT —
+ * and a settle too (when this process made the reservation, so it knows the account).
+ *
+ * Every statement is prepared once per connection (`PREPARE`, then `EXECUTE` with the values
+ * written in as literals): several statements can share a round trip only in the simple
+ * protocol, which takes no parameters, and preparing spares the server parsing and planning the
+ * same few statements over and over.
  */
 class PostgresExecutor implements SqlExecutor {
-  /** Statements not yet sent, values written in: they lead the next round trip. */
+  /** Statements not yet sent: they lead the next round trip. */
   private unsent: string[];
   /** Whether anything reached the server: a transaction that sent nothing has nothing to end. */
   private started = false;
+  private readonly prepared: Map<string, string>;
 
   constructor(
     private readonly client: pg.PoolClient,
     begin: string,
   ) {
     this.unsent = [begin];
+    this.prepared = preparedOn(client);
   }
 
   async query(text: string, values: unknown[]): Promise<{ rows: Row[]; changes: number }> {
-    if (this.unsent.length === 0) {
-      const result = await this.client.query({ text, values });
-      return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
-    }
-    const result = (await this.send([this.inline(text, values)])).at(-1)!;
+    const result = (await this.send([this.statement(text, values)])).at(-1)!;
     return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
   }
 
@@ -62,18 +67,23 @@ class PostgresExecutor implements SqlExecutor {
    * takes its own snapshot, so reads after a `FOR UPDATE` see what its lock waited for.
    */
   async batch(queries: readonly { text: string; values: unknown[] }[]): Promise<Row[][]> {
-    const results = await this.send(queries.map((query) => this.inline(query.text, query.values)));
+    const statements = queries.map((query) => this.statement(query.text, query.values));
+    const results = await this.send(statements);
     return results.slice(-queries.length).map((result) => result.rows as Row[]);
   }
 
   async defer(text: string, values: unknown[], check?: ChangeCheck): Promise<void> {
-    const statement = this.inline(text, values);
+    if (!check) {
+      this.unsent.push(this.statement(text, values));
+      return;
+    }
+    const count = values.length;
     this.unsent.push(
-      check
-        ? `WITH changed AS (${statement} RETURNING 1)
-           SELECT ${postgresDialect.expect_changes}(count(*), ${check.changes}, ${this.client.escapeLiteral(check.failure)})
-           FROM changed`
-        : statement,
+      this.statement(
+        `WITH changed AS (${text} RETURNING 1)
+         SELECT ${postgresDialect.expect_changes}(count(*), $${count + 1}, $${count + 2}) FROM changed`,
+        [...values, check.changes, check.failure],
+      ),
     );
   }
 
@@ -85,7 +95,11 @@ class PostgresExecutor implements SqlExecutor {
 
   async rollback(): Promise<void> {
     this.unsent = [];
-    if (this.started) await this.client.query('ROLLBACK');
+    if (!this.started) return;
+    // A failed round trip may have stopped before or after any of its PREPAREs (which a rollback
+    // does not undo): start this connection's prepared statements over.
+    this.prepared.clear();
+    await this.client.query('ROLLBACK; DEALLOCATE ALL');
   }
 
   /** What is unsent, then `statements`, as one simple query; every statement's result, in order. */
@@ -104,15 +118,37 @@ class PostgresExecutor implements SqlExecutor {
     }
   }
 
-  /**
-   * The simple protocol takes no parameters, so values are written in as literals, escaped by the
-   * driver. A statement's only `$` must be its placeholders.
-   */
+  /** `EXECUTE` of `text` prepared on this connection (the PREPARE goes ahead in the same trip if new). */
+  private statement(text: string, values: readonly unknown[]): string {
+    let name = this.prepared.get(text);
+    if (name === undefined) {
+      if (this.prepared.size >= PREPARED_STATEMENTS_MAX) return this.inline(text, values);
+      name = `tally_${this.prepared.size + 1}`;
+      this.prepared.set(text, name);
+      this.unsent.push(`PREPARE ${name} AS ${text}`);
+    }
+    if (values.length === 0) return `EXECUTE ${name}`;
+    return `EXECUTE ${name}(${values.map((value) => literal(value, this.client)).join(', ')})`;
+  }
+
+  /** `text` with its values written in, for a statement not prepared. Its only `$` must be its placeholders. */
   private inline(text: string, values: readonly unknown[]): string {
     return text.replace(/\$(\d+)/g, (_match, index: string) =>
       literal(values[Number(index) - 1], this.client),
     );
   }
+}
+
+/** Statement text → its prepared name, per connection (a prepared statement lives as long as its connection). */
+const prepared_by_connection = new WeakMap<pg.PoolClient, Map<string, string>>();
+
+function preparedOn(client: pg.PoolClient): Map<string, string> {
+  let prepared = prepared_by_connection.get(client);
+  if (!prepared) {
+    prepared = new Map();
+    prepared_by_connection.set(client, prepared);
+  }
+  return prepared;
 }
 
 function literal(value: unknown, client: pg.PoolClient): string {

@@ -257,6 +257,9 @@ const LAPSED_RESERVATIONS =
 const OPEN_GRANTS =
   "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id";
 const ACCOUNT_LIMITS = 'SELECT * FROM account_limits WHERE account_id = ? ORDER BY id';
+const PRICE_VERSION_IN_FORCE =
+  'SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1';
+const RESERVATION_OF_ACCOUNT = 'SELECT * FROM reservations WHERE account_id = ? AND id = ?';
 
 export class SqlTransaction implements StoreTransaction {
   /** Locks the account row until the transaction ends, serialising commands on one account. */
@@ -302,23 +305,35 @@ export class SqlTransaction implements StoreTransaction {
     const row = await this.one(this.account_for_update, id);
     return row && accountFromRow(row);
   }
-  async openAccountForUpdate(id: string, now_ms: number) {
-    const [accounts, subscriptions, lapsed, grants, limits] = await this.executor.batch([
-      bind(this.dialect, this.account_for_update, [id]),
-      bind(this.dialect, SUBSCRIPTION_OF_ACCOUNT, [id]),
-      bind(this.dialect, LAPSED_RESERVATIONS, [id, now_ms]),
-      bind(this.dialect, OPEN_GRANTS, [id]),
-      bind(this.dialect, ACCOUNT_LIMITS, [id]),
-    ]);
+  async openAccountForUpdate(id: string, now_ms: number, reservation_id?: string) {
+    const [accounts, subscriptions, lapsed, grants, limits, prices, reservations] = await this.executor.batch(
+      [
+        bind(this.dialect, this.account_for_update, [id]),
+        bind(this.dialect, SUBSCRIPTION_OF_ACCOUNT, [id]),
+        bind(this.dialect, LAPSED_RESERVATIONS, [id, now_ms]),
+        bind(this.dialect, OPEN_GRANTS, [id]),
+        bind(this.dialect, ACCOUNT_LIMITS, [id]),
+        bind(this.dialect, PRICE_VERSION_IN_FORCE, [now_ms]),
+        ...(reservation_id === undefined
+          ? []
+          : [bind(this.dialect, RESERVATION_OF_ACCOUNT, [id, reservation_id])]),
+      ],
+    );
     const account = accounts![0];
     if (!account) return undefined;
     const subscription = subscriptions![0];
+    const lapsed_reservations = lapsed!.map(reservationFromRow);
+    const reservation = reservations?.[0];
     return {
       account: accountFromRow(account),
       subscription: subscription && subscriptionFromRow(subscription),
-      lapsed_reservations: lapsed!.map(reservationFromRow),
+      lapsed_reservations,
       open_grants: grants!.map(grantFromRow),
       account_limits: limits!.map(accountLimitFromRow),
+      price_version_in_force: prices![0] ? number(prices![0].version) : null,
+      reservation:
+        reservation &&
+        (lapsed_reservations.find((row) => row.id === reservation_id) ?? reservationFromRow(reservation)),
     };
   }
   async getAccount(id: string) {
