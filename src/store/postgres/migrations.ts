@@ -28,16 +28,19 @@ const POSTGRES_APPEND_ONLY = `
 
 /** SQLSTATE of a deferred write's failed check: a bug, reported like a failed assertion. */
 export const CHANGES_UNEXPECTED = 'TL001';
+/** SQLSTATE of a failed check that a remembered account is current: the transaction runs again. */
+export const REMEMBERED_ACCOUNT_OUTDATED = 'TL002';
 
 /** By migration number (from 1): what PostgreSQL needs beyond the translated SQLite migration. */
 const POSTGRES_ONLY: Readonly<Record<number, string>> = {
   // Writes travel with a later round trip (postgres-store.ts), so their row counts are checked in the database.
   9: `
-  CREATE FUNCTION tally_expect_changes(changed BIGINT, expected BIGINT, failure TEXT) RETURNS BIGINT
-  LANGUAGE plpgsql AS $$
+  CREATE FUNCTION tally_expect_changes(
+    changed BIGINT, expected BIGINT, failure TEXT, sqlstate TEXT DEFAULT '${CHANGES_UNEXPECTED}')
+  RETURNS BIGINT LANGUAGE plpgsql AS $$
   BEGIN
     IF changed <> expected THEN
-      RAISE EXCEPTION USING ERRCODE = '${CHANGES_UNEXPECTED}',
+      RAISE EXCEPTION USING ERRCODE = sqlstate,
         MESSAGE = format('%s (%s rows changed, %s expected)', failure, changed, expected);
     END IF;
     RETURN changed;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { dialects } from '../../../test/dialects.ts';
+import { openTestTally, refusal } from '../../../test/helpers.ts';
 import { createDatabase } from '../../../test/postgres-server.ts';
 import { accountRow, describeStoreContract } from '../store-contract.ts';
 import { PostgresStore } from './postgres-store.ts';
@@ -40,6 +41,48 @@ if (dialects.includes('postgres')) {
       await client.end();
       expect((await store.read((tx) => tx.listJournal('a')))[0]?.entries[1]?.amount_micros).toBe(5n);
       await store.close();
+    });
+
+    it('reserves and settles in one round trip each once the process knows the account', async () => {
+      const store = await openStore();
+      const { tally } = await openTestTally({ store });
+      await tally.putAccount({ id: 'alice', kind: 'user' });
+      await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' });
+      const before = store.round_trips;
+      for (let run = 0; run < 10; run++) {
+        const reservation = await tally.reserve({ account: 'alice', operation: 'web.extract' });
+        await tally.settle({ reservation: reservation.id, usage: {} });
+      }
+      expect(store.round_trips - before).toBe(20);
+      expect(await tally.getBalance('alice')).toMatchObject({ available: '20', held: '0' });
+      expect((await tally.verify()).ok).toBe(true);
+      await tally.close();
+    });
+
+    it('notices what another process changed on an account it remembers, before acting on it', async () => {
+      const url = await createDatabase(inject('postgres_url'));
+      const [here, there] = await Promise.all([1, 2].map(() => PostgresStore.open({ url })));
+      const { tally } = await openTestTally({ store: here });
+      const { tally: other } = await openTestTally({ store: there });
+      await tally.putAccount({ id: 'alice', kind: 'user' });
+      await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '20' });
+      await tally.reserve({ account: 'alice', operation: 'web.extract' });
+      // Remembered here: 12 credits left. Elsewhere, 10 of them are held.
+      await other.reserve({ account: 'alice', operation: 'web.extract', max_credits: '10' });
+      expect((await refusal(tally.reserve({ account: 'alice', operation: 'web.extract' }))).code).toBe(
+        'insufficient_credits',
+      );
+      // Elsewhere, a new price book takes effect; remembered here, version 1 is in force.
+      await tally.reserve({ account: 'alice', operation: 'web.extract', max_credits: '1' });
+      await other.publishPriceBook({
+        operations: { 'web.extract': { flat_credits: '1', max_credits: '1' } },
+      });
+      const repriced = await tally.reserve({ account: 'alice', operation: 'web.extract' });
+      expect(repriced.price_version).toBe(2);
+      expect(repriced.amount).toBe('1');
+      expect(await tally.getBalance('alice')).toMatchObject({ available: '0', held: '20' });
+      expect((await tally.verify()).ok).toBe(true);
+      await Promise.all([tally.close(), other.close()]);
     });
 
     it('migrates a database once, however many processes start on it at the same time', async () => {

@@ -10,10 +10,11 @@
  */
 import pg from 'pg';
 import { InvariantViolation } from '../../domain/assert.ts';
+import { AccountMemory, RememberedAccountOutdated } from '../sql/account-memory.ts';
 import { type ChangeCheck, postgresDialect, type Row, type SqlExecutor } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
 import type { Store, StoreTransaction } from '../store.ts';
-import { CHANGES_UNEXPECTED, migrations } from './migrations.ts';
+import { CHANGES_UNEXPECTED, migrations, REMEMBERED_ACCOUNT_OUTDATED } from './migrations.ts';
 
 /** Statements prepared per connection at most; past it, new ones are sent with their values written in. */
 const PREPARED_STATEMENTS_MAX = 1_000;
@@ -47,11 +48,16 @@ class PostgresExecutor implements SqlExecutor {
   private unsent: string[];
   /** Whether anything reached the server: a transaction that sent nothing has nothing to end. */
   private started = false;
-  private readonly prepared: Map<string, string>;
+  private readonly prepared: PreparedStatements;
+  /** The end of the transaction this one follows on its account (AccountMemory): nothing is sent before. */
+  private barrier: Promise<void> | undefined;
+  /** Statements whose PREPARE is still unsent: if it never goes, they are not prepared. */
+  private preparing: string[] = [];
 
   constructor(
     private readonly client: pg.PoolClient,
     begin: string,
+    private readonly counters: { round_trips: number },
   ) {
     this.unsent = [begin];
     this.prepared = preparedOn(client);
@@ -81,8 +87,13 @@ class PostgresExecutor implements SqlExecutor {
     this.unsent.push(
       this.statement(
         `WITH changed AS (${text} RETURNING 1)
-         SELECT ${postgresDialect.expect_changes}(count(*), $${count + 1}, $${count + 2}) FROM changed`,
-        [...values, check.changes, check.failure],
+         SELECT ${postgresDialect.expect_changes}(count(*), $${count + 1}, $${count + 2}, $${count + 3}) FROM changed`,
+        [
+          ...values,
+          check.changes,
+          check.failure,
+          check.stale ? REMEMBERED_ACCOUNT_OUTDATED : CHANGES_UNEXPECTED,
+        ],
       ),
     );
   }
@@ -95,36 +106,49 @@ class PostgresExecutor implements SqlExecutor {
 
   async rollback(): Promise<void> {
     this.unsent = [];
+    for (const text of this.preparing) this.prepared.names.delete(text);
+    this.preparing = [];
     if (!this.started) return;
     // A failed round trip may have stopped before or after any of its PREPAREs (which a rollback
     // does not undo): start this connection's prepared statements over.
-    this.prepared.clear();
+    this.prepared.names.clear();
     await this.client.query('ROLLBACK; DEALLOCATE ALL');
+  }
+
+  holdUntil(barrier: Promise<void>): void {
+    this.barrier = barrier;
   }
 
   /** What is unsent, then `statements`, as one simple query; every statement's result, in order. */
   private async send(statements: readonly string[]): Promise<pg.QueryResult[]> {
+    if (this.barrier) {
+      await this.barrier;
+      this.barrier = undefined;
+    }
     const text = [...this.unsent, ...statements].join(';\n');
     this.unsent = [];
     this.started = true;
+    this.counters.round_trips++;
     try {
       const results = (await this.client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+      this.preparing = [];
       return Array.isArray(results) ? results : [results];
     } catch (error) {
-      if ((error as { code?: string }).code === CHANGES_UNEXPECTED) {
-        throw new InvariantViolation((error as Error).message);
-      }
+      const code = (error as { code?: string }).code;
+      if (code === CHANGES_UNEXPECTED) throw new InvariantViolation((error as Error).message);
+      if (code === REMEMBERED_ACCOUNT_OUTDATED) throw new RememberedAccountOutdated((error as Error).message);
       throw error;
     }
   }
 
   /** `EXECUTE` of `text` prepared on this connection (the PREPARE goes ahead in the same trip if new). */
   private statement(text: string, values: readonly unknown[]): string {
-    let name = this.prepared.get(text);
+    let name = this.prepared.names.get(text);
     if (name === undefined) {
-      if (this.prepared.size >= PREPARED_STATEMENTS_MAX) return this.inline(text, values);
-      name = `tally_${this.prepared.size + 1}`;
-      this.prepared.set(text, name);
+      if (this.prepared.names.size >= PREPARED_STATEMENTS_MAX) return this.inline(text, values);
+      name = `tally_${++this.prepared.count}`;
+      this.prepared.names.set(text, name);
+      this.preparing.push(text);
       this.unsent.push(`PREPARE ${name} AS ${text}`);
     }
     if (values.length === 0) return `EXECUTE ${name}`;
@@ -139,13 +163,17 @@ class PostgresExecutor implements SqlExecutor {
   }
 }
 
-/** Statement text → its prepared name, per connection (a prepared statement lives as long as its connection). */
-const prepared_by_connection = new WeakMap<pg.PoolClient, Map<string, string>>();
+/** A connection's prepared statements (they live as long as it): text → name, and names handed out. */
+interface PreparedStatements {
+  names: Map<string, string>;
+  count: number;
+}
+const prepared_by_connection = new WeakMap<pg.PoolClient, PreparedStatements>();
 
-function preparedOn(client: pg.PoolClient): Map<string, string> {
+function preparedOn(client: pg.PoolClient): PreparedStatements {
   let prepared = prepared_by_connection.get(client);
   if (!prepared) {
-    prepared = new Map();
+    prepared = { names: new Map(), count: 0 };
     prepared_by_connection.set(client, prepared);
   }
   return prepared;
@@ -162,6 +190,7 @@ function literal(value: unknown, client: pg.PoolClient): string {
 }
 
 function isRetryable(error: unknown): boolean {
+  if (error instanceof RememberedAccountOutdated) return true;
   return (
     typeof error === 'object' && error !== null && RETRYABLE.has((error as { code?: string }).code ?? '')
   );
@@ -170,6 +199,10 @@ function isRetryable(error: unknown): boolean {
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
+  /** Round trips of transactions so far (ROLLBACK not counted): what the hot path is measured in. */
+  round_trips = 0;
+  /** This process's memory of the accounts it worked on: a warm reserve or settle is one round trip. */
+  private readonly memory = new AccountMemory();
 
   private constructor(options: PostgresStoreOptions) {
     this.pool = new pg.Pool({
@@ -215,7 +248,7 @@ export class PostgresStore implements Store {
   }
 
   transaction<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result> {
-    return this.run('BEGIN', work);
+    return this.run('BEGIN', work, this.memory);
   }
 
   read<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result> {
@@ -226,18 +259,28 @@ export class PostgresStore implements Store {
   private async run<Result>(
     begin: string,
     work: (transaction: StoreTransaction) => Promise<Result>,
+    memory?: AccountMemory,
   ): Promise<Result> {
+    let recall = true;
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
-      const executor = new PostgresExecutor(client, begin);
+      const executor = new PostgresExecutor(client, begin, this);
+      const transaction = new SqlTransaction(executor, postgresDialect, memory, recall);
+      let committed = false;
       try {
-        const result = await work(new SqlTransaction(executor, postgresDialect));
+        const result = await work(transaction);
+        transaction.committing();
         await executor.commit();
+        committed = true;
         return result;
       } catch (error) {
         await executor.rollback().catch(() => undefined);
-        if (!isRetryable(error) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw error;
+        // A refusal drawn from memory is only answered once fresh reads draw it too.
+        const from_memory = transaction.recalled && recall;
+        if ((!isRetryable(error) && !from_memory) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw error;
+        if (error instanceof RememberedAccountOutdated || from_memory) recall = false;
       } finally {
+        transaction.finish(committed);
         client.release();
       }
     }

@@ -16,8 +16,9 @@ export interface SqlDialect {
   /** Whether INSERT/UPDATE may run inside WITH, so dependent writes go in one statement (one round trip). */
   writes_in_with: boolean;
   /**
-   * A SQL function `(count, expected, failure)` that raises when a write changed another number of
-   * rows than expected, so a deferred write is checked in the database (PostgreSQL's is a migration's).
+   * A SQL function `(count, expected, failure[, sqlstate])` that raises when a write changed
+   * another number of rows than expected (by default as a bug), so a deferred write is checked in the database
+   * (PostgreSQL's is a migration's).
    */
   expect_changes: string | null;
 }
@@ -117,10 +118,17 @@ export interface SqlExecutor {
    * Either way a failed check means the transaction does not commit.
    */
   defer(text: string, values: unknown[], check?: ChangeCheck): Promise<void>;
+  /** Sends nothing before `barrier` settles (where a transaction may start before the one it follows ends). */
+  holdUntil?(barrier: Promise<void>): void;
 }
 
-/** How many rows a write must change, and what it means when it does not (a bug, never a refusal). */
+/** How many rows a write must change, and what it means when it does not. */
 export interface ChangeCheck {
   changes: number;
   failure: string;
+  /**
+   * Set: the command worked from a remembered copy that turned out old; the transaction is run
+   * again from fresh reads (RememberedAccountOutdated). Unset: a bug (InvariantViolation).
+   */
+  stale?: true;
 }

@@ -18,6 +18,7 @@ import type {
   EventRow,
   GrantRow,
   IdempotencyRow,
+  OpenedAccount,
   PriceVersionRow,
   RefundRow,
   ReservationRow,
@@ -27,6 +28,7 @@ import type {
   WebhookDeliveryRow,
   WebhookEndpointRow,
 } from '../store.ts';
+import type { AccountMemory, RememberedAccount } from './account-memory.ts';
 import {
   bind,
   type ChangeCheck,
@@ -254,6 +256,15 @@ function accountLimitFromRow(row: Row): AccountLimitRow {
 const SUBSCRIPTION_OF_ACCOUNT = 'SELECT * FROM subscriptions WHERE account_id = ?';
 const LAPSED_RESERVATIONS =
   "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' AND expires_at_ms <= ? ORDER BY created_at_ms, id";
+const HELD_RESERVATIONS =
+  "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' ORDER BY created_at_ms, id";
+/** Where accounts are remembered, every lock bumps the version, so other processes can tell their memory is old. */
+const LOCK_AND_BUMP = 'UPDATE accounts SET version = version + 1 WHERE id = ? RETURNING *';
+/** Locks and bumps the account only if it is as remembered, with the same price book version in force. */
+const LOCK_IF_AS_REMEMBERED = `UPDATE accounts SET version = version + 1
+  WHERE id = ? AND version = ?
+    AND (SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1) IS NOT DISTINCT FROM ?`;
+const BUMP = 'UPDATE accounts SET version = version + 1 WHERE id = ?';
 const OPEN_GRANTS =
   "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id";
 const ACCOUNT_LIMITS = 'SELECT * FROM account_limits WHERE account_id = ? ORDER BY id';
@@ -261,15 +272,80 @@ const PRICE_VERSION_IN_FORCE =
   'SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1';
 const RESERVATION_OF_ACCOUNT = 'SELECT * FROM reservations WHERE account_id = ? AND id = ?';
 
+/** Held reservations whose TTL ended at or before `now_ms`, in their order. */
+/** The order grants and reservations are read in. */
+function byCreation(
+  a: { created_at_ms: number; id: string },
+  b: { created_at_ms: number; id: string },
+): number {
+  return a.created_at_ms - b.created_at_ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function lapsedAt(held: readonly ReservationRow[], now_ms: number): ReservationRow[] {
+  return held.filter((row) => row.expires_at_ms <= now_ms);
+}
+
 export class SqlTransaction implements StoreTransaction {
   /** Locks the account row until the transaction ends, serialising commands on one account. */
   private readonly account_for_update: string;
+  /** With a memory: each account this transaction opened, as its writes leave it (remembered on commit). */
+  private readonly opened_accounts = new Map<string, RememberedAccount>();
+  /** With a memory: accounts written without being opened; their version was bumped and memory dropped. */
+  private readonly bumped = new Set<string>();
+  /** The turn this transaction holds on the first account it opened, released when it ends. */
+  private release_turn: (() => void) | undefined;
+  /**
+   * Whether an account was opened from memory: until its check has run, anything the command
+   * concluded from it — a refusal too — may rest on an old copy.
+   */
+  recalled = false;
+  /** Settles `RememberedAccount.settled` of what this transaction left, once it has ended. */
+  private settle: (() => void) | undefined;
 
+  /**
+   * `memory`, where given, lets a command skip reading an account this process left as it is;
+   * `recall` false reads every account afresh but still keeps the memory current (a retry after
+   * the memory proved old, so it cannot fail the same way again).
+   */
   constructor(
     private readonly executor: SqlExecutor,
     private readonly dialect: SqlDialect,
+    private readonly memory?: AccountMemory,
+    private readonly recall = true,
   ) {
-    this.account_for_update = `SELECT * FROM accounts WHERE id = ?${dialect.lock_rows}`;
+    this.account_for_update = memory
+      ? LOCK_AND_BUMP
+      : `SELECT * FROM accounts WHERE id = ?${dialect.lock_rows}`;
+  }
+
+  /**
+   * Call as the COMMIT is sent: the accounts are remembered as this transaction leaves them and
+   * the next command of the process may start on them at once. Its own check then waits, in the
+   * database, for this commit — and fails, running again, if this one does not commit.
+   */
+  committing(): void {
+    if (this.memory) {
+      const settled = new Promise<void>((resolve) => {
+        this.settle = resolve;
+      });
+      for (const [id, account] of this.opened_accounts) this.memory.remember(id, { ...account, settled });
+    }
+    this.endTurn();
+  }
+
+  /** Call once the transaction has ended, either way: a failed one leaves nothing remembered. */
+  finish(committed: boolean): void {
+    this.settle?.();
+    if (this.memory) {
+      if (!committed) for (const id of this.opened_accounts.keys()) this.memory.forget(id);
+      for (const id of this.bumped) this.memory.forget(id);
+    }
+    this.endTurn();
+  }
+
+  private endTurn(): void {
+    this.release_turn?.();
+    this.release_turn = undefined;
   }
 
   /** Positional parameters follow the SQL; a single object supplies @named ones. */
@@ -303,39 +379,116 @@ export class SqlTransaction implements StoreTransaction {
 
   async getAccountForUpdate(id: string) {
     const row = await this.one(this.account_for_update, id);
+    this.memory?.forget(id);
+    this.opened_accounts.delete(id);
     return row && accountFromRow(row);
   }
+
   async openAccountForUpdate(id: string, now_ms: number, reservation_id?: string) {
-    const [accounts, subscriptions, lapsed, grants, limits, prices, reservations] = await this.executor.batch(
-      [
+    if (this.memory && this.release_turn === undefined && !this.opened_accounts.has(id)) {
+      // The first account of a transaction only: waiting for a turn on a second could deadlock in process.
+      this.release_turn = await this.memory.turn(id);
+      const remembered = this.recall ? this.memory.recall(id) : undefined;
+      if (
+        remembered &&
+        (reservation_id === undefined ||
+          remembered.held_reservations.some((row) => row.id === reservation_id))
+      ) {
+        return this.openAsRemembered(id, now_ms, reservation_id, remembered);
+      }
+    }
+    const [accounts, subscriptions, reservations_read, grants, limits, prices, reservation_rows] =
+      await this.executor.batch([
         bind(this.dialect, this.account_for_update, [id]),
         bind(this.dialect, SUBSCRIPTION_OF_ACCOUNT, [id]),
-        bind(this.dialect, LAPSED_RESERVATIONS, [id, now_ms]),
+        this.memory
+          ? bind(this.dialect, HELD_RESERVATIONS, [id])
+          : bind(this.dialect, LAPSED_RESERVATIONS, [id, now_ms]),
         bind(this.dialect, OPEN_GRANTS, [id]),
         bind(this.dialect, ACCOUNT_LIMITS, [id]),
         bind(this.dialect, PRICE_VERSION_IN_FORCE, [now_ms]),
         ...(reservation_id === undefined
           ? []
           : [bind(this.dialect, RESERVATION_OF_ACCOUNT, [id, reservation_id])]),
-      ],
-    );
+      ]);
     const account = accounts![0];
     if (!account) return undefined;
     const subscription = subscriptions![0];
-    const lapsed_reservations = lapsed!.map(reservationFromRow);
-    const reservation = reservations?.[0];
-    return {
+    const opened = {
       account: accountFromRow(account),
       subscription: subscription && subscriptionFromRow(subscription),
-      lapsed_reservations,
       open_grants: grants!.map(grantFromRow),
       account_limits: limits!.map(accountLimitFromRow),
       price_version_in_force: prices![0] ? number(prices![0].version) : null,
+    };
+    const reservations = reservations_read!.map(reservationFromRow);
+    if (this.memory) {
+      this.opened_accounts.set(id, {
+        version: number(account.version),
+        opened: structuredClone(opened),
+        held_reservations: structuredClone(reservations),
+      });
+    }
+    const lapsed_reservations = this.memory ? lapsedAt(reservations, now_ms) : reservations;
+    const reservation = reservation_rows?.[0];
+    return {
+      ...opened,
+      lapsed_reservations,
       reservation:
         reservation &&
         (lapsed_reservations.find((row) => row.id === reservation_id) ?? reservationFromRow(reservation)),
     };
   }
+
+  /**
+   * Opens the account from memory: no round trip now. The lock, with the check that the memory is
+   * current, leads the transaction's next trip; if it is not, the transaction fails before any of
+   * its writes and runs again (the store retries), reading the account afresh.
+   */
+  private async openAsRemembered(
+    id: string,
+    now_ms: number,
+    reservation_id: string | undefined,
+    remembered: RememberedAccount,
+  ): Promise<OpenedAccount> {
+    await this.write(
+      LOCK_IF_AS_REMEMBERED,
+      [id, remembered.version, now_ms, remembered.opened.price_version_in_force],
+      { changes: 1, failure: `account ${id} is at version ${remembered.version}`, stale: true },
+    );
+    this.recalled = true;
+    if (remembered.settled) this.executor.holdUntil?.(remembered.settled);
+    remembered.version++;
+    remembered.settled = undefined;
+    this.opened_accounts.set(id, remembered);
+    // The session changes what it is given: hand it copies of the rows it gets.
+    const lapsed_reservations = structuredClone(lapsedAt(remembered.held_reservations, now_ms));
+    const worked_on = remembered.held_reservations.find((row) => row.id === reservation_id);
+    return {
+      ...structuredClone(remembered.opened),
+      lapsed_reservations,
+      reservation:
+        lapsed_reservations.find((row) => row.id === reservation_id) ??
+        (worked_on && structuredClone(worked_on)),
+    };
+  }
+
+  /**
+   * The working copy of an account this transaction opened, for a write to keep it current. An
+   * account written without being opened (tests, tools) has its version bumped instead, so every
+   * process's memory of it is dropped.
+   */
+  private async workingCopy(account_id: string): Promise<RememberedAccount | undefined> {
+    if (!this.memory) return undefined;
+    const copy = this.opened_accounts.get(account_id);
+    if (!copy && !this.bumped.has(account_id)) {
+      this.bumped.add(account_id);
+      this.memory.forget(account_id);
+      await this.write(BUMP, [account_id]);
+    }
+    return copy;
+  }
+
   async getAccount(id: string) {
     const row = await this.one('SELECT * FROM accounts WHERE id = ?', id);
     return row && accountFromRow(row);
@@ -350,6 +503,8 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateAccount(row: AccountRow) {
+    const copy = await this.workingCopy(row.id);
+    if (copy) copy.opened.account = { ...structuredClone(row), ledger: copy.opened.account.ledger };
     await this.write(
       `UPDATE accounts SET timezone = @timezone, status = @status, metadata_json = @metadata_json,
          low_balance_threshold_micros = @low_balance_threshold_micros, balance_alert = @balance_alert,
@@ -390,6 +545,11 @@ export class SqlTransaction implements StoreTransaction {
     ).map(grantFromRow);
   }
   async insertGrant(row: GrantRow) {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy && row.status === 'active') {
+      copy.opened.open_grants.push(structuredClone(row));
+      copy.opened.open_grants.sort(byCreation);
+    }
     await this.write(
       `INSERT INTO grants (account_id, id, kind, priority, amount_micros, remaining_micros, effective_at_ms, expires_at_ms,
          source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms,
@@ -401,6 +561,9 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async adjustGrantRemaining(account_id: string, id: string, delta_micros: bigint) {
+    const copy = await this.workingCopy(account_id);
+    const grant = copy?.opened.open_grants.find((open) => open.id === id);
+    if (grant) grant.remaining_micros += delta_micros;
     await this.write(
       `UPDATE grants SET remaining_micros = remaining_micros + ?
        WHERE account_id = ? AND id = ? AND status = 'active'
@@ -410,6 +573,12 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateGrant(row: GrantRow) {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy) {
+      const grants = copy.opened.open_grants.filter((open) => open.id !== row.id);
+      if (row.status === 'active') grants.push(structuredClone(row));
+      copy.opened.open_grants = grants.sort(byCreation);
+    }
     await this.write(
       `UPDATE grants SET remaining_micros = @remaining_micros, status = @status, closed_at_ms = @closed_at_ms,
          closed_reason = @closed_reason, expiring_notified = @expiring_notified
@@ -437,6 +606,11 @@ export class SqlTransaction implements StoreTransaction {
     ).map(reservationFromRow);
   }
   async insertReservation(row: ReservationRow) {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy && row.status === 'held') {
+      copy.held_reservations.push(structuredClone(row));
+      copy.held_reservations.sort(byCreation);
+    }
     await this.write(
       `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id, status, amount_micros,
          price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id)
@@ -456,6 +630,12 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateReservation(row: ReservationRow) {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy) {
+      const held = copy.held_reservations.filter((reservation) => reservation.id !== row.id);
+      if (row.status === 'held') held.push(structuredClone(row));
+      copy.held_reservations = held.sort(byCreation);
+    }
     await this.write(
       'UPDATE reservations SET status = ?, resolved_at_ms = ?, charge_id = ? WHERE account_id = ? AND id = ?',
       [row.status, row.resolved_at_ms, row.charge_id, row.account_id, row.id],
@@ -548,6 +728,8 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async appendJournal(transaction: JournalTransaction) {
+    const copy = await this.workingCopy(transaction.account_id);
+    if (copy) copy.opened.account.ledger = { sequence: transaction.sequence, hash: transaction.hash };
     if (
       this.dialect.writes_in_with &&
       this.dialect.expect_changes &&
@@ -859,6 +1041,8 @@ export class SqlTransaction implements StoreTransaction {
     return row && subscriptionFromRow(row);
   }
   async putSubscription(row: SubscriptionRow) {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy) copy.opened.subscription = structuredClone(row);
     const { overrides, ...columns } = row;
     await this.write(
       `INSERT INTO subscriptions (account_id, plan_id, status, anchor_ms, current_period_start_ms, current_period_end_ms,
@@ -883,6 +1067,12 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async putAccountLimit(row: AccountLimitRow) {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy) {
+      const limits = copy.opened.account_limits.filter((limit) => limit.id !== row.id);
+      limits.push(structuredClone(row));
+      copy.opened.account_limits = limits.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
     const { kinds, operations, api_key, window, ...columns } = row;
     await this.write(
       `INSERT INTO account_limits (account_id, id, limit_window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)

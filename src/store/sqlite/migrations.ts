@@ -305,4 +305,9 @@ export const migrations: readonly string[] = [
   -- Nothing for SQLite: PostgreSQL adds the function that checks deferred writes in the database
   -- (postgres/migrations.ts). SQLite runs each write at once and checks it in process.
   `,
+  `
+  -- Bumped by every command that locks the account (where processes remember accounts: PostgreSQL),
+  -- so a process can tell whether the account is still as it left it (sql/account-memory.ts).
+  ALTER TABLE accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

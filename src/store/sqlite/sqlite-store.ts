@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { assert } from '../../domain/assert.ts';
 import { GROUP_COMMIT_MAX } from '../../domain/limits.ts';
+import { RememberedAccountOutdated } from '../sql/account-memory.ts';
 import type { ChangeCheck, Row, SqlExecutor } from '../sql/dialect.ts';
 import { sqliteDialect } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
@@ -68,6 +69,7 @@ class SqliteExecutor implements SqlExecutor {
   /** In process, a statement costs microseconds and no round trip: it runs now. */
   async defer(text: string, values: unknown[], check?: ChangeCheck): Promise<void> {
     const { changes } = this.get(text).run(...values);
+    if (check?.stale && changes !== check.changes) throw new RememberedAccountOutdated(check.failure);
     if (check) assert(changes === check.changes, check.failure);
   }
 }

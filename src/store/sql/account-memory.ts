@@ -1,0 +1,99 @@
+/**
+ * What a process remembers of the accounts it worked on, so the next command on one can skip
+ * the round trip that reads it under the lock (PostgreSQL: reserve and settle in ONE round trip).
+ *
+ * Every command that locks an account bumps its `version`, in any process. A remembered account
+ * carries the version it had after this process's last command on it; a command that uses the
+ * memory sends, ahead of its writes and in the same trip, a statement that locks the account only
+ * if the version is still that one (and the price book version in force is the one remembered).
+ * If another process moved the account meanwhile, that statement fails, the transaction rolls
+ * back before any of its writes, and it runs again reading the account afresh. The memory is an
+ * optimisation that can be wrong; the check makes it impossible to act on a wrong one.
+ *
+ * Within the process, commands on one account take turns (as the row lock would make them do
+ * anyway), so each starts from what the one before left, and none fails for a neighbour's bump.
+ */
+import type { OpenedAccount, ReservationRow } from '../store.ts';
+
+/** Accounts remembered per process at most; past it the memory starts over. */
+export const ACCOUNTS_REMEMBERED_MAX = 10_000;
+/** An account with more reservations held than this is not remembered (they are all kept). */
+export const HELD_RESERVATIONS_REMEMBERED_MAX = 256;
+
+/** An account as a command leaves it: the row, what opening it reads, and every held reservation. */
+export interface RememberedAccount {
+  /** The account row's `version` after the command. */
+  version: number;
+  opened: Omit<OpenedAccount, 'lapsed_reservations' | 'reservation'>;
+  /**
+   * Every held reservation, in (created_at_ms, id) order; lapsed ones are found among them by
+   * time. The rows are never changed in place (a change replaces the row), so copies share them.
+   */
+  held_reservations: ReservationRow[];
+  /**
+   * Settles when the transaction that left the account so has ended. A command may start from the
+   * memory at once, but sends nothing before then: its check would run ahead of that commit.
+   */
+  settled?: Promise<void>;
+}
+
+/** A command read a remembered account another process had moved on from; its transaction runs again. */
+export class RememberedAccountOutdated extends Error {
+  constructor(message: string) {
+    super(`remembered account outdated: ${message}`);
+    this.name = 'RememberedAccountOutdated';
+  }
+}
+
+export class AccountMemory {
+  private readonly accounts = new Map<string, RememberedAccount>();
+  /** Per account, the end of the last turn handed out: a command waits for it before taking its own. */
+  private readonly turns = new Map<string, Promise<void>>();
+
+  /**
+   * Waits for the commands of this process already on `account_id`, then gives the caller the
+   * account until it calls the returned release (after its transaction ends, either way).
+   */
+  async turn(account_id: string): Promise<() => void> {
+    const before = this.turns.get(account_id);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.turns.set(account_id, mine);
+    if (before) await before;
+    return () => {
+      if (this.turns.get(account_id) === mine) this.turns.delete(account_id);
+      release();
+    };
+  }
+
+  /** The remembered account, a copy the caller may change (held reservations: replace, never edit). */
+  recall(account_id: string): RememberedAccount | undefined {
+    const remembered = this.accounts.get(account_id);
+    return (
+      remembered && {
+        version: remembered.version,
+        opened: structuredClone(remembered.opened),
+        held_reservations: [...remembered.held_reservations],
+        settled: remembered.settled,
+      }
+    );
+  }
+
+  /** Keeps what a committed command left (the caller lets go of it), unless a later version is known. */
+  remember(account_id: string, account: RememberedAccount): void {
+    const known = this.accounts.get(account_id);
+    if (known && known.version >= account.version) return;
+    if (account.held_reservations.length > HELD_RESERVATIONS_REMEMBERED_MAX) {
+      this.accounts.delete(account_id);
+      return;
+    }
+    if (!known && this.accounts.size >= ACCOUNTS_REMEMBERED_MAX) this.accounts.clear();
+    this.accounts.set(account_id, account);
+  }
+
+  forget(account_id: string): void {
+    this.accounts.delete(account_id);
+  }
+}
