@@ -1,12 +1,13 @@
 /**
  * The production store: PostgreSQL through `pg`, shared by any number of Tally processes.
  *
- * Commands run at READ COMMITTED and lock the account row first (`SELECT … FOR UPDATE`), so
- * commands on one account are serialised while different accounts proceed in parallel; CHECK
- * constraints refuse a grant below zero as a second line of defence. Serialization failures,
- * deadlocks and unique-key races (two processes executing one idempotency key) roll back and run
- * again, a bounded number of times, never reaching the client: the retry sees the winner's
- * result and answers it as a replay.
+ * Commands run at READ COMMITTED and lock the account row first (an UPDATE that bumps its
+ * version), so commands on one account are serialised while different accounts proceed in
+ * parallel; CHECK constraints refuse a grant below zero as a second line of defence.
+ * Serialization failures, deadlocks and unique-key races (two processes executing one idempotency
+ * key) roll back and run again, a bounded number of times, never reaching the client: the retry
+ * sees the winner's result and answers it as a replay. So does a command that found this
+ * process's memory of its account outdated (sql/account-memory.ts), reading afresh.
  */
 import pg from 'pg';
 import { InvariantViolation } from '../../domain/assert.ts';
