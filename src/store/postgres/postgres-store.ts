@@ -37,7 +37,9 @@ export interface PostgresStoreOptions {
  * until a read needs an answer: BEGIN travels with the first read, writes wait (their checks
  * written into the SQL) and travel with the next read or with the COMMIT. A reserve is then two
  * round trips — BEGIN, the account lock and everything the command reads; its writes and COMMIT —
- * and a settle too (when this process made the reservation, so it knows the account).
+ * and a settle too (when this process made the reservation, so it knows the account). When the
+ * process remembers the account (AccountMemory), the first trip goes: the lock and its check
+ * lead the writes, and the command is one round trip.
  *
  * Every statement is prepared once per connection (`PREPARE`, then `EXECUTE` with the values
  * written in as literals): several statements can share a round trip only in the simple

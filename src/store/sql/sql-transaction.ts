@@ -272,7 +272,6 @@ const PRICE_VERSION_IN_FORCE =
   'SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1';
 const RESERVATION_OF_ACCOUNT = 'SELECT * FROM reservations WHERE account_id = ? AND id = ?';
 
-/** Held reservations whose TTL ended at or before `now_ms`, in their order. */
 /** The order grants and reservations are read in. */
 function byCreation(
   a: { created_at_ms: number; id: string },
@@ -281,6 +280,7 @@ function byCreation(
   return a.created_at_ms - b.created_at_ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** Held reservations whose TTL ended at or before `now_ms`, in their order. */
 function lapsedAt(held: readonly ReservationRow[], now_ms: number): ReservationRow[] {
   return held.filter((row) => row.expires_at_ms <= now_ms);
 }
