@@ -59,6 +59,27 @@ if (dialects.includes('postgres')) {
       await tally.close();
     });
 
+    it('never overspends when many commands of one process take turns on a remembered account', async () => {
+      const store = await openStore();
+      const { tally } = await openTestTally({ store });
+      await tally.putAccount({ id: 'alice', kind: 'user' });
+      await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' });
+      await tally.reserve({ account: 'alice', operation: 'web.extract', max_credits: '1' });
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, () =>
+          tally.reserve({ account: 'alice', operation: 'web.extract', max_credits: '3' }).then(
+            () => 'held',
+            (error: { code?: string }) => error.code,
+          ),
+        ),
+      );
+      expect(answers.filter((answer) => answer === 'held')).toHaveLength(33);
+      expect(answers.filter((answer) => answer === 'insufficient_credits')).toHaveLength(27);
+      expect(await tally.getBalance('alice')).toMatchObject({ available: '0', held: '100' });
+      expect((await tally.verify()).ok).toBe(true);
+      await tally.close();
+    });
+
     it('notices what another process changed on an account it remembers, before acting on it', async () => {
       const url = await createDatabase(inject('postgres_url'));
       const [here, there] = await Promise.all([1, 2].map(() => PostgresStore.open({ url })));
