@@ -106,6 +106,26 @@ if (dialects.includes('postgres')) {
       await Promise.all([tally.close(), other.close()]);
     });
 
+    it('drops a connection the server cut mid-transaction, and carries on with a new one', async () => {
+      const url = await createDatabase(inject('postgres_url'));
+      const store = await PostgresStore.open({ url, pool_size: 1 });
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.getAccount('nobody');
+          await admin.query(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+          );
+          await tx.getAccount('nobody');
+        }),
+      ).rejects.toThrow();
+      await store.transaction((tx) => tx.insertAccount(accountRow('after')));
+      expect(await store.read((tx) => tx.listAccountIds(null, 10))).toEqual(['after']);
+      await admin.end();
+      await store.close();
+    });
+
     it('migrates a database once, however many processes start on it at the same time', async () => {
       const url = await createDatabase(inject('postgres_url'));
       const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open({ url })));

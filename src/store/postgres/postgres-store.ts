@@ -270,6 +270,12 @@ export class PostgresStore implements Store {
       const executor = new PostgresExecutor(client, begin, this);
       const transaction = new SqlTransaction(executor, postgresDialect, memory, recall);
       let committed = false;
+      let broken: Error | undefined;
+      // A connection lost while checked out reports here (its query fails too); unheard, it would end the process.
+      const lost = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', lost);
       try {
         const result = await work(transaction);
         transaction.committing();
@@ -277,14 +283,18 @@ export class PostgresStore implements Store {
         committed = true;
         return result;
       } catch (error) {
-        await executor.rollback().catch(() => undefined);
+        // A connection that cannot even roll back is not given to the next transaction.
+        await executor.rollback().catch((failure: Error) => {
+          broken = failure;
+        });
         // A refusal drawn from memory is only answered once fresh reads draw it too.
         const from_memory = transaction.recalled && recall;
         if ((!isRetryable(error) && !from_memory) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw error;
         if (error instanceof RememberedAccountOutdated || from_memory) recall = false;
       } finally {
         transaction.finish(committed);
-        client.release();
+        client.off('error', lost);
+        client.release(broken);
       }
     }
   }
