@@ -8,6 +8,15 @@ import { PostgresStore } from './postgres-store.ts';
 
 const openStore = async () => PostgresStore.open({ url: await createDatabase(inject('postgres_url')) });
 
+/** An engine on a fresh database, with alice holding 100 credits. */
+async function engineWithAlice() {
+  const store = await openStore();
+  const { tally } = await openTestTally({ store });
+  await tally.putAccount({ id: 'alice', kind: 'user' });
+  await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' });
+  return { store, tally };
+}
+
 if (dialects.includes('postgres')) {
   describeStoreContract('postgres', openStore);
 
@@ -44,10 +53,7 @@ if (dialects.includes('postgres')) {
     });
 
     it('reserves and settles in one round trip each once the process knows the account', async () => {
-      const store = await openStore();
-      const { tally } = await openTestTally({ store });
-      await tally.putAccount({ id: 'alice', kind: 'user' });
-      await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' });
+      const { store, tally } = await engineWithAlice();
       const before = store.round_trips;
       for (let run = 0; run < 10; run++) {
         const reservation = await tally.reserve({ account: 'alice', operation: 'web.extract' });
@@ -60,10 +66,7 @@ if (dialects.includes('postgres')) {
     });
 
     it('never overspends when many commands of one process take turns on a remembered account', async () => {
-      const store = await openStore();
-      const { tally } = await openTestTally({ store });
-      await tally.putAccount({ id: 'alice', kind: 'user' });
-      await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' });
+      const { tally } = await engineWithAlice();
       await tally.reserve({ account: 'alice', operation: 'web.extract', max_credits: '1' });
       const answers = await Promise.all(
         Array.from({ length: 60 }, () =>
