@@ -134,12 +134,19 @@ function latencyFigure(id: string, label: string, measured: Measured, p99_goal_m
   });
 }
 
-async function sqliteTally(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Tally> {
-  return createTally({ store: new SqliteStore({ filename: file, synchronous }), config: CONFIG });
+/** A durable (or NORMAL) SQLite Tally in the run's directory, seeded with SIZE.accounts accounts. */
+async function seededSqliteTally(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Tally> {
+  const tally = await createTally({
+    store: new SqliteStore({ filename: join(directory, file), synchronous }),
+    config: CONFIG,
+  });
+  await seed(tally, SIZE.accounts);
+  return tally;
 }
 
 /** B-sqlite, E1, E2, R1, E1 at NORMAL and G1: the embedded store in process. */
 async function sqliteSection(): Promise<void> {
+  progress('B-sqlite: raw better-sqlite3');
   const b_sqlite = sqliteBaseline(join(directory, 'baseline.db'), SIZE.accounts, SIZE.duration_ms);
   record({
     id: 'B-sqlite',
@@ -149,8 +156,7 @@ async function sqliteSection(): Promise<void> {
   });
 
   progress(`E1: ${SIZE.accounts} accounts, ${CALLERS} callers, durable`);
-  const e1_tally = await sqliteTally(join(directory, 'e1.db'));
-  await seed(e1_tally, SIZE.accounts);
+  const e1_tally = await seededSqliteTally('e1.db');
   const e1 = await pairs(e1_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
   ratioFigure(
     'E1 durable',
@@ -188,8 +194,7 @@ async function sqliteSection(): Promise<void> {
   await e1_tally.close();
 
   progress('E1 with synchronous=NORMAL');
-  const normal_tally = await sqliteTally(join(directory, 'normal.db'), 'NORMAL');
-  await seed(normal_tally, SIZE.accounts);
+  const normal_tally = await seededSqliteTally('normal.db', 'NORMAL');
   const normal = await pairs(normal_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
   ratioFigure(
     'E1 NORMAL',
@@ -202,8 +207,7 @@ async function sqliteSection(): Promise<void> {
   await normal_tally.close();
 
   progress('G1: growth');
-  const g_tally = await sqliteTally(join(directory, 'g1.db'));
-  await seed(g_tally, SIZE.accounts);
+  const g_tally = await seededSqliteTally('g1.db');
   const connection = (g_tally.store as SqliteStore).connection;
   const insert = connection.prepare(
     `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json, credits_micros,
@@ -253,8 +257,7 @@ async function httpSection(): Promise<void> {
     value: b_http.per_second,
     unit: 'requests/s',
   });
-  const h_tally = await sqliteTally(join(directory, 'h1.db'));
-  await seed(h_tally, SIZE.accounts);
+  const h_tally = await seededSqliteTally('h1.db');
   const admin = 'sk_admin_bench_0123456789abcdef';
   await h_tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
   const server = await startServer({ tally: h_tally, port: 0 });

@@ -13,7 +13,6 @@ import {
   priceBookDocument,
 } from '../schema/config.ts';
 import type { PriceVersionRow, StoreTransaction } from '../store/store.ts';
-import type { AccountSession } from './account-session.ts';
 import { canonicalJson } from './idempotency.ts';
 
 export class PriceBooks {
@@ -104,10 +103,10 @@ export class PriceBooks {
     return this.compile(row);
   }
 
-  /** The book of the version an account session found in force (null: none is in force yet). */
-  async ofSession(transaction: StoreTransaction, session: AccountSession): Promise<PriceBook> {
-    if (session.price_version_in_force === null) throw notInForceYet();
-    return this.get(transaction, session.price_version_in_force);
+  /** The book of a version found in force (by an account session); null: none is in force yet. */
+  async ofVersionInForce(transaction: StoreTransaction, version: number | null): Promise<PriceBook> {
+    if (version === null) throw notInForceYet();
+    return this.get(transaction, version);
   }
 }
 

@@ -715,7 +715,7 @@ export class Tally {
   async reserve(input: ReserveInput, options: CommandOptions = {}): Promise<ReservationView> {
     return this.execute('reserve', reserveInput, input, options, async (transaction, request, now_ms) => {
       const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      const book = await this.price_books.ofSession(transaction, session);
+      const book = await this.price_books.ofVersionInForce(transaction, session.price_version_in_force);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
         model: request.model,
@@ -899,7 +899,7 @@ export class Tally {
   async charge(input: ChargeInput, options: CommandOptions = {}): Promise<ChargeView> {
     return this.execute('charge', chargeInput, input, options, async (transaction, request, now_ms) => {
       const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      const book = await this.price_books.ofSession(transaction, session);
+      const book = await this.price_books.ofVersionInForce(transaction, session.price_version_in_force);
       const operation = this.operation(book.operations, request.operation);
       const priced = priceRun(operation, {
         model: request.model,

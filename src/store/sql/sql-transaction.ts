@@ -272,12 +272,32 @@ const PRICE_VERSION_IN_FORCE =
   'SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1';
 const RESERVATION_OF_ACCOUNT = 'SELECT * FROM reservations WHERE account_id = ? AND id = ?';
 
+/** The order account limits are read in. */
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** The order grants and reservations are read in. */
 function byCreation(
   a: { created_at_ms: number; id: string },
   b: { created_at_ms: number; id: string },
 ): number {
-  return a.created_at_ms - b.created_at_ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return a.created_at_ms - b.created_at_ms || byId(a, b);
+}
+
+/**
+ * A remembered list after a write of `row`: its old version out, a copy of it in while it still
+ * belongs (`stays`), in the order the list is read in. Rows are replaced, never changed in place.
+ */
+function withRow<Written extends { id: string }>(
+  rows: readonly Written[],
+  row: Written,
+  stays: boolean,
+  order: (a: Written, b: Written) => number,
+): Written[] {
+  const others = rows.filter((other) => other.id !== row.id);
+  if (stays) others.push(structuredClone(row));
+  return others.sort(order);
 }
 
 /** Held reservations whose TTL ended at or before `now_ms`, in their order. */
@@ -489,6 +509,20 @@ export class SqlTransaction implements StoreTransaction {
     return copy;
   }
 
+  /** Keeps a working copy's open grants current with a grant written (inserted or updated). */
+  private async rememberGrant(row: GrantRow): Promise<void> {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy)
+      copy.opened.open_grants = withRow(copy.opened.open_grants, row, row.status === 'active', byCreation);
+  }
+
+  /** Keeps a working copy's held reservations current with a reservation written. */
+  private async rememberReservation(row: ReservationRow): Promise<void> {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy)
+      copy.held_reservations = withRow(copy.held_reservations, row, row.status === 'held', byCreation);
+  }
+
   async getAccount(id: string) {
     const row = await this.one('SELECT * FROM accounts WHERE id = ?', id);
     return row && accountFromRow(row);
@@ -545,11 +579,7 @@ export class SqlTransaction implements StoreTransaction {
     ).map(grantFromRow);
   }
   async insertGrant(row: GrantRow) {
-    const copy = await this.workingCopy(row.account_id);
-    if (copy && row.status === 'active') {
-      copy.opened.open_grants.push(structuredClone(row));
-      copy.opened.open_grants.sort(byCreation);
-    }
+    await this.rememberGrant(row);
     await this.write(
       `INSERT INTO grants (account_id, id, kind, priority, amount_micros, remaining_micros, effective_at_ms, expires_at_ms,
          source, reason, status, allowed_operations_json, refund_of_charge_id, metadata_json, created_at_ms, closed_at_ms,
@@ -573,12 +603,7 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateGrant(row: GrantRow) {
-    const copy = await this.workingCopy(row.account_id);
-    if (copy) {
-      const grants = copy.opened.open_grants.filter((open) => open.id !== row.id);
-      if (row.status === 'active') grants.push(structuredClone(row));
-      copy.opened.open_grants = grants.sort(byCreation);
-    }
+    await this.rememberGrant(row);
     await this.write(
       `UPDATE grants SET remaining_micros = @remaining_micros, status = @status, closed_at_ms = @closed_at_ms,
          closed_reason = @closed_reason, expiring_notified = @expiring_notified
@@ -606,11 +631,7 @@ export class SqlTransaction implements StoreTransaction {
     ).map(reservationFromRow);
   }
   async insertReservation(row: ReservationRow) {
-    const copy = await this.workingCopy(row.account_id);
-    if (copy && row.status === 'held') {
-      copy.held_reservations.push(structuredClone(row));
-      copy.held_reservations.sort(byCreation);
-    }
+    await this.rememberReservation(row);
     await this.write(
       `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id, status, amount_micros,
          price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id)
@@ -630,12 +651,7 @@ export class SqlTransaction implements StoreTransaction {
     );
   }
   async updateReservation(row: ReservationRow) {
-    const copy = await this.workingCopy(row.account_id);
-    if (copy) {
-      const held = copy.held_reservations.filter((reservation) => reservation.id !== row.id);
-      if (row.status === 'held') held.push(structuredClone(row));
-      copy.held_reservations = held.sort(byCreation);
-    }
+    await this.rememberReservation(row);
     await this.write(
       'UPDATE reservations SET status = ?, resolved_at_ms = ?, charge_id = ? WHERE account_id = ? AND id = ?',
       [row.status, row.resolved_at_ms, row.charge_id, row.account_id, row.id],
@@ -1068,11 +1084,7 @@ export class SqlTransaction implements StoreTransaction {
 
   async putAccountLimit(row: AccountLimitRow) {
     const copy = await this.workingCopy(row.account_id);
-    if (copy) {
-      const limits = copy.opened.account_limits.filter((limit) => limit.id !== row.id);
-      limits.push(structuredClone(row));
-      copy.opened.account_limits = limits.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    }
+    if (copy) copy.opened.account_limits = withRow(copy.opened.account_limits, row, true, byId);
     const { kinds, operations, api_key, window, ...columns } = row;
     await this.write(
       `INSERT INTO account_limits (account_id, id, limit_window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
