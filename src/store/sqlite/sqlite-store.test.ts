@@ -26,6 +26,12 @@ describe('sqlite store', () => {
     await second.close();
   });
 
+  it('keeps the savepoints of a group commit in memory, not in a temporary file', async () => {
+    const store = new SqliteStore({ filename: join(directory, 'temp-store.db') });
+    expect(store.connection.pragma('temp_store', { simple: true })).toBe(2n);
+    await store.close();
+  });
+
   it('applies commands that arrive together in one group commit; a failing one rolls back alone', async () => {
     const store = new SqliteStore({ filename: join(directory, 'group.db') });
     const before = store.groups_committed;

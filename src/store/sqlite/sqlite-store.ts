@@ -30,6 +30,9 @@ function openConnection(filename: string, synchronous: string): Database.Databas
   connection.pragma(`synchronous = ${synchronous}`);
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 5000');
+  // Each command of a group runs in a savepoint, whose undo journal (the page images it may need to
+  // roll back) is otherwise spilled to a temporary file: in memory, E1 ran about 25 % faster.
+  connection.pragma('temp_store = MEMORY');
   return connection;
 }
 
