@@ -55,6 +55,7 @@ import { parseInput } from '../schema/parse.ts';
 import type {
   AccountRow,
   ChargeRow,
+  CommandHint,
   ReservationRow,
   RunMetadata,
   Store,
@@ -240,9 +241,18 @@ export class Tally {
           return value;
         },
       );
-    });
+    }, this.hintFor(input));
     if (replayed) options.on_replay?.();
     return value;
+  }
+
+  /** The account a command works on, where its input names it or names a reservation made here. */
+  private hintFor(input: unknown): CommandHint | undefined {
+    if (typeof input !== 'object' || input === null) return undefined;
+    const { account, reservation } = input as { account?: unknown; reservation?: unknown };
+    if (typeof account === 'string') return { account };
+    if (typeof reservation === 'string') return { account: this.reservation_accounts.get(reservation) };
+    return undefined;
   }
 
   private environment(now_ms: number): SessionEnvironment {

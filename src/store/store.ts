@@ -440,10 +440,19 @@ export interface StoreTransaction {
   listWebhookAttempts(delivery_id: string): Promise<WebhookAttemptRow[]>;
 }
 
+/** What a command tells the store ahead of running, so it can batch it well. */
+export interface CommandHint {
+  /** The account the command works on, where known: a store may apply commands on one account together. */
+  account?: string;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs `work` in one read-write transaction; a throw rolls everything back. */
-  transaction<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result>;
+  transaction<Result>(
+    work: (transaction: StoreTransaction) => Promise<Result>,
+    hint?: CommandHint,
+  ): Promise<Result>;
   /** Runs `work` against one consistent snapshot, writing nothing. */
   read<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result>;
   close(): Promise<void>;

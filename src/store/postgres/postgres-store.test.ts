@@ -3,7 +3,8 @@ import { describe, expect, inject, it } from 'vitest';
 import { dialects } from '../../../test/dialects.ts';
 import { openTestTally, refusal } from '../../../test/helpers.ts';
 import { createDatabase } from '../../../test/postgres-server.ts';
-import { accountRow, describeStoreContract } from '../store-contract.ts';
+import { InvariantViolation } from '../../domain/assert.ts';
+import { accountRow, describeStoreContract, grantRow } from '../store-contract.ts';
 import { PostgresStore } from './postgres-store.ts';
 
 const openStore = async () => PostgresStore.open({ url: await createDatabase(inject('postgres_url')) });
@@ -107,6 +108,93 @@ if (dialects.includes('postgres')) {
       expect(await tally.getBalance('alice')).toMatchObject({ available: '0', held: '20' });
       expect((await tally.verify()).ok).toBe(true);
       await Promise.all([tally.close(), other.close()]);
+    });
+
+    it('applies commands that arrive together in one group commit; a refused one is taken back alone', async () => {
+      const store = await openStore();
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, index) =>
+          store.transaction(async (tx) => {
+            await tx.insertAccount(accountRow(`acct_${String(index).padStart(2, '0')}`));
+            if (index === 7) throw new Error('refused');
+            return index;
+          }),
+        ),
+      );
+      expect(results.filter((result) => result.status === 'rejected')).toHaveLength(1);
+      expect(store.groups_committed).toBeLessThan(20);
+      const ids = await store.read((tx) => tx.listAccountIds(null, 50));
+      expect(ids).toHaveLength(19);
+      expect(ids).not.toContain('acct_07');
+      await store.close();
+    });
+
+    it('runs the commands of a group whose transaction failed again on their own', async () => {
+      const store = await openStore();
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, index) =>
+          store.transaction(async (tx) => {
+            await tx.insertAccount(accountRow(`acct_${index}`));
+            // Checked only by the database, at COMMIT: the grant does not exist.
+            if (index === 3) await tx.adjustGrantRemaining(`acct_${index}`, 'no_such_grant', -1n);
+          }),
+        ),
+      );
+      expect(results[3]).toMatchObject({ status: 'rejected', reason: expect.any(InvariantViolation) });
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(9);
+      expect(await store.read((tx) => tx.listAccountIds(null, 50))).toHaveLength(9);
+      await store.close();
+    });
+
+    it('applies concurrent commands on one remembered account in one transaction and one round trip', async () => {
+      const { store, tally } = await engineWithAlice();
+      await tally.reserve({ account: 'alice', operation: 'web.extract', max_credits: '1' });
+      const before = store.round_trips;
+      const held = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          tally.reserve({ account: 'alice', operation: 'web.extract', max_credits: '3' }),
+        ),
+      );
+      expect(held).toHaveLength(30);
+      expect(store.round_trips - before).toBeLessThanOrEqual(2);
+      expect(await tally.getBalance('alice')).toMatchObject({ available: '9', held: '91' });
+      expect((await tally.verify()).ok).toBe(true);
+      await tally.close();
+    });
+
+    it('sends a command that opens an account another group holds after that group, not into a deadlock', async () => {
+      const store = await openStore();
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('x'));
+        await tx.insertGrant(grantRow('x', 'g1', 5n));
+      });
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const first = store.transaction(async (tx) => {
+        await tx.openAccountForUpdate('x', 0);
+        open();
+        await gate;
+        await tx.insertGrant(grantRow('x', 'g2', 7n));
+      });
+      await opened;
+      let attempts = 0;
+      const second = store.transaction(async (tx) => {
+        attempts++;
+        return (await tx.openAccountForUpdate('x', 0))?.open_grants.map((grant) => grant.id);
+      });
+      while (attempts === 0) await new Promise((resolve) => setImmediate(resolve));
+      release();
+      await first;
+      // It met the first group's turn, left its group, and ran again once the turn was over.
+      expect(await second).toEqual(['g1', 'g2']);
+      expect(attempts).toBe(2);
+      await store.close();
     });
 
     it('drops a connection the server cut mid-transaction, and carries on with a new one', async () => {

@@ -4,6 +4,7 @@
  * Commands run at READ COMMITTED and lock the account row first (an UPDATE that bumps its
  * version), so commands on one account are serialised while different accounts proceed in
  * parallel; CHECK constraints refuse a grant below zero as a second line of defence.
+ * Commands that arrive together are applied in one transaction (group commit, `transaction`).
  * Serialization failures, deadlocks and unique-key races (two processes executing one idempotency
  * key) roll back and run again, a bounded number of times, never reaching the client: the retry
  * sees the winner's result and answers it as a replay. So does a command that found this
@@ -11,11 +12,29 @@
  */
 import pg from 'pg';
 import { InvariantViolation } from '../../domain/assert.ts';
-import { AccountMemory, RememberedAccountOutdated } from '../sql/account-memory.ts';
+import {
+  AccountMemory,
+  AccountTurnTaken,
+  type CommandGroup,
+  RememberedAccountOutdated,
+} from '../sql/account-memory.ts';
 import { type ChangeCheck, postgresDialect, type Row, type SqlExecutor } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
-import type { Store, StoreTransaction } from '../store.ts';
+import type { CommandHint, Store, StoreTransaction } from '../store.ts';
 import { CHANGES_UNEXPECTED, migrations, REMEMBERED_ACCOUNT_OUTDATED } from './migrations.ts';
+
+/**
+ * Commands one group commit applies in a single transaction at most. A command that reads while
+ * it runs gets a savepoint, and past 64 subtransactions PostgreSQL stops caching them per backend,
+ * which slows every other session's snapshots: a group stays well under that.
+ */
+export const POSTGRES_GROUP_COMMIT_MAX = 32;
+/** Among how many groups the commands on different accounts pending at once are shared (groupsOf)... */
+const GROUPS_PER_DISPATCH = 4;
+/** ...each of at least this many commands: a round trip per command or two is what grouping saves. */
+const POSTGRES_GROUP_SPREAD_MIN = 8;
+/** Taken at load, so an application's fake timers (installed later, in its tests) cannot stall commands. */
+const nextEventLoopTurn = setImmediate;
 
 /** Statements prepared per connection at most; past it, new ones are sent with their values written in. */
 const PREPARED_STATEMENTS_MAX = 1_000;
@@ -52,10 +71,17 @@ class PostgresExecutor implements SqlExecutor {
   /** Whether anything reached the server: a transaction that sent nothing has nothing to end. */
   private started = false;
   private readonly prepared: PreparedStatements;
-  /** The end of the transaction this one follows on its account (AccountMemory): nothing is sent before. */
-  private barrier: Promise<void> | undefined;
+  /** The ends of the transactions this one follows on its accounts (AccountMemory): nothing is sent before. */
+  private barriers: Promise<void>[] = [];
   /** Statements whose PREPARE is still unsent: if it never goes, they are not prepared. */
   private preparing: string[] = [];
+  /** Whether a round trip failed: the transaction can only roll back. */
+  trip_failed = false;
+  /**
+   * In a group commit, where the command being run begins among the unsent statements, and
+   * whether a savepoint had to be set there (when a trip went while it ran, see `send`).
+   */
+  private command: { start: number; savepoint: boolean } | undefined;
 
   constructor(
     private readonly client: pg.PoolClient,
@@ -119,17 +145,48 @@ class PostgresExecutor implements SqlExecutor {
   }
 
   holdUntil(barrier: Promise<void>): void {
-    this.barrier = barrier;
+    this.barriers.push(barrier);
+  }
+
+  /** A command of a group commit starts: what it writes from here on can be taken back alone. */
+  beginCommand(): void {
+    this.command = { start: this.unsent.length, savepoint: false };
+  }
+
+  /**
+   * The command ends. A failed one is taken back: its statements are dropped if none was sent
+   * yet (the usual case: a command's writes wait for the COMMIT), else rolled back to its savepoint.
+   */
+  endCommand(succeeded: boolean): void {
+    const command = this.command;
+    this.command = undefined;
+    if (!command) return;
+    if (command.savepoint) {
+      if (succeeded) this.unsent.push('RELEASE SAVEPOINT command');
+      else this.unsent.push('ROLLBACK TO SAVEPOINT command', 'RELEASE SAVEPOINT command');
+    } else if (!succeeded) {
+      // PREPAREs stay: the names they register must exist on the connection.
+      const own = this.unsent.splice(command.start);
+      this.unsent.push(...own.filter((statement) => statement.startsWith('PREPARE ')));
+    }
   }
 
   /** What is unsent, then `statements`, as one simple query; every statement's result, in order. */
   private async send(statements: readonly string[]): Promise<pg.QueryResult[]> {
-    if (this.barrier) {
-      await this.barrier;
-      this.barrier = undefined;
+    if (this.barriers.length > 0) {
+      const barriers = this.barriers;
+      this.barriers = [];
+      await Promise.all(barriers);
+    }
+    // A command of a group that sends while it runs may still fail after: it needs a savepoint
+    // (which, set only then, costs the usual warm command nothing).
+    if (this.command && !this.command.savepoint) {
+      this.unsent.splice(this.command.start, 0, 'SAVEPOINT command');
+      this.command.savepoint = true;
     }
     const text = [...this.unsent, ...statements].join(';\n');
     this.unsent = [];
+    if (this.command) this.command.start = 0;
     this.started = true;
     this.counters.round_trips++;
     try {
@@ -137,6 +194,7 @@ class PostgresExecutor implements SqlExecutor {
       this.preparing = [];
       return Array.isArray(results) ? results : [results];
     } catch (error) {
+      this.trip_failed = true;
       const code = (error as { code?: string }).code;
       if (code === CHANGES_UNEXPECTED) throw new InvariantViolation((error as Error).message);
       if (code === REMEMBERED_ACCOUNT_OUTDATED) throw new RememberedAccountOutdated((error as Error).message);
@@ -199,18 +257,82 @@ function isRetryable(error: unknown): boolean {
   );
 }
 
+/**
+ * Shares commands pending at once among groups. Commands on one account go together (they would
+ * take turns anyway, and in one transaction they cost one round trip); the others are spread
+ * over a few groups, so the process computes one while the server executes another's.
+ */
+function groupsOf(commands: PendingCommand[]): PendingCommand[][] {
+  const size = Math.max(
+    POSTGRES_GROUP_SPREAD_MIN,
+    Math.min(POSTGRES_GROUP_COMMIT_MAX, Math.ceil(commands.length / GROUPS_PER_DISPATCH)),
+  );
+  // A command without an account is a bucket of its own.
+  const buckets = new Map<unknown, PendingCommand[]>();
+  for (const command of commands) {
+    const key = command.account ?? command;
+    const same = buckets.get(key);
+    if (same) same.push(command);
+    else buckets.set(key, [command]);
+  }
+  const groups: PendingCommand[][] = [];
+  let mixed: PendingCommand[] = [];
+  for (const same of buckets.values()) {
+    if (same.length >= size) {
+      while (same.length > 0) groups.push(same.splice(0, POSTGRES_GROUP_COMMIT_MAX));
+      continue;
+    }
+    if (mixed.length + same.length > POSTGRES_GROUP_COMMIT_MAX) {
+      groups.push(mixed);
+      mixed = [];
+    }
+    mixed.push(...same);
+    if (mixed.length >= size) {
+      groups.push(mixed);
+      mixed = [];
+    }
+  }
+  if (mixed.length > 0) groups.push(mixed);
+  return groups;
+}
+
+interface PendingCommand {
+  work: (transaction: StoreTransaction) => Promise<unknown>;
+  account: string | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** How a command of a group commit came out, delivered once the group's transaction has ended. */
+type GroupOutcome =
+  | { kind: 'done'; value: unknown }
+  | { kind: 'refused'; error: unknown }
+  /** Runs again on its own: its group did not commit, or it was refused from memory. */
+  | { kind: 'alone' }
+  /** Joins a later group once another transaction's turn on its account is over. */
+  | { kind: 'after'; over: Promise<void> };
+
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
+  private readonly pool_size: number;
+  private readonly pending: PendingCommand[] = [];
+  private groups_running = 0;
+  /** Commands waiting for a turn to be over (AccountTurnTaken), by the turn. */
+  private readonly followers = new Map<Promise<void>, PendingCommand[]>();
+  private dispatch_scheduled = false;
+  /** Transactions committed so far for groups of commands. */
+  groups_committed = 0;
   /** Round trips of transactions so far (ROLLBACK not counted): what the hot path is measured in. */
   round_trips = 0;
   /** This process's memory of the accounts it worked on: a warm reserve or settle is one round trip. */
   private readonly memory = new AccountMemory();
 
   private constructor(options: PostgresStoreOptions) {
+    this.pool_size = options.pool_size ?? 8;
     this.pool = new pg.Pool({
       connectionString: options.url,
-      max: options.pool_size ?? 8,
+      max: this.pool_size,
       // Micro-credits and milliseconds are BIGINT: read them as bigint, never as float-prone numbers.
       types: {
         getTypeParser: ((oid: number, format: 'text' | 'binary') =>
@@ -250,8 +372,143 @@ export class PostgresStore implements Store {
     return store;
   }
 
-  transaction<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result> {
-    return this.run('BEGIN', work, this.memory);
+  /**
+   * Group commit: commands that arrive together are applied in one transaction, one round trip
+   * for all of them when the process remembers their accounts, and each caller is answered only
+   * after its COMMIT. A command refused by the domain is taken back alone (its writes dropped, or
+   * rolled back to its savepoint) and cannot fail its neighbours; if the transaction itself
+   * fails, every command of the group runs again on its own.
+   */
+  transaction<Result>(
+    work: (transaction: StoreTransaction) => Promise<Result>,
+    hint?: CommandHint,
+  ): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      this.pending.push({ work, account: hint?.account, resolve, reject } as PendingCommand);
+      this.scheduleDispatch();
+    });
+  }
+
+  /** After one event-loop turn, so that commands arriving together join a group. */
+  private scheduleDispatch(): void {
+    if (this.dispatch_scheduled) return;
+    this.dispatch_scheduled = true;
+    nextEventLoopTurn(() => {
+      this.dispatch_scheduled = false;
+      const groups = groupsOf(this.pending.splice(0));
+      while (groups.length > 0 && this.groups_running < this.pool_size) this.startGroup(groups.shift()!);
+      this.pending.unshift(...groups.flat());
+    });
+  }
+
+  private startGroup(commands: PendingCommand[]): void {
+    this.groups_running++;
+    void this.commitGroup(commands).finally(() => {
+      this.groups_running--;
+      if (this.pending.length > 0) this.scheduleDispatch();
+    });
+  }
+
+  /**
+   * A command whose account another transaction has: it waits with the others that met the same
+   * turn, and when the turn is over they go together as one group (a hot account's commands
+   * then share a transaction instead of taking turns one by one).
+   */
+  private afterTurn(command: PendingCommand, over: Promise<void>): void {
+    let followers = this.followers.get(over);
+    if (!followers) {
+      const waiting: PendingCommand[] = [];
+      followers = waiting;
+      this.followers.set(over, waiting);
+      void over.then(() => {
+        this.followers.delete(over);
+        while (waiting.length > 0) this.startGroup(waiting.splice(0, POSTGRES_GROUP_COMMIT_MAX));
+      });
+    }
+    followers.push(command);
+  }
+
+  private async commitGroup(commands: PendingCommand[]): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch {
+      // Alone, each command meets the failure itself (and answers it).
+      for (const command of commands) this.runAlone(command);
+      return;
+    }
+    let broken: Error | undefined;
+    const lost = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', lost);
+    let end_turns!: () => void;
+    let settle!: () => void;
+    const group: CommandGroup = {
+      turns_over: new Promise((resolve) => {
+        end_turns = resolve;
+      }),
+      settled: new Promise((resolve) => {
+        settle = resolve;
+      }),
+    };
+    const executor = new PostgresExecutor(client, 'BEGIN', this);
+    const transactions: SqlTransaction[] = [];
+    const outcomes: GroupOutcome[] = [];
+    for (const command of commands) {
+      if (executor.trip_failed) {
+        outcomes.push({ kind: 'alone' });
+        continue;
+      }
+      const transaction = new SqlTransaction(executor, postgresDialect, this.memory, true, group);
+      executor.beginCommand();
+      try {
+        const value = await command.work(transaction);
+        executor.endCommand(true);
+        transaction.committing();
+        transactions.push(transaction);
+        outcomes.push({ kind: 'done', value });
+      } catch (error) {
+        executor.endCommand(false);
+        transaction.finish(false);
+        if (error instanceof AccountTurnTaken) outcomes.push({ kind: 'after', over: error.over });
+        // A failed trip fails the transaction; a refusal drawn from memory needs fresh reads.
+        else if (executor.trip_failed || transaction.recalled) outcomes.push({ kind: 'alone' });
+        else outcomes.push({ kind: 'refused', error });
+      }
+    }
+    let committed = false;
+    if (!executor.trip_failed) {
+      end_turns();
+      try {
+        await executor.commit();
+        committed = true;
+        this.groups_committed++;
+      } catch {
+        // Every command runs again on its own, and meets (and answers) the failure there.
+      }
+    }
+    if (!committed) {
+      await executor.rollback().catch((failure: Error) => {
+        broken = failure;
+      });
+    }
+    for (const transaction of transactions) transaction.finish(committed);
+    settle();
+    end_turns();
+    client.off('error', lost);
+    client.release(broken);
+    commands.forEach((command, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.kind === 'after') this.afterTurn(command, outcome.over);
+      else if (!committed || outcome.kind === 'alone') this.runAlone(command);
+      else if (outcome.kind === 'done') command.resolve(outcome.value);
+      else command.reject(outcome.error);
+    });
+  }
+
+  private runAlone(command: PendingCommand): void {
+    this.run('BEGIN', command.work, this.memory).then(command.resolve, command.reject);
   }
 
   read<Result>(work: (transaction: StoreTransaction) => Promise<Result>): Promise<Result> {

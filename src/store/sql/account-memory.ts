@@ -45,27 +45,76 @@ export class RememberedAccountOutdated extends Error {
   }
 }
 
+/**
+ * The group commit a command runs in (PostgreSQL): its commands share one transaction, and the
+ * turns of the accounts they open, so each starts from what the one before left.
+ */
+export interface CommandGroup {
+  /** Settles when the group starts to commit: its turns are over, as a lone transaction's are then. */
+  turns_over: Promise<void>;
+  /** Settles when the group's transaction has ended, either way. */
+  settled: Promise<void>;
+}
+
+/**
+ * A command of a group commit opened an account whose turn another transaction holds. The group
+ * does not wait (two groups waiting for each other would never end): the command leaves the
+ * group and runs again once that turn is over.
+ */
+export class AccountTurnTaken extends Error {
+  constructor(
+    account_id: string,
+    readonly over: Promise<void>,
+  ) {
+    super(`account ${account_id} is another transaction's turn`);
+    this.name = 'AccountTurnTaken';
+  }
+}
+
+/** Who holds an account's turn: a group commit (its commands share it) or one transaction. */
+interface Turn {
+  group?: object;
+  over: Promise<void>;
+}
+
 export class AccountMemory {
   private readonly accounts = new Map<string, RememberedAccount>();
-  /** Per account, the end of the last turn handed out: a command waits for it before taking its own. */
-  private readonly turns = new Map<string, Promise<void>>();
+  /** Per account, the last turn handed out: a command waits for it to be over before taking its own. */
+  private readonly turns = new Map<string, Turn>();
 
   /**
    * Waits for the commands of this process already on `account_id`, then gives the caller the
    * account until it calls the returned release (after its transaction ends, either way).
    */
   async turn(account_id: string): Promise<() => void> {
-    const before = this.turns.get(account_id);
+    const before = this.turns.get(account_id)?.over;
     let release!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const mine: Turn = {
+      over: new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    };
     this.turns.set(account_id, mine);
     if (before) await before;
     return () => {
       if (this.turns.get(account_id) === mine) this.turns.delete(account_id);
       release();
     };
+  }
+
+  /**
+   * Gives `group` the account's turn at once — its commands share it until `over` settles (when
+   * the group starts to commit) — or throws AccountTurnTaken if another transaction holds it.
+   */
+  claim(account_id: string, group: object, over: Promise<void>): void {
+    const turn = this.turns.get(account_id);
+    if (turn?.group === group) return;
+    if (turn) throw new AccountTurnTaken(account_id, turn.over);
+    const mine: Turn = { group, over };
+    this.turns.set(account_id, mine);
+    void over.then(() => {
+      if (this.turns.get(account_id) === mine) this.turns.delete(account_id);
+    });
   }
 
   /** The remembered account, a copy the caller may change (held reservations: replace, never edit). */

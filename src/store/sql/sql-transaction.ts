@@ -28,7 +28,7 @@ import type {
   WebhookDeliveryRow,
   WebhookEndpointRow,
 } from '../store.ts';
-import type { AccountMemory, RememberedAccount } from './account-memory.ts';
+import type { AccountMemory, CommandGroup, RememberedAccount } from './account-memory.ts';
 import {
   bind,
   type ChangeCheck,
@@ -314,6 +314,8 @@ export class SqlTransaction implements StoreTransaction {
   private readonly bumped = new Set<string>();
   /** The turn this transaction holds on the first account it opened, released when it ends. */
   private release_turn: (() => void) | undefined;
+  /** Whether the first account opened has been given its turn (a group's command holds none itself). */
+  private took_turn = false;
   /**
    * Whether an account was opened from memory: until its check has run, anything the command
    * concluded from it — a refusal too — may rest on an old copy.
@@ -325,13 +327,15 @@ export class SqlTransaction implements StoreTransaction {
   /**
    * `memory`, where given, lets a command skip reading an account this process left as it is;
    * `recall` false reads every account afresh but still keeps the memory current (a retry after
-   * the memory proved old, so it cannot fail the same way again).
+   * the memory proved old, so it cannot fail the same way again). `group`, where given, is the
+   * group commit this command runs in.
    */
   constructor(
     private readonly executor: SqlExecutor,
     private readonly dialect: SqlDialect,
     private readonly memory?: AccountMemory,
     private readonly recall = true,
+    private readonly group?: CommandGroup,
   ) {
     this.account_for_update = memory
       ? LOCK_AND_BUMP
@@ -345,9 +349,12 @@ export class SqlTransaction implements StoreTransaction {
    */
   committing(): void {
     if (this.memory) {
-      const settled = new Promise<void>((resolve) => {
-        this.settle = resolve;
-      });
+      // In a group, what this command leaves is settled with the group's transaction.
+      const settled =
+        this.group?.settled ??
+        new Promise<void>((resolve) => {
+          this.settle = resolve;
+        });
       for (const [id, account] of this.opened_accounts) this.memory.remember(id, { ...account, settled });
     }
     this.endTurn();
@@ -405,9 +412,11 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async openAccountForUpdate(id: string, now_ms: number, reservation_id?: string) {
-    if (this.memory && this.release_turn === undefined && !this.opened_accounts.has(id)) {
+    if (this.memory && !this.took_turn && !this.opened_accounts.has(id)) {
       // The first account of a transaction only: waiting for a turn on a second could deadlock in process.
-      this.release_turn = await this.memory.turn(id);
+      this.took_turn = true;
+      if (this.group) this.memory.claim(id, this.group, this.group.turns_over);
+      else this.release_turn = await this.memory.turn(id);
       const remembered = this.recall ? this.memory.recall(id) : undefined;
       if (
         remembered &&
@@ -477,7 +486,9 @@ export class SqlTransaction implements StoreTransaction {
       { changes: 1, failure: `account ${id} is at version ${remembered.version}`, stale: true },
     );
     this.recalled = true;
-    if (remembered.settled) this.executor.holdUntil?.(remembered.settled);
+    // What an earlier command of this group left needs no waiting: it is in this very transaction.
+    if (remembered.settled && remembered.settled !== this.group?.settled)
+      this.executor.holdUntil?.(remembered.settled);
     remembered.version++;
     remembered.settled = undefined;
     this.opened_accounts.set(id, remembered);
