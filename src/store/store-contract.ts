@@ -95,6 +95,26 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await store.close();
     });
 
+    it('applies commands that arrive together in a group commit; a refused one is taken back alone', async () => {
+      const before = store.groups_committed;
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, index) =>
+          store.transaction(async (tx) => {
+            await tx.insertAccount(accountRow(`acct_${String(index).padStart(2, '0')}`));
+            if (index === 7) throw new Error('refused');
+            return index;
+          }),
+        ),
+      );
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(19);
+      expect(results[7]).toMatchObject({ status: 'rejected', reason: new Error('refused') });
+      const ids = await store.read((tx) => tx.listAccountIds(null, 50));
+      expect(ids).toHaveLength(19);
+      expect(ids).not.toContain('acct_07');
+      // Twenty commands, far fewer commits.
+      expect(store.groups_committed - before).toBeLessThanOrEqual(3);
+    });
+
     it('creates, reads and updates accounts', async () => {
       await store.transaction((tx) => tx.insertAccount(accountRow('alice')));
       const read = await store.read((tx) => tx.getAccount('alice'));

@@ -448,6 +448,8 @@ export interface CommandHint {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Transactions committed for groups of commands so far: with group commit, fewer than the commands. */
+  readonly groups_committed: number;
   /** Runs `work` in one read-write transaction; a throw rolls everything back. */
   transaction<Result>(
     work: (transaction: StoreTransaction) => Promise<Result>,

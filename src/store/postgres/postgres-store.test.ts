@@ -110,25 +110,6 @@ if (dialects.includes('postgres')) {
       await Promise.all([tally.close(), other.close()]);
     });
 
-    it('applies commands that arrive together in one group commit; a refused one is taken back alone', async () => {
-      const store = await openStore();
-      const results = await Promise.allSettled(
-        Array.from({ length: 20 }, (_, index) =>
-          store.transaction(async (tx) => {
-            await tx.insertAccount(accountRow(`acct_${String(index).padStart(2, '0')}`));
-            if (index === 7) throw new Error('refused');
-            return index;
-          }),
-        ),
-      );
-      expect(results.filter((result) => result.status === 'rejected')).toHaveLength(1);
-      expect(store.groups_committed).toBeLessThan(20);
-      const ids = await store.read((tx) => tx.listAccountIds(null, 50));
-      expect(ids).toHaveLength(19);
-      expect(ids).not.toContain('acct_07');
-      await store.close();
-    });
-
     it('runs the commands of a group whose transaction failed again on their own', async () => {
       const store = await openStore();
       const results = await Promise.allSettled(

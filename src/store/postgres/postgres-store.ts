@@ -12,6 +12,7 @@
  */
 import pg from 'pg';
 import { InvariantViolation } from '../../domain/assert.ts';
+import { nextEventLoopTurn, type PendingCommand } from '../group-commit.ts';
 import {
   AccountMemory,
   AccountTurnTaken,
@@ -33,8 +34,6 @@ export const POSTGRES_GROUP_COMMIT_MAX = 32;
 const GROUPS_PER_DISPATCH = 4;
 /** ...each of at least this many commands: a round trip per command or two is what grouping saves. */
 const POSTGRES_GROUP_SPREAD_MIN = 8;
-/** Taken at load, so an application's fake timers (installed later, in its tests) cannot stall commands. */
-const nextEventLoopTurn = setImmediate;
 
 /** Statements prepared per connection at most; past it, new ones are sent with their values written in. */
 const PREPARED_STATEMENTS_MAX = 1_000;
@@ -294,13 +293,6 @@ function groupsOf(commands: PendingCommand[]): PendingCommand[][] {
   }
   if (mixed.length > 0) groups.push(mixed);
   return groups;
-}
-
-interface PendingCommand {
-  work: (transaction: StoreTransaction) => Promise<unknown>;
-  account: string | undefined;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
 }
 
 /** How a command of a group commit came out, delivered once the group's transaction has ended. */

@@ -32,28 +32,6 @@ describe('sqlite store', () => {
     await store.close();
   });
 
-  it('applies commands that arrive together in one group commit; a failing one rolls back alone', async () => {
-    const store = new SqliteStore({ filename: join(directory, 'group.db') });
-    const before = store.groups_committed;
-    const results = await Promise.allSettled(
-      Array.from({ length: 50 }, (_, index) =>
-        store.transaction(async (tx) => {
-          await tx.insertAccount(accountRow(`acct_${String(index).padStart(2, '0')}`));
-          if (index === 7) throw new Error('refused');
-          return index;
-        }),
-      ),
-    );
-    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(49);
-    expect(results[7]).toMatchObject({ status: 'rejected', reason: new Error('refused') });
-    const ids = await store.read((tx) => tx.listAccountIds(null, 100));
-    expect(ids).toHaveLength(49);
-    expect(ids).not.toContain('acct_07');
-    // Fifty commands, far fewer commits: the first runs alone, the rest join a group behind it.
-    expect(store.groups_committed - before).toBeLessThanOrEqual(3);
-    await store.close();
-  });
-
   it('groups commands that arrive in separate event-loop callbacks, as HTTP requests do', async () => {
     const store = new SqliteStore({ filename: join(directory, 'callbacks.db') });
     const before = store.groups_committed;

@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { assert } from '../../domain/assert.ts';
 import { GROUP_COMMIT_MAX } from '../../domain/limits.ts';
+import { nextEventLoopTurn, type PendingCommand } from '../group-commit.ts';
 import { RememberedAccountOutdated } from '../sql/account-memory.ts';
 import type { ChangeCheck, Row, SqlExecutor } from '../sql/dialect.ts';
 import { sqliteDialect } from '../sql/dialect.ts';
@@ -77,9 +78,6 @@ class SqliteExecutor implements SqlExecutor {
   }
 }
 
-/** Taken at load, so an application's fake timers (installed later, in its tests) cannot stall writes. */
-const nextEventLoopTurn = setImmediate;
-
 /** Transaction control, prepared once: `exec` would parse these again for every command. */
 class TransactionControl {
   readonly begin: Database.Statement;
@@ -94,12 +92,6 @@ class TransactionControl {
     this.rollback_to = connection.prepare('ROLLBACK TO command');
     this.commit = connection.prepare('COMMIT');
   }
-}
-
-interface PendingCommand {
-  work: (transaction: StoreTransaction) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
 }
 
 /** Runs async work strictly one at a time, in arrival order. */
