@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server';
 import Database from 'better-sqlite3';
 import { Hono } from 'hono';
 import pg from 'pg';
+import { httpLoad } from './http-load.ts';
 import { closedLoop, type Measured } from './measure.ts';
 
 /** Raw better-sqlite3: select the grant, hold, settle and write two entries; 100 pairs a transaction, FULL sync. */
@@ -96,16 +97,14 @@ export async function httpBaseline(connections: number, duration_ms: number): Pr
       );
     },
   );
-  const url = `http://127.0.0.1:${port}/echo`;
-  const body = JSON.stringify({ account: 'a1', operation: 'run', max_credits: '3' });
-  const result = await closedLoop(connections, duration_ms, async () => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    });
-    await response.json();
-  });
+  const result = await httpLoad(
+    {
+      kind: 'echo',
+      url: `http://127.0.0.1:${port}/echo`,
+      body: JSON.stringify({ account: 'a1', operation: 'run', max_credits: '3' }),
+    },
+    { kind: 'closed', concurrency: connections, duration_ms },
+  );
   await new Promise((resolve) => server.close(resolve));
   return result;
 }

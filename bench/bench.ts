@@ -14,7 +14,8 @@ import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { createDatabase, startPostgresServer } from '../test/postgres-server.ts';
 import { httpBaseline, postgresBaseline, sqliteBaseline } from './baselines.ts';
-import { closedLoop, type Measured, openLoop, sequential } from './measure.ts';
+import { httpLoad } from './http-load.ts';
+import { closedLoop, type Measured, sequential } from './measure.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only sqlite,http,postgres` runs some sections, for working on one; such a run writes no results. */
@@ -261,23 +262,8 @@ async function httpSection(): Promise<void> {
   const admin = 'sk_admin_bench_0123456789abcdef';
   await h_tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
   const server = await startServer({ tally: h_tally, port: 0 });
-  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-  const httpPair = async (index: number) => {
-    const reserved = await fetch(`${server.url}/v1/reservations`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ account: `a${index % SIZE.accounts}`, operation: 'run', max_credits: '3' }),
-    });
-    const { id } = (await reserved.json()) as { id: string };
-    const settled = await fetch(`${server.url}/v1/reservations/${id}/settle`, {
-      method: 'POST',
-      headers,
-      body: '{"usage":{"credits":2}}',
-    });
-    if (!settled.ok) throw new Error(`settle answered ${settled.status}`);
-    await settled.arrayBuffer();
-  };
-  const h1 = await closedLoop(CALLERS, SIZE.duration_ms, (_caller, index) => httpPair(index));
+  const pair = { kind: 'pair', url: server.url, admin_key: admin, accounts: SIZE.accounts } as const;
+  const h1 = await httpLoad(pair, { kind: 'closed', concurrency: CALLERS, duration_ms: SIZE.duration_ms });
   ratioFigure(
     'H1 HTTP',
     'reserve+settle over HTTP, 64 connections',
@@ -287,10 +273,11 @@ async function httpSection(): Promise<void> {
     0.4,
   );
   for (const load of [0.5, 0.8]) {
-    const open = await openLoop(h1.per_second * load, SIZE.duration_ms, httpPair);
+    const rate_per_second = h1.per_second * load;
+    const open = await httpLoad(pair, { kind: 'open', rate_per_second, duration_ms: SIZE.duration_ms });
     latencyFigure(
       `H1 at ${load * 100}% p50/p99`,
-      `open loop at ${Math.round(h1.per_second * load)} pairs/s`,
+      `open loop at ${Math.round(rate_per_second)} pairs/s`,
       open,
       load === 0.5 ? 5 : undefined,
     );
