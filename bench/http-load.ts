@@ -1,8 +1,8 @@
 /**
  * HTTP load, generated in a child process: its own event loop, heap and core, as a client on
- * another machine would have. Driven from the server's own thread, every request's latency also carried
- * the client's fetch work, its garbage collections and its late timers (the echo route alone had
- * p99 ~5 ms at half load that way), and the client took CPU time from the server's thread.
+ * another machine would have. Driven from the server's own thread, every request also paid for
+ * the client's fetch work, its garbage collections and its late timers, and the client took CPU
+ * time from the one thread the server has.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -41,7 +41,7 @@ function post(path: string, chunks: string[], framing: 'content-length' | 'chunk
       });
       response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
     });
-    // The server may answer 413 and close before the whole body is written.
+    // A socket error before the answer (the server closing on a body it refused) fails the test.
     outgoing.on('error', reject);
     for (const chunk of chunks) outgoing.write(chunk);
     outgoing.end();
