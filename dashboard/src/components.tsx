@@ -47,6 +47,16 @@ export function Empty(props: { children: ReactNode }) {
   return <p className="empty">{props.children}</p>;
 }
 
+/** Loaded items as a list, each drawn by `children`, or `empty` when there are none. */
+export function ItemList<Item>(props: {
+  items: readonly Item[] | undefined;
+  empty: ReactNode;
+  children: (item: Item) => ReactNode;
+}) {
+  if (props.items?.length === 0) return <Empty>{props.empty}</Empty>;
+  return <ul>{props.items?.map(props.children)}</ul>;
+}
+
 /** Loads something once (and again on `reload`), keeping its value, error and loading state. */
 export function useLoad<Value>(load: () => Promise<Value>, dependencies: unknown[]) {
   const [value, setValue] = useState<Value | undefined>();

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { describeError, type TallyClient } from '../api.ts';
-import { Amount, Card, Empty, ErrorBox, Field, useLoad } from '../components.tsx';
+import { Amount, Card, Empty, ErrorBox, Field, ItemList, useLoad } from '../components.tsx';
 import { credits, dateTime } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { PriceTable } from './prices.tsx';
@@ -176,26 +176,24 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
         </table>
       </Card>
       <Card title="Reservations" id="reservations">
-        {reservations.value?.data.length === 0 ? <Empty>No reservations.</Empty> : null}
-        <ul>
-          {reservations.value?.data.map((reservation) => (
+        <ItemList items={reservations.value?.data} empty="No reservations.">
+          {(reservation) => (
             <li key={reservation.id}>
               {dateTime(reservation.created_at, timezone)} · {reservation.operation} ·{' '}
               {credits(reservation.amount)} · {reservation.status}
             </li>
-          ))}
-        </ul>
+          )}
+        </ItemList>
       </Card>
       <Card title="Events" id="events">
-        {events.value?.data.length === 0 ? <Empty>No events.</Empty> : null}
-        <ul>
-          {events.value?.data.map((event) => (
+        <ItemList items={events.value?.data} empty="No events.">
+          {(event) => (
             <li key={event.id}>
               {dateTime(event.created_at, timezone)} · <strong>{event.type}</strong>{' '}
               <code>{JSON.stringify(event.data)}</code>
             </li>
-          ))}
-        </ul>
+          )}
+        </ItemList>
       </Card>
     </>
   );
@@ -284,9 +282,8 @@ function Plans(props: { client: TallyClient }) {
   const plans = useLoad(() => props.client.plans(), []);
   return (
     <Card title="Plans">
-      {plans.value?.data.length === 0 ? <Empty>No plans in the configuration.</Empty> : null}
-      <ul>
-        {plans.value?.data.map((plan) => (
+      <ItemList items={plans.value?.data} empty="No plans in the configuration.">
+        {(plan) => (
           <li key={plan.id}>
             <strong>{plan.name}</strong> — {plan.price.currency} {(plan.price.amount_minor / 100).toFixed(2)},
             rank {plan.rank}:{' '}
@@ -298,8 +295,8 @@ function Plans(props: { client: TallyClient }) {
               .join(', ') || 'no allowances'}
             {plan.entitlements.length ? `; unlocks ${plan.entitlements.join(', ')}` : ''}
           </li>
-        ))}
-      </ul>
+        )}
+      </ItemList>
     </Card>
   );
 }
@@ -350,9 +347,8 @@ function Webhooks(props: { client: TallyClient }) {
       </Card>
       {open ? (
         <Card title="Delivery log">
-          {deliveries.value?.length === 0 ? <Empty>Nothing delivered yet.</Empty> : null}
-          <ul>
-            {deliveries.value?.map((delivery) => (
+          <ItemList items={deliveries.value} empty="Nothing delivered yet.">
+            {(delivery) => (
               <li key={delivery.id}>
                 {delivery.event_id} · {delivery.status} · {delivery.attempts.length} attempt(s)
                 {delivery.attempts.at(-1)
@@ -372,8 +368,8 @@ function Webhooks(props: { client: TallyClient }) {
                   Replay
                 </button>
               </li>
-            ))}
-          </ul>
+            )}
+          </ItemList>
         </Card>
       ) : null}
     </>
