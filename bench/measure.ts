@@ -63,7 +63,10 @@ export async function openLoop(
     const due = started + (index * 1000) / rate_per_second;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    running.push(operation(index).then(() => void latencies.push(performance.now() - due)));
+    // A timer's granularity is a millisecond: an operation may start a little before it is due,
+    // and is then measured from when it started.
+    const start = Math.min(due, performance.now());
+    running.push(operation(index).then(() => void latencies.push(performance.now() - start)));
   }
   await Promise.all(running);
   return summarize(latencies, (performance.now() - started) / 1000);
