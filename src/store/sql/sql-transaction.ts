@@ -28,7 +28,7 @@ import type {
   WebhookDeliveryRow,
   WebhookEndpointRow,
 } from '../store.ts';
-import type { AccountMemory, CommandGroup, RememberedAccount } from './account-memory.ts';
+import { type AccountMemory, type CommandGroup, copyOf, type RememberedAccount } from './account-memory.ts';
 import {
   bind,
   type ChangeCheck,
@@ -296,7 +296,7 @@ function withRow<Written extends { id: string }>(
   order: (a: Written, b: Written) => number,
 ): Written[] {
   const others = rows.filter((other) => other.id !== row.id);
-  if (stays) others.push(structuredClone(row));
+  if (stays) others.push(copyOf(row));
   return others.sort(order);
 }
 
@@ -454,8 +454,8 @@ export class SqlTransaction implements StoreTransaction {
     if (this.memory) {
       this.opened_accounts.set(id, {
         version: number(account.version),
-        opened: structuredClone(opened),
-        held_reservations: structuredClone(reservations),
+        opened: copyOf(opened),
+        held_reservations: copyOf(reservations),
       });
     }
     const lapsed_reservations = this.memory ? lapsedAt(reservations, now_ms) : reservations;
@@ -493,14 +493,13 @@ export class SqlTransaction implements StoreTransaction {
     remembered.settled = undefined;
     this.opened_accounts.set(id, remembered);
     // The session changes what it is given: hand it copies of the rows it gets.
-    const lapsed_reservations = structuredClone(lapsedAt(remembered.held_reservations, now_ms));
+    const lapsed_reservations = copyOf(lapsedAt(remembered.held_reservations, now_ms));
     const worked_on = remembered.held_reservations.find((row) => row.id === reservation_id);
     return {
-      ...structuredClone(remembered.opened),
+      ...copyOf(remembered.opened),
       lapsed_reservations,
       reservation:
-        lapsed_reservations.find((row) => row.id === reservation_id) ??
-        (worked_on && structuredClone(worked_on)),
+        lapsed_reservations.find((row) => row.id === reservation_id) ?? (worked_on && copyOf(worked_on)),
     };
   }
 
@@ -549,7 +548,7 @@ export class SqlTransaction implements StoreTransaction {
   }
   async updateAccount(row: AccountRow) {
     const copy = await this.workingCopy(row.id);
-    if (copy) copy.opened.account = { ...structuredClone(row), ledger: copy.opened.account.ledger };
+    if (copy) copy.opened.account = { ...copyOf(row), ledger: copy.opened.account.ledger };
     await this.write(
       `UPDATE accounts SET timezone = @timezone, status = @status, metadata_json = @metadata_json,
          low_balance_threshold_micros = @low_balance_threshold_micros, balance_alert = @balance_alert,
@@ -1069,7 +1068,7 @@ export class SqlTransaction implements StoreTransaction {
   }
   async putSubscription(row: SubscriptionRow) {
     const copy = await this.workingCopy(row.account_id);
-    if (copy) copy.opened.subscription = structuredClone(row);
+    if (copy) copy.opened.subscription = copyOf(row);
     const { overrides, ...columns } = row;
     await this.write(
       `INSERT INTO subscriptions (account_id, plan_id, status, anchor_ms, current_period_start_ms, current_period_end_ms,
