@@ -111,18 +111,13 @@ class PostgresExecutor implements SqlExecutor {
       this.unsent.push(this.statement(text, values));
       return;
     }
-    const count = values.length;
     this.unsent.push(
-      this.statement(
-        `WITH changed AS (${text} RETURNING 1)
-         SELECT ${postgresDialect.expect_changes}(count(*), $${count + 1}, $${count + 2}, $${count + 3}) FROM changed`,
-        [
-          ...values,
-          check.changes,
-          check.failure,
-          check.stale ? REMEMBERED_ACCOUNT_OUTDATED : CHANGES_UNEXPECTED,
-        ],
-      ),
+      this.statement(checkedWrite(text, values.length), [
+        ...values,
+        check.changes,
+        check.failure,
+        check.stale ? REMEMBERED_ACCOUNT_OUTDATED : CHANGES_UNEXPECTED,
+      ]),
     );
   }
 
@@ -221,6 +216,23 @@ class PostgresExecutor implements SqlExecutor {
       literal(values[Number(index) - 1], this.client),
     );
   }
+}
+
+/**
+ * Checked writes by the write they wrap, made once: the statement's text is the key its prepared
+ * name is found by, and the same string object each time spares hashing and comparing it anew.
+ */
+const checked_writes = new Map<string, string>();
+
+/** `text` (a write with `parameters` placeholders) wrapped so the database checks how many rows it changed. */
+function checkedWrite(text: string, parameters: number): string {
+  let checked = checked_writes.get(text);
+  if (checked === undefined) {
+    checked = `WITH changed AS (${text} RETURNING 1)
+         SELECT ${postgresDialect.expect_changes}(count(*), $${parameters + 1}, $${parameters + 2}, $${parameters + 3}) FROM changed`;
+    checked_writes.set(text, checked);
+  }
+  return checked;
 }
 
 /** A connection's prepared statements (they live as long as it): text → name, and names handed out. */
