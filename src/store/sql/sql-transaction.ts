@@ -305,6 +305,59 @@ function lapsedAt(held: readonly ReservationRow[], now_ms: number): ReservationR
   return held.filter((row) => row.expires_at_ms <= now_ms);
 }
 
+/** `count` rows of journal-line placeholders, for a multi-row VALUES. */
+function linePlaceholders(count: number): string {
+  return Array.from({ length: count }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+}
+
+/*
+ * The journal's statements are made once per number of lines: a query's text is the key it is
+ * compiled and prepared under, and the same string object each time spares building, hashing
+ * and comparing it anew.
+ */
+const journal_lines_inserts: string[] = [];
+const journal_statements = new Map<string, string[]>();
+
+/** The multi-row INSERT of `count` journal lines. */
+function journalLinesInsert(count: number): string {
+  journal_lines_inserts[count] ??=
+    `INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
+         VALUES ${linePlaceholders(count)}`;
+  return journal_lines_inserts[count];
+}
+
+/** SqlTransaction.appendJournalInOneStatement's statement, for `count` lines. */
+function journalInOneStatement(count: number, expect_changes: string): string {
+  let by_count = journal_statements.get(expect_changes);
+  if (!by_count) {
+    by_count = [];
+    journal_statements.set(expect_changes, by_count);
+  }
+  by_count[count] ??= `WITH head AS (
+         UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ?
+         WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ? RETURNING id
+       ), posted AS (
+         INSERT INTO journal_transactions (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
+         SELECT account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash
+         FROM (VALUES (CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+                       CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT)))
+           AS row (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
+         WHERE EXISTS (SELECT 1 FROM head)
+         RETURNING account_id
+       ), written AS (
+         INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
+         SELECT CAST(line.account_id AS TEXT), CAST(line.transaction_sequence AS BIGINT), CAST(line.line AS BIGINT),
+                CAST(line.book AS TEXT), CAST(line.grant_id AS TEXT), CAST(line.reservation_id AS TEXT),
+                CAST(line.amount_micros AS BIGINT)
+         FROM (VALUES ${linePlaceholders(count)})
+           AS line (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
+         WHERE EXISTS (SELECT 1 FROM posted)
+         RETURNING 1
+       )
+       SELECT ${expect_changes}(count(*), ?, ?) FROM written`;
+  return by_count[count];
+}
+
 export class SqlTransaction implements StoreTransaction {
   /** Locks the account row until the transaction ends, serialising commands on one account. */
   private readonly account_for_update: string;
@@ -784,8 +837,7 @@ export class SqlTransaction implements StoreTransaction {
     for (let first = 0; first < entries.length; first += JOURNAL_LINES_PER_INSERT) {
       const chunk = entries.slice(first, first + JOURNAL_LINES_PER_INSERT);
       await this.write(
-        `INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        journalLinesInsert(chunk.length),
         chunk.flatMap((entry, offset) => this.journalLineValues(transaction, first + offset, entry)),
       );
     }
@@ -801,42 +853,17 @@ export class SqlTransaction implements StoreTransaction {
    * stale head inserts no line, and `expect_changes` fails the transaction on the count.
    */
   private async appendJournalInOneStatement(transaction: JournalTransaction, expect_changes: string) {
-    const lines = transaction.entries.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
-    await this.write(
-      `WITH head AS (
-         UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ?
-         WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ? RETURNING id
-       ), posted AS (
-         INSERT INTO journal_transactions (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
-         SELECT account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash
-         FROM (VALUES (CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
-                       CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT)))
-           AS row (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
-         WHERE EXISTS (SELECT 1 FROM head)
-         RETURNING account_id
-       ), written AS (
-         INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-         SELECT CAST(line.account_id AS TEXT), CAST(line.transaction_sequence AS BIGINT), CAST(line.line AS BIGINT),
-                CAST(line.book AS TEXT), CAST(line.grant_id AS TEXT), CAST(line.reservation_id AS TEXT),
-                CAST(line.amount_micros AS BIGINT)
-         FROM (VALUES ${lines})
-           AS line (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-         WHERE EXISTS (SELECT 1 FROM posted)
-         RETURNING 1
-       )
-       SELECT ${expect_changes}(count(*), ?, ?) FROM written`,
-      [
-        transaction.sequence,
-        transaction.hash,
-        transaction.account_id,
-        transaction.sequence - 1,
-        transaction.previous_hash,
-        ...this.journalTransactionValues(transaction),
-        ...transaction.entries.flatMap((entry, line) => this.journalLineValues(transaction, line, entry)),
-        transaction.entries.length,
-        this.journalHeadFailure(transaction),
-      ],
-    );
+    await this.write(journalInOneStatement(transaction.entries.length, expect_changes), [
+      transaction.sequence,
+      transaction.hash,
+      transaction.account_id,
+      transaction.sequence - 1,
+      transaction.previous_hash,
+      ...this.journalTransactionValues(transaction),
+      ...transaction.entries.flatMap((entry, line) => this.journalLineValues(transaction, line, entry)),
+      transaction.entries.length,
+      this.journalHeadFailure(transaction),
+    ]);
   }
 
   private journalTransactionValues(transaction: JournalTransaction): unknown[] {
