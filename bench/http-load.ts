@@ -5,10 +5,10 @@
  * from the one thread the server has.
  *
  * Requests go through `node:http` with keep-alive connections, not `fetch`: on this machine's two
- * cores, `fetch` (undici's WHATWG streams and headers) cost the client about six times what the
- * echo route costs the server, so the client was what the figures measured — the echo route
- * answered ~4,000 requests/s to `fetch` and ~25,000 to `node:http`, and its p99 at 1,800
- * requests/s was 9.8 ms against 0.8 ms.
+ * cores, `fetch` (undici's WHATWG streams and headers) cost the client several times what the
+ * echo route costs the server, so the client was what the figures measured: the echo route
+ * answered ~4,000 requests/s to `fetch` and ~18,600 to `node:http`, and its p99 at 1,800
+ * requests/s was 9.8 ms against 0.8 ms (bench/README.md).
  */
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
