@@ -8,6 +8,7 @@ import { chargesCsv } from '../http/csv.ts';
 import { createTally } from '../index.ts';
 import type { IssueGrantInput, ListChargesInput } from '../schema/commands.ts';
 import { type Page, TallyClient } from '../sdk/client.ts';
+import type { Clock } from '../service/clock.ts';
 import type { PriceTableView } from '../service/price-table.ts';
 import type { BalanceView, CommandOptions, Tally } from '../service/tally.ts';
 import type { ChargeView, GrantView } from '../service/views.ts';
@@ -30,19 +31,36 @@ export interface BackendOptions {
   key?: string;
 }
 
+/** Where the local engine keeps its data: PostgreSQL at `url`, else the SQLite file `db`. */
+export function databaseOf(options: Pick<BackendOptions, 'db' | 'databaseUrl'>): {
+  db: string;
+  url?: string;
+} {
+  return { db: options.db, url: options.databaseUrl ?? process.env.DATABASE_URL };
+}
+
+/** Opens the local engine (the SQLite file's folder made if missing), with the demo price book unless `config` is given. */
+export async function openLocalTally(
+  options: Pick<BackendOptions, 'db' | 'databaseUrl' | 'config'>,
+  clock?: Clock,
+): Promise<Tally> {
+  const database = databaseOf(options);
+  if (!database.url && database.db !== ':memory:')
+    mkdirSync(dirname(resolve(database.db)), { recursive: true });
+  return createTally({
+    database: database.db,
+    database_url: database.url,
+    config: options.config ?? DEMO_CONFIG,
+    clock,
+  });
+}
+
 /** Opens the local engine for the length of `work`. */
 export async function withTally<Result>(
   options: BackendOptions,
   work: (tally: Tally) => Promise<Result>,
 ): Promise<Result> {
-  const database_url = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (!database_url && options.db !== ':memory:')
-    mkdirSync(dirname(resolve(options.db)), { recursive: true });
-  const tally = await createTally({
-    database: options.db,
-    database_url,
-    config: options.config ?? DEMO_CONFIG,
-  });
+  const tally = await openLocalTally(options);
   try {
     return await work(tally);
   } finally {

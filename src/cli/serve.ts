@@ -3,12 +3,10 @@
  * admin key at start-up. With `--demo` (what `npm start` runs) it seeds the demo account and
  * prints a fresh admin key and a customer token for it.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { startServer } from '../http/server.ts';
-import { createTally } from '../index.ts';
-import { systemClock, TestClock } from '../service/clock.ts';
-import { DEMO_ACCOUNT, DEMO_CONFIG, runDemo } from './demo.ts';
+import { TestClock } from '../service/clock.ts';
+import { databaseOf, openLocalTally } from './backend.ts';
+import { DEMO_ACCOUNT, runDemo } from './demo.ts';
 
 export async function serveUntilStopped(
   options: {
@@ -22,16 +20,9 @@ export async function serveUntilStopped(
   },
   output: { log: (line: string) => void },
 ): Promise<void> {
-  const database_url = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (!database_url && options.db !== ':memory:')
-    mkdirSync(dirname(resolve(options.db)), { recursive: true });
+  const database_url = databaseOf(options).url;
   const test_clock = options.testClock ? new TestClock(Date.now()) : undefined;
-  const tally = await createTally({
-    database: options.db,
-    database_url,
-    config: options.config ?? DEMO_CONFIG,
-    clock: test_clock ?? systemClock,
-  });
+  const tally = await openLocalTally(options, test_clock);
   const admin_from_environment = process.env.TALLY_ADMIN_KEY;
   if (admin_from_environment)
     await tally.access.createKey({ scope: 'admin', name: 'TALLY_ADMIN_KEY', secret: admin_from_environment });
