@@ -22,7 +22,6 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
 function tamper(file: string, sql: string): void {
   const database = new Database(file);
   database.exec(`
-    DROP TRIGGER journal_entries_append_only_update; DROP TRIGGER journal_entries_append_only_delete;
     DROP TRIGGER journal_transactions_append_only_update; DROP TRIGGER journal_transactions_append_only_delete;
     ${sql}`);
   database.close();
@@ -48,7 +47,9 @@ describe('tally CLI', () => {
   it('fails on an edited journal entry: the transaction no longer sums to zero and its hash breaks', async () => {
     tamper(
       db,
-      'UPDATE journal_entries SET amount_micros = amount_micros + 1 WHERE transaction_sequence = 1 AND line = 1',
+      // Line 1 of transaction 1 gets one micro-credit more.
+      `UPDATE journal_transactions SET entries_json = json_replace(entries_json, '$[1][3]',
+         CAST(CAST(entries_json ->> '$[1][3]' AS INTEGER) + 1 AS TEXT)) WHERE sequence = 1`,
     );
     const result = await run('verify', '--db', db);
     expect(result.code).toBe(1);
@@ -57,11 +58,15 @@ describe('tally CLI', () => {
     expect(result.err).toMatch(/\[grant\] grant gr_\w+ has \d+ remaining, its entries sum to \d+/);
   });
 
+  it('reports journal lines edited into something unreadable as an altered transaction', async () => {
+    tamper(db, "UPDATE journal_transactions SET entries_json = 'lines?' WHERE sequence = 1");
+    const result = await run('verify', '--db', db);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/\[chain\] transaction 1 .* was altered/);
+  });
+
   it('fails on a deleted journal transaction: the chain has a gap', async () => {
-    tamper(
-      db,
-      'DELETE FROM journal_entries WHERE transaction_sequence = 2; DELETE FROM journal_transactions WHERE sequence = 2',
-    );
+    tamper(db, 'DELETE FROM journal_transactions WHERE sequence = 2');
     const result = await run('verify', '--db', db);
     expect(result.code).toBe(1);
     expect(result.err).toContain('[chain] transaction 2 is missing');

@@ -85,6 +85,59 @@ function reservationRow(
   };
 }
 
+/**
+ * A journal as it stood before migration 11 moved each transaction's lines into its row: the
+ * rows to write with raw SQL (`lines` into the journal_entries table of then), and the journal
+ * the store must read back afterwards.
+ */
+export function journalFromBeforeLinesMoved() {
+  const issue = chainTransaction(
+    { sequence: 0, hash: GENESIS_HASH },
+    {
+      id: 'jtx_1',
+      account_id: 'a',
+      type: 'grant_issue',
+      reference_id: 'gr_1',
+      created_at_ms: 1_000,
+      entries: [
+        { book: 'issued', grant_id: 'gr_1', reservation_id: null, amount_micros: -5_000_000n },
+        { book: 'grant', grant_id: 'gr_1', reservation_id: null, amount_micros: 5_000_000n },
+      ],
+    },
+  );
+  const reserve = chainTransaction(issue, {
+    id: 'jtx_2',
+    account_id: 'a',
+    type: 'reserve',
+    reference_id: 'rs_1',
+    created_at_ms: 2_000,
+    entries: move('grant', 'hold', 2_000_000n, { grant_id: 'gr_1', reservation_id: 'rs_1' }),
+  });
+  const journal = [issue, reserve];
+  const transactions = journal.map((transaction) => [
+    transaction.account_id,
+    transaction.sequence,
+    transaction.id,
+    transaction.type,
+    transaction.reference_id,
+    transaction.created_at_ms,
+    transaction.previous_hash,
+    transaction.hash,
+  ]);
+  const lines = journal.flatMap((transaction) =>
+    transaction.entries.map((entry, line) => [
+      transaction.account_id,
+      transaction.sequence,
+      line,
+      entry.book,
+      entry.grant_id,
+      entry.reservation_id,
+      entry.amount_micros,
+    ]),
+  );
+  return { journal, transactions, lines };
+}
+
 export function describeStoreContract(name: string, openStore: () => Promise<Store>): void {
   describe(`store contract: ${name}`, () => {
     let store: Store;

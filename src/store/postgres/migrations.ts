@@ -5,7 +5,9 @@
  * - every INTEGER is a BIGINT (micro-credits and milliseconds need 64 bits; SQLite's are 64 already);
  * - tables are not `STRICT` (PostgreSQL is always strict about types);
  * - the append-only guard of the journal is a PL/pgSQL trigger function instead of SQLite's RAISE;
- * - a few additions only PostgreSQL needs run with the SQLite migration of the same number.
+ * - a few additions only PostgreSQL needs run with the SQLite migration of the same number;
+ * - a step that moves data with JSON functions, which the two spell differently, is written out
+ *   for PostgreSQL in full (POSTGRES_INSTEAD).
  *
  * Every customer-side table leads its primary key with the account id, so it can be partitioned
  * or distributed by account.
@@ -48,6 +50,29 @@ const POSTGRES_ONLY: Readonly<Record<number, string>> = {
   $$;`,
 };
 
+/** By migration number (from 1): PostgreSQL's own text of a step, run instead of the translation. */
+const POSTGRES_INSTEAD: Readonly<Record<number, string>> = {
+  11: `
+  ALTER TABLE journal_transactions DISABLE TRIGGER journal_transactions_append_only;
+  ALTER TABLE journal_transactions ADD COLUMN entries_json TEXT NOT NULL DEFAULT '[]';
+  UPDATE journal_transactions SET entries_json = coalesce((
+    SELECT CAST(json_agg(
+             json_build_array(line.book, line.grant_id, line.reservation_id, CAST(line.amount_micros AS TEXT))
+             ORDER BY line.line) AS TEXT)
+    FROM journal_entries line
+    WHERE line.account_id = journal_transactions.account_id
+      AND line.transaction_sequence = journal_transactions.sequence), '[]');
+  ALTER TABLE journal_transactions ENABLE TRIGGER journal_transactions_append_only;
+  DROP TABLE journal_entries;
+  CREATE VIEW journal_entries AS
+    SELECT posted.account_id, posted.sequence AS transaction_sequence, CAST(line.ordinality - 1 AS BIGINT) AS line,
+           line.value ->> 0 AS book, line.value ->> 1 AS grant_id, line.value ->> 2 AS reservation_id,
+           CAST(line.value ->> 3 AS BIGINT) AS amount_micros
+    FROM journal_transactions posted,
+         jsonb_array_elements(CAST(posted.entries_json AS jsonb)) WITH ORDINALITY AS line (value, ordinality);
+  `,
+};
+
 export function toPostgres(sql: string): string {
   let triggers_replaced = false;
   return sql
@@ -61,5 +86,5 @@ export function toPostgres(sql: string): string {
 }
 
 export const migrations: readonly string[] = sqlite_migrations.map(
-  (sql, index) => toPostgres(sql) + (POSTGRES_ONLY[index + 1] ?? ''),
+  (sql, index) => (POSTGRES_INSTEAD[index + 1] ?? toPostgres(sql)) + (POSTGRES_ONLY[index + 1] ?? ''),
 );

@@ -4,7 +4,13 @@ import { dialects } from '../../../test/dialects.ts';
 import { openTestTally, refusal } from '../../../test/helpers.ts';
 import { createDatabase } from '../../../test/postgres-server.ts';
 import { InvariantViolation } from '../../domain/assert.ts';
-import { accountRow, describeStoreContract, grantRow } from '../store-contract.ts';
+import {
+  accountRow,
+  describeStoreContract,
+  grantRow,
+  journalFromBeforeLinesMoved,
+} from '../store-contract.ts';
+import { migrations } from './migrations.ts';
 import { PostgresStore } from './postgres-store.ts';
 
 const openStore = async () => PostgresStore.open({ url: await createDatabase(inject('postgres_url')) });
@@ -22,6 +28,46 @@ if (dialects.includes('postgres')) {
   describeStoreContract('postgres', openStore);
 
   describe('postgres store', () => {
+    it('moves journal lines written before migration 11 into their transaction rows, and keeps them readable as journal_entries', async () => {
+      const url = await createDatabase(inject('postgres_url'));
+      const before = new pg.Client({ connectionString: url });
+      await before.connect();
+      await before.query(
+        'CREATE TABLE tally_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+      );
+      for (let index = 0; index < 10; index++) {
+        await before.query(migrations[index]!);
+        await before.query('INSERT INTO tally_migrations (version) VALUES ($1)', [index + 1]);
+      }
+      const { journal, transactions, lines } = journalFromBeforeLinesMoved();
+      await before.query(
+        "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 2, $1, 0, 0)",
+        [journal[1]!.hash],
+      );
+      for (const row of transactions)
+        await before.query('INSERT INTO journal_transactions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', row);
+      for (const row of lines)
+        await before.query('INSERT INTO journal_entries VALUES ($1, $2, $3, $4, $5, $6, $7)', row);
+      await before.end();
+
+      const store = await PostgresStore.open({ url });
+      expect(await store.read((tx) => tx.listJournal('a'))).toEqual(journal);
+      const after = new pg.Client({ connectionString: url });
+      await after.connect();
+      const view = await after.query({
+        text: 'SELECT * FROM journal_entries ORDER BY transaction_sequence, line',
+        rowMode: 'array',
+      });
+      await after.end();
+      // pg returns BIGINTs as strings.
+      expect(view.rows).toEqual(
+        lines.map((row) =>
+          row.map((value) => (typeof value === 'string' || value === null ? value : String(value))),
+        ),
+      );
+      await store.close();
+    });
+
     it('refuses to edit or delete posted journal rows', async () => {
       const url = await createDatabase(inject('postgres_url'));
       const store = await PostgresStore.open({ url });
@@ -45,7 +91,7 @@ if (dialects.includes('postgres')) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       await expect(
-        client.query('UPDATE journal_entries SET amount_micros = 6 WHERE line = 1'),
+        client.query(`UPDATE journal_transactions SET entries_json = '[["grant", "gr", null, "6"]]'`),
       ).rejects.toThrow(/append-only/);
       await expect(client.query('DELETE FROM journal_transactions')).rejects.toThrow(/append-only/);
       await client.end();

@@ -3,9 +3,14 @@
  * supplies an executor and its dialect (sql/dialect.ts). Amounts travel as bigint both ways.
  */
 import { assert } from '../../domain/assert.ts';
-import type { Book, JournalTransaction, JournalTransactionType } from '../../domain/journal.ts';
+import type { JournalTransaction, JournalTransactionType } from '../../domain/journal.ts';
 import type { Outcome } from '../../domain/pricing.ts';
-import { decodeAllocations, encodeAllocations } from '../row-codec.ts';
+import {
+  decodeAllocations,
+  decodeJournalLines,
+  encodeAllocations,
+  encodeJournalLines,
+} from '../row-codec.ts';
 import type {
   AccountLimitRow,
   AccountRow,
@@ -37,9 +42,6 @@ import {
   type SqlExecutor,
   type SqlParameters,
 } from './dialect.ts';
-
-/** Journal lines written by one INSERT: 7 values each stays under every driver's bind limit. */
-const JOURNAL_LINES_PER_INSERT = 100;
 
 const number = (value: unknown): number => Number(value as bigint);
 const nullableNumber = (value: unknown): number | null => (value === null ? null : Number(value as bigint));
@@ -305,57 +307,41 @@ function lapsedAt(held: readonly ReservationRow[], now_ms: number): ReservationR
   return held.filter((row) => row.expires_at_ms <= now_ms);
 }
 
-/** `count` rows of journal-line placeholders, for a multi-row VALUES. */
-function linePlaceholders(count: number): string {
-  return Array.from({ length: count }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
-}
+/** Moves an account's journal head on, only from the head the transaction was chained to. */
+const JOURNAL_HEAD_UPDATE =
+  'UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ? WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ?';
 
-/*
- * The journal's statements are made once per number of lines: a query's text is the key it is
- * compiled and prepared under, and the same string object each time spares building, hashing
- * and comparing it anew.
+/** A journal transaction with its lines: one row (see the migration that moved the lines into it). */
+const JOURNAL_TRANSACTION_INSERT = `INSERT INTO journal_transactions
+    (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** journalInOneStatement's text by dialect: the same string each time is the key it is prepared under. */
+const journal_in_one_statement = new Map<string, string>();
+
+/**
+ * Both in one statement, where the database allows writes inside WITH (PostgreSQL): the row is
+ * written only if the head moved, so a stale head writes nothing, and `expect_changes` fails the
+ * transaction on the count.
  */
-const journal_lines_inserts: string[] = [];
-const journal_statements = new Map<string, string[]>();
-
-/** The multi-row INSERT of `count` journal lines. */
-function journalLinesInsert(count: number): string {
-  journal_lines_inserts[count] ??=
-    `INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-         VALUES ${linePlaceholders(count)}`;
-  return journal_lines_inserts[count];
-}
-
-/** SqlTransaction.appendJournalInOneStatement's statement, for `count` lines. */
-function journalInOneStatement(count: number, expect_changes: string): string {
-  let by_count = journal_statements.get(expect_changes);
-  if (!by_count) {
-    by_count = [];
-    journal_statements.set(expect_changes, by_count);
-  }
-  by_count[count] ??= `WITH head AS (
-         UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ?
-         WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ? RETURNING id
+function journalInOneStatement(expect_changes: string): string {
+  const known = journal_in_one_statement.get(expect_changes);
+  if (known) return known;
+  const statement = `WITH head AS (
+         ${JOURNAL_HEAD_UPDATE} RETURNING id
        ), posted AS (
-         INSERT INTO journal_transactions (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
-         SELECT account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash
+         INSERT INTO journal_transactions
+           (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json)
+         SELECT account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json
          FROM (VALUES (CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
-                       CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT)))
-           AS row (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
+                       CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)))
+           AS row (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json)
          WHERE EXISTS (SELECT 1 FROM head)
-         RETURNING account_id
-       ), written AS (
-         INSERT INTO journal_entries (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-         SELECT CAST(line.account_id AS TEXT), CAST(line.transaction_sequence AS BIGINT), CAST(line.line AS BIGINT),
-                CAST(line.book AS TEXT), CAST(line.grant_id AS TEXT), CAST(line.reservation_id AS TEXT),
-                CAST(line.amount_micros AS BIGINT)
-         FROM (VALUES ${linePlaceholders(count)})
-           AS line (account_id, transaction_sequence, line, book, grant_id, reservation_id, amount_micros)
-         WHERE EXISTS (SELECT 1 FROM posted)
          RETURNING 1
        )
-       SELECT ${expect_changes}(count(*), ?, ?) FROM written`;
-  return by_count[count];
+       SELECT ${expect_changes}(count(*), 1, ?) FROM posted`;
+  journal_in_one_statement.set(expect_changes, statement);
+  return statement;
 }
 
 export class SqlTransaction implements StoreTransaction {
@@ -809,65 +795,14 @@ export class SqlTransaction implements StoreTransaction {
   async appendJournal(transaction: JournalTransaction) {
     const copy = await this.workingCopy(transaction.account_id);
     if (copy) copy.opened.account.ledger = { sequence: transaction.sequence, hash: transaction.hash };
-    if (
-      this.dialect.writes_in_with &&
-      this.dialect.expect_changes &&
-      transaction.entries.length <= JOURNAL_LINES_PER_INSERT
-    ) {
-      return this.appendJournalInOneStatement(transaction, this.dialect.expect_changes);
-    }
-    await this.write(
-      'UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ? WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ?',
-      [
-        transaction.sequence,
-        transaction.hash,
-        transaction.account_id,
-        transaction.sequence - 1,
-        transaction.previous_hash,
-      ],
-      { changes: 1, failure: this.journalHeadFailure(transaction) },
-    );
-    await this.write(
-      `INSERT INTO journal_transactions (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      this.journalTransactionValues(transaction),
-    );
-    // Multi-row INSERTs: one statement for a transaction's lines (chunked to stay within bind limits).
-    const entries = transaction.entries;
-    for (let first = 0; first < entries.length; first += JOURNAL_LINES_PER_INSERT) {
-      const chunk = entries.slice(first, first + JOURNAL_LINES_PER_INSERT);
-      await this.write(
-        journalLinesInsert(chunk.length),
-        chunk.flatMap((entry, offset) => this.journalLineValues(transaction, first + offset, entry)),
-      );
-    }
-  }
-
-  private journalHeadFailure(transaction: JournalTransaction): string {
-    return `journal head of ${transaction.account_id} is at ${transaction.sequence - 1}`;
-  }
-
-  /**
-   * The same three writes as one statement, where the database allows writes inside WITH
-   * (PostgreSQL). The transaction row and its lines are written only if the head moved, so a
-   * stale head inserts no line, and `expect_changes` fails the transaction on the count.
-   */
-  private async appendJournalInOneStatement(transaction: JournalTransaction, expect_changes: string) {
-    await this.write(journalInOneStatement(transaction.entries.length, expect_changes), [
+    const head = [
       transaction.sequence,
       transaction.hash,
       transaction.account_id,
       transaction.sequence - 1,
       transaction.previous_hash,
-      ...this.journalTransactionValues(transaction),
-      ...transaction.entries.flatMap((entry, line) => this.journalLineValues(transaction, line, entry)),
-      transaction.entries.length,
-      this.journalHeadFailure(transaction),
-    ]);
-  }
-
-  private journalTransactionValues(transaction: JournalTransaction): unknown[] {
-    return [
+    ];
+    const posted = [
       transaction.account_id,
       transaction.sequence,
       transaction.id,
@@ -876,77 +811,37 @@ export class SqlTransaction implements StoreTransaction {
       transaction.created_at_ms,
       transaction.previous_hash,
       transaction.hash,
+      encodeJournalLines(transaction.entries),
     ];
-  }
-
-  private journalLineValues(
-    transaction: JournalTransaction,
-    line: number,
-    entry: JournalTransaction['entries'][number],
-  ): unknown[] {
-    return [
-      transaction.account_id,
-      transaction.sequence,
-      line,
-      entry.book,
-      entry.grant_id,
-      entry.reservation_id,
-      entry.amount_micros,
-    ];
+    const failure = `journal head of ${transaction.account_id} is at ${transaction.sequence - 1}`;
+    if (this.dialect.writes_in_with && this.dialect.expect_changes) {
+      await this.write(journalInOneStatement(this.dialect.expect_changes), [...head, ...posted, failure]);
+      return;
+    }
+    await this.write(JOURNAL_HEAD_UPDATE, head, { changes: 1, failure });
+    await this.write(JOURNAL_TRANSACTION_INSERT, posted);
   }
 
   async listJournal(account_id: string) {
-    const transactions = await this.all(
+    const rows = await this.all(
       'SELECT * FROM journal_transactions WHERE account_id = ? ORDER BY sequence',
       account_id,
     );
-    const entries = await this.all(
-      'SELECT * FROM journal_entries WHERE account_id = ? ORDER BY transaction_sequence, line',
-      account_id,
-    );
-    const by_sequence = new Map<number, JournalTransaction>();
-    const result = transactions.map((row) => {
-      const transaction: JournalTransaction = {
+    return rows.map(
+      (row): JournalTransaction => ({
         id: text(row.id),
         account_id: text(row.account_id),
         sequence: number(row.sequence),
         type: text(row.type) as JournalTransactionType,
         reference_id: text(row.reference_id),
         created_at_ms: number(row.created_at_ms),
-        entries: [],
+        // Lines edited into something unreadable read as none: the hash no longer matches, and
+        // verify reports the transaction altered.
+        entries: decodeJournalLines(text(row.entries_json)) ?? [],
         previous_hash: text(row.previous_hash),
         hash: text(row.hash),
-      };
-      by_sequence.set(transaction.sequence, transaction);
-      return transaction;
-    });
-    for (const row of entries) {
-      // Entries whose transaction row is gone are still reported, under a placeholder, so verify sees them.
-      const sequence = number(row.transaction_sequence);
-      let transaction = by_sequence.get(sequence);
-      if (!transaction) {
-        transaction = {
-          id: '(missing)',
-          account_id,
-          sequence,
-          type: 'grant_issue',
-          reference_id: '(missing)',
-          created_at_ms: 0,
-          entries: [],
-          previous_hash: '',
-          hash: '',
-        };
-        by_sequence.set(sequence, transaction);
-        result.push(transaction);
-      }
-      transaction.entries.push({
-        book: text(row.book) as Book,
-        grant_id: nullableText(row.grant_id),
-        reservation_id: nullableText(row.reservation_id),
-        amount_micros: bigint(row.amount_micros),
-      });
-    }
-    return result.sort((a, b) => a.sequence - b.sequence);
+      }),
+    );
   }
 
   async getIdempotency(scope: string, key: string) {

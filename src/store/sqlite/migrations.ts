@@ -310,4 +310,28 @@ export const migrations: readonly string[] = [
   -- so a process can tell whether the account is still as it left it (sql/account-memory.ts).
   ALTER TABLE accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- A journal transaction keeps its lines in its own row: entries_json holds [book, grant_id,
+  -- reservation_id, amount] for each line, in line order, amounts as decimal strings (the tuples
+  -- its hash covers). A movement is then one row and one key instead of one more per line: on the
+  -- bench, E1 and H1 ran ~18 % faster (bench/README.md). journal_entries stays, as a view, for
+  -- whoever reads the lines with SQL. (PostgreSQL's own text of this step: postgres/migrations.ts.)
+  DROP TRIGGER journal_transactions_append_only_update;
+  ALTER TABLE journal_transactions ADD COLUMN entries_json TEXT NOT NULL DEFAULT '[]';
+  UPDATE journal_transactions SET entries_json = (
+    SELECT json_group_array(
+             json_array(line.book, line.grant_id, line.reservation_id, CAST(line.amount_micros AS TEXT))
+             ORDER BY line.line)
+    FROM journal_entries line
+    WHERE line.account_id = journal_transactions.account_id
+      AND line.transaction_sequence = journal_transactions.sequence);
+  CREATE TRIGGER journal_transactions_append_only_update BEFORE UPDATE ON journal_transactions
+    BEGIN SELECT RAISE(ABORT, 'journal transactions are append-only'); END;
+  DROP TABLE journal_entries;
+  CREATE VIEW journal_entries AS
+    SELECT posted.account_id, posted.sequence AS transaction_sequence, CAST(line.key AS INTEGER) AS line,
+           line.value ->> 0 AS book, line.value ->> 1 AS grant_id, line.value ->> 2 AS reservation_id,
+           CAST(line.value ->> 3 AS INTEGER) AS amount_micros
+    FROM journal_transactions posted, json_each(posted.entries_json) line;
+  `,
 ];

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { accountRow, describeStoreContract } from '../store-contract.ts';
+import { accountRow, describeStoreContract, journalFromBeforeLinesMoved } from '../store-contract.ts';
+import { migrations } from './migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'tally-sqlite-'));
@@ -14,6 +16,10 @@ describeStoreContract(
   'sqlite file (WAL, separate read connection)',
   async () => new SqliteStore({ filename: join(directory, `contract-${files++}.db`) }),
 );
+
+/** Rows with their integers as numbers, to compare what SQLite returns as bigint with what was written. */
+const plain = (rows: unknown[][]) =>
+  rows.map((row) => row.map((value) => (typeof value === 'bigint' ? Number(value) : value)));
 
 describe('sqlite store', () => {
   it('reopens a file with its data and schema version intact', async () => {
@@ -63,13 +69,43 @@ describe('sqlite store', () => {
     await store.close();
   });
 
+  it('moves journal lines written before migration 11 into their transaction rows, and keeps them readable as journal_entries', async () => {
+    const filename = join(directory, 'lines-moved.db');
+    const before = new Database(filename);
+    before.defaultSafeIntegers(true);
+    for (let index = 0; index < 10; index++) before.exec(migrations[index]!);
+    before.pragma('user_version = 10');
+    const { journal, transactions, lines } = journalFromBeforeLinesMoved();
+    before
+      .prepare(
+        "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 2, ?, 0, 0)",
+      )
+      .run(journal[1]!.hash);
+    const transaction = before.prepare('INSERT INTO journal_transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const row of transactions) transaction.run(...row);
+    const line = before.prepare('INSERT INTO journal_entries VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const row of lines) line.run(...row);
+    before.close();
+
+    const store = new SqliteStore({ filename });
+    expect(await store.read((tx) => tx.listJournal('a'))).toEqual(journal);
+    const view = store.connection.prepare(
+      'SELECT * FROM journal_entries ORDER BY transaction_sequence, line',
+    );
+    expect(plain(view.raw().all() as unknown[][])).toEqual(plain(lines));
+    await store.close();
+  });
+
   it('refuses to edit or delete posted journal rows', async () => {
     const store = new SqliteStore({ filename: ':memory:' });
     store.connection.exec(
       "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 1, 'h', 0, 0);" +
-        "INSERT INTO journal_transactions VALUES ('a', 1, 'jtx', 'grant_issue', 'gr', 0, 'p', 'h');",
+        "INSERT INTO journal_transactions VALUES ('a', 1, 'jtx', 'grant_issue', 'gr', 0, 'p', 'h', '[]');",
     );
     expect(() => store.connection.exec("UPDATE journal_transactions SET hash = 'x'")).toThrow(/append-only/);
+    expect(() => store.connection.exec("UPDATE journal_transactions SET entries_json = '[]'")).toThrow(
+      /append-only/,
+    );
     expect(() => store.connection.exec('DELETE FROM journal_transactions')).toThrow(/append-only/);
     await store.close();
   });
