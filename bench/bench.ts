@@ -29,7 +29,7 @@ const SIZE = quick
   : { accounts: 10_000, duration_ms: 15_000, growth_charges: 1_000_000, reads: 2_000 };
 const CALLERS = 64;
 /** H1's open-loop arrival rates, as fractions of its closed-loop throughput: the latency curve's points. */
-const OPEN_LOOP_LOADS = quick ? [0.25, 0.5, 0.8] : [0.2, 0.35, 0.5, 0.65, 0.8];
+const OPEN_LOOP_LOADS = quick ? [0.1, 0.25, 0.5, 0.8] : [0.1, 0.2, 0.35, 0.5, 0.65, 0.8];
 /** The goal for H1's p99 at half its throughput. */
 const H1_P99_GOAL_MS = 5;
 const CONFIG = { price_book: { operations: { run: { rates: { credits: '1' } } } } };
