@@ -108,10 +108,11 @@ function latencyPanel(points: LoadPoint[], p99_goal_ms: number): Panel {
       },
       { mark: { type: 'rule', strokeDash: [4, 4], color: MISSED }, encoding: { y: { datum: p99_goal_ms } } },
       {
+        // At the right end: the curve starts at the left, near the goal.
         data: { values: [{}] },
-        mark: { type: 'text', align: 'left', dy: -6, color: MISSED },
+        mark: { type: 'text', align: 'right', dy: -6, color: MISSED },
         encoding: {
-          x: { value: 4 },
+          x: { value: WIDTH - 4 },
           y: { datum: p99_goal_ms },
           text: { value: `goal: p99 ≤ ${p99_goal_ms} ms at 50 % load` },
         },
