@@ -99,10 +99,7 @@ export function journalFromBeforeLinesMoved() {
       type: 'grant_issue',
       reference_id: 'gr_1',
       created_at_ms: 1_000,
-      entries: [
-        { book: 'issued', grant_id: 'gr_1', reservation_id: null, amount_micros: -5_000_000n },
-        { book: 'grant', grant_id: 'gr_1', reservation_id: null, amount_micros: 5_000_000n },
-      ],
+      entries: move('issued', 'grant', 5_000_000n, { grant_id: 'gr_1' }),
     },
   );
   const reserve = chainTransaction(issue, {
