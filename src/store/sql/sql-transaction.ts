@@ -262,16 +262,15 @@ const HELD_RESERVATIONS =
   "SELECT * FROM reservations WHERE account_id = ? AND status = 'held' ORDER BY created_at_ms, id";
 /** Where accounts are remembered, every lock bumps the version, so other processes can tell their memory is old. */
 const LOCK_AND_BUMP = 'UPDATE accounts SET version = version + 1 WHERE id = ? RETURNING *';
+const PRICE_VERSION_IN_FORCE =
+  'SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1';
 /** Locks and bumps the account only if it is as remembered, with the same price book version in force. */
 const LOCK_IF_AS_REMEMBERED = `UPDATE accounts SET version = version + 1
-  WHERE id = ? AND version = ?
-    AND (SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1) IS NOT DISTINCT FROM ?`;
+  WHERE id = ? AND version = ? AND (${PRICE_VERSION_IN_FORCE}) IS NOT DISTINCT FROM ?`;
 const BUMP = 'UPDATE accounts SET version = version + 1 WHERE id = ?';
 const OPEN_GRANTS =
   "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id";
 const ACCOUNT_LIMITS = 'SELECT * FROM account_limits WHERE account_id = ? ORDER BY id';
-const PRICE_VERSION_IN_FORCE =
-  'SELECT version FROM price_versions WHERE effective_at_ms <= ? ORDER BY version DESC LIMIT 1';
 const RESERVATION_OF_ACCOUNT = 'SELECT * FROM reservations WHERE account_id = ? AND id = ?';
 
 /** The order account limits are read in. */
@@ -311,9 +310,11 @@ function lapsedAt(held: readonly ReservationRow[], now_ms: number): ReservationR
 const JOURNAL_HEAD_UPDATE =
   'UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ? WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ?';
 
-/** A journal transaction with its lines: one row (see the migration that moved the lines into it). */
-const JOURNAL_TRANSACTION_INSERT = `INSERT INTO journal_transactions
-    (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json)
+/** A journal transaction's columns, its lines included (see the migration that moved them into its row). */
+const JOURNAL_TRANSACTION_COLUMNS =
+  'account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json';
+
+const JOURNAL_TRANSACTION_INSERT = `INSERT INTO journal_transactions (${JOURNAL_TRANSACTION_COLUMNS})
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** journalInOneStatement's text by dialect: the same string each time is the key it is prepared under. */
@@ -330,12 +331,11 @@ function journalInOneStatement(expect_changes: string): string {
   const statement = `WITH head AS (
          ${JOURNAL_HEAD_UPDATE} RETURNING id
        ), posted AS (
-         INSERT INTO journal_transactions
-           (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json)
-         SELECT account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json
+         INSERT INTO journal_transactions (${JOURNAL_TRANSACTION_COLUMNS})
+         SELECT ${JOURNAL_TRANSACTION_COLUMNS}
          FROM (VALUES (CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
                        CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)))
-           AS row (account_id, sequence, id, type, reference_id, created_at_ms, previous_hash, hash, entries_json)
+           AS row (${JOURNAL_TRANSACTION_COLUMNS})
          WHERE EXISTS (SELECT 1 FROM head)
          RETURNING 1
        )
