@@ -57,3 +57,14 @@ export async function refusal(promise: Promise<unknown>): Promise<TallyError> {
   expect(error).toBeInstanceOf(TallyError);
   return error as TallyError;
 }
+
+/** Settles every promise and counts the answers by outcome: `ok`, or the refusal's code. */
+export async function outcomes(promises: Promise<unknown>[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const result of await Promise.allSettled(promises)) {
+    const outcome =
+      result.status === 'fulfilled' ? 'ok' : ((result.reason as { code?: string }).code ?? 'error');
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+  }
+  return counts;
+}

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTally } from '../src/index.ts';
 import { TallyClient } from '../src/sdk/client.ts';
 import { dialects } from './dialects.ts';
+import { outcomes } from './helpers.ts';
 import { createDatabase } from './postgres-server.ts';
 
 const ADMIN = 'sk_admin_multi_process_0123456789';
@@ -114,6 +115,67 @@ describe.runIf(dialects.includes('postgres'))('many processes on one PostgreSQL 
       expect(a!.id).toBe(b!.id);
     }
     expect((await processes[0]!.client.balance('twice')).held).toBe('15');
+  });
+
+  it('refunds a 1-credit charge at most once over: 20 refunds of 0.25 under their own keys, on two processes', async () => {
+    const [a, b] = processes;
+    await a!.client.putAccount('refunded', { kind: 'user' });
+    await a!.client.issueGrant('refunded', { kind: 'purchased', amount: '10' });
+    const charge = await a!.client.charge({ account: 'refunded', operation: 'run', usage: { credits: 1 } });
+    const counts = await outcomes(
+      Array.from({ length: 20 }, (_, index) =>
+        [a!, b!][index % 2]!.client.refund(
+          charge.id,
+          { amount: '0.25', reason: 'race' },
+          { idempotency_key: `refund-${index}` },
+        ),
+      ),
+    );
+    expect(counts).toEqual({ ok: 4, refund_exceeds_charge: 16 });
+    expect(await b!.client.getCharge(charge.id)).toMatchObject({ refunded: '1' });
+    expect((await a!.client.balance('refunded')).available).toBe('10');
+  });
+
+  it('revokes a grant once: 20 revocations under their own keys, on two processes', async () => {
+    const [a, b] = processes;
+    await a!.client.putAccount('revoked', { kind: 'user' });
+    const grant = await a!.client.issueGrant('revoked', { kind: 'bonus', amount: '10' });
+    const counts = await outcomes(
+      Array.from({ length: 20 }, (_, index) =>
+        [a!, b!][index % 2]!.client.revokeGrant(
+          grant.id,
+          { reason: 'race' },
+          { idempotency_key: `revoke-${index}` },
+        ),
+      ),
+    );
+    expect(counts).toEqual({ ok: 1, grant_not_active: 19 });
+    expect((await b!.client.balance('revoked')).available).toBe('0');
+  });
+
+  it('answers a settle or release retried on two processes with the first answer, never a 409', async () => {
+    const [a, b] = processes;
+    await a!.client.putAccount('retried', { kind: 'user' });
+    await a!.client.issueGrant('retried', { kind: 'bonus', amount: '1000' });
+    for (let round = 0; round < 20; round++) {
+      const reservation = await a!.client.reserve({ account: 'retried', operation: 'run', max_credits: '3' });
+      const resolve = (running: Process) =>
+        round % 2 === 0
+          ? running.client.settle(
+              reservation.id,
+              { usage: { credits: 2 } },
+              { idempotency_key: `end-${round}` },
+            )
+          : running.client.release(reservation.id, {}, { idempotency_key: `end-${round}` });
+      const answers = await Promise.all([resolve(a!), resolve(b!), resolve(a!), resolve(b!)]);
+      expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+    }
+    // Ten settled at 2 credits each, ten released.
+    expect(await a!.client.balance('retried')).toMatchObject({ available: '980', held: '0' });
+    const tally = await createTally({ database_url, config });
+    const report = await tally.verify();
+    await tally.close();
+    expect(report.problems).toEqual([]);
   });
 });
 

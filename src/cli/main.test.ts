@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTally } from '../index.ts';
 import { main } from './main.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'tally-cli-'));
@@ -81,6 +82,35 @@ describe('tally CLI', () => {
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/\[grant\] grant .* remaining, its entries sum to/);
     expect(result.err).toMatch(/\[hold\] reservation rsv_\w+ \(held\) holds 0, expected 1500000/);
+  });
+
+  it('fails on refunds above their charge, as a lost update of its refunded amount would leave them', async () => {
+    const file = join(directory, `refunds-${count++}.db`);
+    const config = join(directory, 'refunds.yaml');
+    writeFileSync(config, 'price_book:\n  operations:\n    run:\n      rates: { credits: "1" }\n');
+    const verify = () => run('verify', '--db', file, '--config', config);
+    const refundTwice = async (step: 'first' | 'second') => {
+      const tally = await createTally({ database: file, config });
+      if (step === 'first') {
+        await tally.putAccount({ id: 'carol', kind: 'user' });
+        await tally.issueGrant({ account: 'carol', kind: 'purchased', amount: '5' });
+        await tally.charge({ account: 'carol', operation: 'run', usage: { credits: 1 } });
+      }
+      const [charge] = (await tally.listCharges({ account: 'carol' })).data;
+      await tally.refundCharge({ charge: charge!.id, amount: '0.75', reason: step });
+      await tally.close();
+    };
+    await refundTwice('first');
+    expect((await verify()).code).toBe(0);
+    // The bug this catches: a second refund that read the charge before the first was recorded.
+    tamper(file, 'UPDATE charges SET refunded_micros = 0');
+    expect((await verify()).err).toMatch(
+      /\[refund\] charge ch_\w+ records 0 refunded, its refund grants sum to 750000/,
+    );
+    await refundTwice('second');
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/\[refund\] charge ch_\w+ of 1000000 micro-credits was refunded 1500000/);
   });
 
   it('prints the seed-004 price table with credit and money columns', async () => {

@@ -47,6 +47,13 @@ export const DUE_WORK_BATCH_MAX = 500;
 /** Raw input text an estimate may count tokens of (characters). */
 export const ESTIMATE_INPUT_TEXT_LENGTH_MAX = 2_000_000;
 export const MAX_OUTPUT_TOKENS_MAX = 10_000_000;
+/**
+ * The longest piece of text the tokenizer is given at once: its merging is quadratic in the
+ * length of a run without spaces, so pieces keep an estimate's cost linear (service/tokens.ts).
+ */
+export const TOKENIZER_PIECE_CHARACTERS_MAX = 1_024;
+/** Characters counted between two turns given back to the event loop. */
+export const TOKENIZER_YIELD_CHARACTERS = 65_536;
 /** How far back "typical usage" looks, and how many of the account's charges it reads at most. */
 export const TYPICAL_USAGE_WINDOW_DAYS = 30;
 export const TYPICAL_USAGE_CHARGES_MAX = 500;
@@ -87,6 +94,12 @@ export const WEBHOOK_LEASE_MS = 60_000;
 export const WEBHOOK_BATCH_MAX = 100;
 export const WEBHOOK_ENDPOINTS_MAX = 50;
 export const URL_LENGTH_MAX = 2_048;
+
+/**
+ * The latest time a test clock may be moved to. Calendars, timezones and ISO dates are exact far
+ * beyond it, and every instant up to it fits the store's integer columns.
+ */
+export const TEST_CLOCK_LATEST_MS = Date.parse('2999-12-31T23:59:59Z');
 
 /** Commands one group commit applies in a single transaction at most (SQLite). */
 export const GROUP_COMMIT_MAX = 256;

@@ -50,12 +50,17 @@ export const resultCodes = {
   insufficient_credits: { status: 402, title: 'Not enough usable credits' },
   unauthenticated: { status: 401, title: 'A valid secret key or customer token is required' },
   forbidden: { status: 403, title: 'The key or token may not do this' },
+  limit_raise_forbidden: {
+    status: 403,
+    title: 'A customer may only set a limit lower than the one the operator or configuration set',
+  },
   not_found: { status: 404, title: 'No such resource' },
   method_not_allowed: { status: 405, title: 'The resource does not accept this method' },
   payload_too_large: { status: 413, title: 'The request body is larger than 1 MiB' },
   api_key_not_found: { status: 404, title: 'No such API key' },
   test_clock_disabled: { status: 404, title: 'The server runs without --test-clock' },
   test_clock_backwards: { status: 400, title: 'A test clock only moves forward' },
+  test_clock_out_of_range: { status: 400, title: 'A test clock cannot be moved past the year 2999' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ResultCode = keyof typeof resultCodes;

@@ -246,7 +246,7 @@ describe('HTTP API', () => {
     expect((await tally.getBalance('alice')).available).toBe('100');
   });
 
-  it('lets a customer token see and spend its own account only', async () => {
+  it('lets a customer token read and estimate its own account, never meter, and answers another account as not found', async () => {
     const token = (
       await call('POST', '/v1/accounts/alice/tokens', { key: write_key, body: { ttl_seconds: 600 } })
     ).json.token;
@@ -257,39 +257,107 @@ describe('HTTP API', () => {
       body: { account: 'alice', operation: 'web.extract' },
     });
     expect(estimate.json).toMatchObject({ credits_expected: '8', affordable: true });
-    const own = await call('POST', '/v1/reservations', {
-      key: token,
-      body: { account: 'alice', operation: 'web.extract' },
-    });
-    expect(own.status).toBe(200);
 
-    const before = await ledgerSnapshot(tally);
+    const alice_reservation = await tally.reserve({ account: 'alice', operation: 'web.extract' });
     const bob_reservation = await tally.reserve({ account: 'bob', operation: 'web.extract' });
-    const after_bob = await ledgerSnapshot(tally);
-    const attempts = [
-      await call('GET', '/v1/accounts/bob/balance', { key: token }),
+    const bob_charge = await tally.charge({ account: 'bob', operation: 'web.extract', usage: {} });
+    const before = await ledgerSnapshot(tally);
+    const metering = [
       await call('POST', '/v1/reservations', {
         key: token,
-        body: { account: 'bob', operation: 'web.extract' },
+        body: { account: 'alice', operation: 'web.extract' },
       }),
-      await call('POST', `/v1/reservations/${bob_reservation.id}/settle`, {
+      // The operator's own reservation on the customer's account: the customer may not settle it for nothing.
+      await call('POST', `/v1/reservations/${alice_reservation.id}/settle`, {
         key: token,
         body: { usage: {} },
       }),
-      await call('POST', `/v1/reservations/${bob_reservation.id}/release`, { key: token }),
+      await call('POST', `/v1/reservations/${alice_reservation.id}/release`, { key: token }),
+      await call('POST', '/v1/charges', {
+        key: token,
+        body: { account: 'alice', operation: 'web.extract', usage: {} },
+      }),
       await call('POST', '/v1/accounts/alice/grants', {
         key: token,
         body: { kind: 'bonus', amount: '1000' },
       }),
     ];
-    expect(attempts.map((attempt) => attempt.status)).toEqual([403, 403, 403, 403, 403]);
-    expect(before).not.toEqual(after_bob);
-    expect(await ledgerSnapshot(tally)).toEqual(after_bob);
+    expect(metering.map((attempt) => [attempt.status, attempt.json.code])).toEqual(
+      Array(5).fill([403, 'forbidden']),
+    );
+    // Another account's ids answer exactly as ids that do not exist.
+    const foreign = [
+      await call('GET', '/v1/accounts/bob/balance', { key: token }),
+      await call('GET', `/v1/reservations/${bob_reservation.id}`, { key: token }),
+      await call('GET', `/v1/charges/${bob_charge.id}`, { key: token }),
+    ];
+    const missing = [
+      await call('GET', '/v1/accounts/nobody/balance', { key: token }),
+      await call('GET', '/v1/reservations/rsv_nothing', { key: token }),
+      await call('GET', '/v1/charges/ch_nothing', { key: token }),
+    ];
+    const answer = (attempt: { status: number; json: { code: string } }) => [
+      attempt.status,
+      attempt.json.code,
+    ];
+    expect(foreign.map(answer)).toEqual([
+      [404, 'account_not_found'],
+      [404, 'reservation_not_found'],
+      [404, 'charge_not_found'],
+    ]);
+    expect(missing.map(answer)).toEqual(foreign.map(answer));
+    expect(await ledgerSnapshot(tally)).toEqual(before);
+
+    // The operator's real settle still works: the reservation was untouched.
+    const settled = await call('POST', `/v1/reservations/${alice_reservation.id}/settle`, {
+      key: write_key,
+      body: { usage: {} },
+    });
+    expect(settled.json).toMatchObject({ credits: '8' });
 
     clock.advanceSeconds(601);
     expect((await call('GET', '/v1/accounts/alice/balance', { key: token })).status).toBe(401);
     const forged = `${token.slice(0, -2)}xx`;
     expect((await call('GET', '/v1/accounts/alice/balance', { key: forged })).status).toBe(401);
+  });
+
+  it('walks every route with a customer token: only the routes marked for customers answer, and never for another account', async () => {
+    const token = (await call('POST', '/v1/accounts/alice/tokens', { key: write_key, body: {} })).json.token;
+    const before = await ledgerSnapshot(tally);
+    const customer_routes: string[] = [];
+    for (const route of [...routes, ...testClockRoutes]) {
+      if (route.access === 'public') continue;
+      const path = `${route.path.replace('{id}', 'bob').replace(/\{\w+\}/g, 'x')}${route.method === 'get' ? '?account=bob' : ''}`;
+      const body = route.method === 'get' || route.method === 'delete' ? undefined : { account: 'bob' };
+      const answer = await call(route.method.toUpperCase(), path, { key: token, body });
+      if (!route.customer) {
+        expect([route.path, answer.status, answer.json.code]).toEqual([route.path, 403, 'forbidden']);
+        continue;
+      }
+      customer_routes.push(`${route.method} ${route.path}`);
+      // Reaching bob is refused; as not found (like a missing id), or as a bad request before that.
+      expect([route.path, answer.status]).toEqual([route.path, expect.toBeOneOf([400, 404])]);
+    }
+    expect(customer_routes.sort()).toEqual(
+      [
+        'get /v1/accounts/{id}',
+        'get /v1/accounts/{id}/balance',
+        'get /v1/accounts/{id}/grants',
+        'get /v1/accounts/{id}/limits',
+        'get /v1/accounts/{id}/remaining',
+        'get /v1/accounts/{id}/reservations',
+        'get /v1/accounts/{id}/subscription',
+        'get /v1/accounts/{id}/usage',
+        'get /v1/charges',
+        'get /v1/charges/{id}',
+        'get /v1/events',
+        'get /v1/reservations/{id}',
+        'post /v1/estimates',
+        'put /v1/accounts/{id}/limits/{limit_id}',
+        'put /v1/accounts/{id}/settings',
+      ].sort(),
+    );
+    expect(await ledgerSnapshot(tally)).toEqual(before);
   });
 
   it('serves the event feed, each customer seeing its own account only', async () => {
@@ -312,8 +380,9 @@ describe('HTTP API', () => {
     const all = await call('GET', '/v1/events?type=balance.low', { key: read_key });
     expect(all.json.data.map((event: { account: string }) => event.account)).toEqual(['alice', 'bob']);
     const token = (await call('POST', '/v1/accounts/alice/tokens', { key: write_key })).json.token;
-    const own = await call('GET', '/v1/events?account=bob', { key: token });
+    const own = await call('GET', '/v1/events', { key: token });
     expect(own.json.data.map((event: { account: string }) => event.account)).toEqual(['alice']);
+    expect((await call('GET', '/v1/events?account=bob', { key: token })).json.code).toBe('account_not_found');
     const endpoint = await call('POST', '/v1/webhook-endpoints', {
       key: ADMIN,
       body: { url: 'http://127.0.0.1:9/hooks', events: ['balance.low'] },
@@ -345,10 +414,83 @@ describe('HTTP API', () => {
     );
     const back = await call('POST', '/v1/test/clock', { key: ADMIN, body: { now: '2026-01-01T00:00:00Z' } });
     expect([back.status, back.json.code]).toEqual([400, 'test_clock_backwards']);
+    // A jump past every valid date is refused before the clock moves, and the server keeps working.
+    for (const body of [
+      { advance_seconds: 8.64e12 },
+      { now: '+275760-09-13T00:00:00Z' },
+      { now: '3000-01-01T00:00:00Z' },
+    ]) {
+      const far = await call('POST', '/v1/test/clock', { key: ADMIN, body });
+      expect([far.status, far.json.code]).toEqual([
+        400,
+        expect.stringMatching(/invalid_request|test_clock_out_of_range/),
+      ]);
+    }
+    expect((await call('GET', '/v1/test/clock', { key: read_key })).json.now).toBe(
+      '2026-03-01T10:02:00.000Z',
+    );
+    expect((await call('GET', '/v1/accounts/alice/balance', { key: read_key })).status).toBe(200);
     const without = createApp({ tally });
-    expect(
-      (await without.request('/v1/test/clock', { headers: { authorization: `Bearer ${ADMIN}` } })).status,
-    ).toBe(404);
+    const disabled = await without.request('/v1/test/clock', {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect([disabled.status, ((await disabled.json()) as { code: string }).code]).toEqual([
+      404,
+      'test_clock_disabled',
+    ]);
+  });
+
+  it('answers a known path asked with another method as 405 with Allow, and refuses unknown or malformed query parameters', async () => {
+    const wrong = await call('DELETE', '/v1/accounts/alice/balance', { key: ADMIN });
+    expect([wrong.status, wrong.json.code, wrong.headers.get('allow')]).toEqual([
+      405,
+      'method_not_allowed',
+      'GET',
+    ]);
+    expect((await call('POST', '/v1/accounts/alice', { key: ADMIN, body: {} })).headers.get('allow')).toBe(
+      'PUT, GET',
+    );
+    for (const path of [
+      '/v1/accounts?limit=abc',
+      '/v1/accounts?limit=2.5',
+      '/v1/audit?limit=2.5',
+      `/v1/accounts?prefix=${'a'.repeat(200)}`,
+      '/v1/accounts?colour=blue',
+      '/v1/accounts/alice/balance?verbose=1',
+      '/v1/charges?account=alice&limit=0',
+    ]) {
+      const answer = await call('GET', path, { key: ADMIN });
+      expect([path, answer.status, answer.headers.get('content-type'), answer.json.code]).toEqual([
+        path,
+        400,
+        'application/problem+json',
+        'invalid_request',
+      ]);
+    }
+    expect((await call('GET', '/v1/accounts?limit=2', { key: ADMIN })).json.data).toHaveLength(2);
+  });
+
+  it('parses customer tokens strictly, and revoking a revoked key changes nothing', async () => {
+    const token = (await call('POST', '/v1/accounts/alice/tokens', { key: write_key })).json.token as string;
+    expect((await call('GET', '/v1/accounts/alice', { key: token })).status).toBe(200);
+    for (const mangled of [
+      `${token}.junk`,
+      `${token}x`,
+      `ct_.${token.split('.')[1]}`,
+      token.replace('.', '..'),
+    ])
+      expect((await call('GET', '/v1/accounts/alice', { key: mangled })).status).toBe(401);
+
+    const key = (await call('POST', '/v1/keys', { key: ADMIN, body: { scope: 'read', name: 'once' } })).json;
+    const first = await call('POST', `/v1/keys/${key.id}/revoke`, { key: ADMIN });
+    const audited = (await call('GET', '/v1/audit', { key: ADMIN })).json.data.length;
+    const second = await call('POST', `/v1/keys/${key.id}/revoke`, { key: ADMIN });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.json).toEqual(first.json);
+    expect((await call('GET', '/v1/audit', { key: ADMIN })).json.data).toHaveLength(audited);
+    expect((await call('POST', '/v1/keys/key_missing/revoke', { key: ADMIN })).json.code).toBe(
+      'api_key_not_found',
+    );
   });
 
   it('publishes an OpenAPI 3.1 document listing every route, and a reference page', async () => {

@@ -11,6 +11,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { REQUEST_BODY_BYTES_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
+import { parseInput } from '../schema/parse.ts';
 import { type Principal, scopeAllows } from '../service/access.ts';
 import type { TestClock } from '../service/clock.ts';
 import type { Tally } from '../service/tally.ts';
@@ -128,12 +129,22 @@ export function createApp(options: AppOptions): Hono {
       try {
         const principal = await principalOf(tally, context.req.header('authorization'));
         authorize(route, principal);
+        const query = context.req.query();
+        if (route.query) parseInput(route.query, query);
+        else if (Object.keys(query).length > 0)
+          throw new TallyError('invalid_request', `${route.path} takes no query parameters`, {
+            errors: Object.keys(query).map((field) => ({
+              field,
+              code: 'invalid_request' as const,
+              message: 'is not a known query parameter',
+            })),
+          });
         let replayed = false;
         const result = await route.handle({
           tally,
           test_clock,
           params: context.req.param() as Record<string, string>,
-          query: context.req.query(),
+          query,
           body: route.method === 'get' ? undefined : await readBody(context.req.raw),
           principal,
           options: {
@@ -152,10 +163,9 @@ export function createApp(options: AppOptions): Hono {
               replayed = true;
             },
           },
-          ownAccount: (account) => {
-            if (principal?.kind === 'customer' && account !== principal.account) {
-              throw new TallyError('forbidden', `this token sees account ${principal.account} only`);
-            }
+          ownAccount: (account, not_found = 'account_not_found') => {
+            if (principal?.kind === 'customer' && account !== principal.account)
+              throw new TallyError(not_found);
           },
         });
         if (result instanceof Response) return result;
@@ -165,6 +175,30 @@ export function createApp(options: AppOptions): Hono {
       } catch (error) {
         return problemResponse(error);
       }
+    });
+  }
+  // A known path asked with another method is a 405 naming the methods it takes, not a 404.
+  const methods_by_path = new Map<string, string[]>();
+  for (const route of all) {
+    const path = route.path.replace(/\{(\w+)\}/g, ':$1');
+    methods_by_path.set(path, [...(methods_by_path.get(path) ?? []), route.method.toUpperCase()]);
+  }
+  if (!test_clock) {
+    for (const route of testClockRoutes)
+      app.on(route.method.toUpperCase(), route.path, () =>
+        problemResponse(
+          new TallyError('test_clock_disabled', 'start the server with --test-clock to use it'),
+        ),
+      );
+  }
+  for (const [path, methods] of methods_by_path) {
+    app.all(path, (context, next) => {
+      if (context.req.method === 'HEAD' && methods.includes('GET')) return next();
+      const response = problemResponse(
+        new TallyError('method_not_allowed', `${context.req.path} takes ${methods.join(', ')}`),
+      );
+      response.headers.set('Allow', methods.join(', '));
+      return response;
     });
   }
   serveDashboard(app);

@@ -4,8 +4,13 @@
  * what it answered. Routes hold no ledger logic (STYLE rule 10).
  */
 import { z } from 'zod';
-import { CUSTOMER_TOKEN_TTL_SECONDS_MAX } from '../domain/limits.ts';
-import { TallyError } from '../domain/results.ts';
+import {
+  CUSTOMER_TOKEN_TTL_SECONDS_MAX,
+  IDENTIFIER_LENGTH_MAX,
+  PAGE_SIZE_MAX,
+  TEST_CLOCK_LATEST_MS,
+} from '../domain/limits.ts';
+import { type ResultCode, TallyError } from '../domain/results.ts';
 import {
   accountSettingsInput,
   chargeInput,
@@ -40,8 +45,11 @@ export interface RouteContext {
   principal: Principal | null;
   /** Idempotency key, caller namespace and replay flag for the command this request runs. */
   options: CommandOptions;
-  /** Refuses (as not found, revealing nothing) when a customer token reaches another account. */
-  ownAccount(account: string | undefined): void;
+  /**
+   * Refuses a customer token reaching another account's data with the very answer a missing id
+   * gets (`not_found`, default account_not_found), so a token cannot probe which ids exist.
+   */
+  ownAccount(account: string | undefined, not_found?: ResultCode): void;
 }
 
 export interface RouteDefinition {
@@ -56,6 +64,7 @@ export interface RouteDefinition {
   customer: boolean;
   /** The request body as the service validates it, minus what the path supplies. */
   body?: z.ZodType;
+  /** The query parameters it takes, checked at the edge (unknown ones refused); none if absent. */
   query?: z.ZodType;
   idempotent?: boolean;
   handle(context: RouteContext): Promise<unknown>;
@@ -78,6 +87,19 @@ const listQuery = z.strictObject({
   status: z.enum(['pending', 'active', 'expired', 'revoked']).optional(),
 });
 
+/** Query strings carry numbers as text: a page size is coerced, then must be a whole number in range. */
+const pageLimit = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).optional();
+const accountSearchQuery = z.strictObject({
+  prefix: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  cursor: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  limit: pageLimit,
+});
+const auditQuery = z.strictObject({
+  account: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  cursor: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  limit: pageLimit,
+});
+
 const tokenBody = z.strictObject({
   ttl_seconds: z.number().int().min(1).max(CUSTOMER_TOKEN_TTL_SECONDS_MAX).optional(),
 });
@@ -86,16 +108,15 @@ const keyBody = z.strictObject({
   name: z.string().min(1).max(200),
 });
 const clockBody = z.union([
-  z.strictObject({ advance_seconds: z.number().int().min(0) }),
+  z.strictObject({
+    advance_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(TEST_CLOCK_LATEST_MS / 1000),
+  }),
   z.strictObject({ now: z.iso.datetime({ offset: true }) }),
 ]);
-
-async function reservationOf(context: RouteContext): Promise<string> {
-  const id = context.params.id!;
-  if (context.principal?.kind === 'customer')
-    context.ownAccount((await context.tally.getReservation(id)).account);
-  return id;
-}
 
 export const routes: RouteDefinition[] = [
   {
@@ -134,12 +155,8 @@ export const routes: RouteDefinition[] = [
     tag: 'accounts',
     access: 'read',
     customer: false,
-    query: z.strictObject({
-      prefix: z.string().max(128).optional(),
-      cursor: z.string().max(128).optional(),
-      limit: z.coerce.number().int().min(1).max(200).optional(),
-    }),
-    handle: ({ tally, query }) => tally.searchAccounts(query),
+    query: accountSearchQuery,
+    handle: ({ tally, query }) => tally.searchAccounts(parseInput(accountSearchQuery, query)),
   },
   {
     method: 'put',
@@ -174,12 +191,8 @@ export const routes: RouteDefinition[] = [
     tag: 'access',
     access: 'admin',
     customer: false,
-    query: z.strictObject({
-      account: z.string().max(128).optional(),
-      cursor: z.string().max(128).optional(),
-      limit: z.coerce.number().int().min(1).max(200).optional(),
-    }),
-    handle: ({ tally, query }) => tally.listAudit(query),
+    query: auditQuery,
+    handle: ({ tally, query }) => tally.listAudit(parseInput(auditQuery, query)),
   },
   {
     method: 'get',
@@ -299,13 +312,10 @@ export const routes: RouteDefinition[] = [
     summary: 'Hold credits for a run before it starts',
     tag: 'runs',
     access: 'write',
-    customer: true,
+    customer: false,
     body: reserveInput,
     idempotent: true,
-    handle: ({ tally, body, options, ownAccount }) => {
-      ownAccount(objectBody(body).account as string | undefined);
-      return tally.reserve(body as never, options);
-    },
+    handle: ({ tally, body, options }) => tally.reserve(body as never, options),
   },
   {
     method: 'get',
@@ -314,7 +324,11 @@ export const routes: RouteDefinition[] = [
     tag: 'runs',
     access: 'read',
     customer: true,
-    handle: async (context) => context.tally.getReservation(await reservationOf(context)),
+    handle: async ({ tally, params, ownAccount }) => {
+      const reservation = await tally.getReservation(params.id!);
+      ownAccount(reservation.account, 'reservation_not_found');
+      return reservation;
+    },
   },
   {
     method: 'post',
@@ -322,13 +336,11 @@ export const routes: RouteDefinition[] = [
     summary: 'Charge the actual usage of a reserved run; what it did not use goes back',
     tag: 'runs',
     access: 'write',
-    customer: true,
+    customer: false,
     body: without(settleInput, 'reservation'),
     idempotent: true,
-    handle: async (context) => {
-      const reservation = await reservationOf(context);
-      return context.tally.settle({ ...objectBody(context.body), reservation } as never, context.options);
-    },
+    handle: ({ tally, params, body, options }) =>
+      tally.settle({ ...objectBody(body), reservation: params.id } as never, options),
   },
   {
     method: 'post',
@@ -336,16 +348,11 @@ export const routes: RouteDefinition[] = [
     summary: 'Void a reservation: every held credit goes back',
     tag: 'runs',
     access: 'write',
-    customer: true,
+    customer: false,
     body: without(releaseInput, 'reservation'),
     idempotent: true,
-    handle: async (context) => {
-      const reservation = await reservationOf(context);
-      return context.tally.release(
-        { ...objectBody(context.body ?? {}), reservation } as never,
-        context.options,
-      );
-    },
+    handle: ({ tally, params, body, options }) =>
+      tally.release({ ...objectBody(body ?? {}), reservation: params.id } as never, options),
   },
   {
     method: 'post',
@@ -403,7 +410,7 @@ export const routes: RouteDefinition[] = [
     customer: true,
     handle: async ({ tally, params, ownAccount }) => {
       const charge = await tally.getCharge(params.id!);
-      ownAccount(charge.account);
+      ownAccount(charge.account, 'charge_not_found');
       return charge;
     },
   },
@@ -526,12 +533,14 @@ export const routes: RouteDefinition[] = [
     access: 'read',
     customer: true,
     query: listEventsInput,
-    handle: ({ tally, query, principal }) =>
+    handle: ({ tally, query, principal, ownAccount }) => {
       // A customer token sees its own account's events only.
-      tally.listEvents({
+      if (query.account !== undefined) ownAccount(query.account);
+      return tally.listEvents({
         ...query,
         ...(principal?.kind === 'customer' ? { account: principal.account } : {}),
-      } as never),
+      } as never);
+    },
   },
   {
     method: 'post',
@@ -616,8 +625,9 @@ export const routes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     handle: async ({ tally, params, options }) => {
-      await tally.access.revokeKey(params.id!);
-      await tally.audit(options.actor ?? 'unknown', 'revoke_api_key', { id: params.id });
+      // Revoking a revoked key answers the same and audits nothing: nothing changed.
+      if (await tally.access.revokeKey(params.id!))
+        await tally.audit(options.actor ?? 'unknown', 'revoke_api_key', { id: params.id });
       return { id: params.id, revoked: true };
     },
   },
@@ -647,6 +657,12 @@ export const testClockRoutes: RouteDefinition[] = [
       const target_ms =
         'now' in move ? Date.parse(move.now) : test_clock!.now_ms() + move.advance_seconds * 1000;
       if (target_ms < test_clock!.now_ms()) throw new TallyError('test_clock_backwards');
+      // Refused before moving: a clock past every valid date would break each later request.
+      if (target_ms > TEST_CLOCK_LATEST_MS)
+        throw new TallyError(
+          'test_clock_out_of_range',
+          `the latest time is ${new Date(TEST_CLOCK_LATEST_MS).toISOString()}`,
+        );
       test_clock!.set(target_ms);
       const due = await tally.bookDueWork();
       const webhooks = await tally.webhooks.dispatch();

@@ -37,12 +37,16 @@ describe('SDK', () => {
       usage: { images: 2 },
     });
     expect(estimate).toMatchObject({ credits_expected: '20', affordable: true, runs_affordable: 2 });
-    const reservation = await customer.reserve({
+    // Metering is the backend's (a write key); the customer's token reads what it did.
+    await expect(
+      customer.reserve({ account: 'zoe', operation: 'image.standard', usage: { images: 2 } }),
+    ).rejects.toMatchObject({ code: 'forbidden', status: 403 });
+    const reservation = await client.reserve({
       account: 'zoe',
       operation: 'image.standard',
       usage: { images: 2 },
     });
-    const charge = await customer.settle(reservation.id, { usage: { images: 1 } });
+    const charge = await client.settle(reservation.id, { usage: { images: 1 } });
     expect(charge.credits).toBe('10');
     expect((await customer.charges({ account: 'zoe' })).data.map((row) => row.id)).toEqual([charge.id]);
     expect(await customer.chargesCsv({ account: 'zoe' })).toContain(charge.id);

@@ -31,6 +31,8 @@ export interface ApiKeyView {
 }
 
 const TOKEN_SIGNING_SECRET = 'customer_token_signing';
+/** A customer token: base64url claims, a dot, and the base64url HMAC-SHA-256 of the claims (43 characters). */
+const CUSTOMER_TOKEN_SHAPE = /^ct_([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{43})$/;
 const SCOPE_RANK: Record<KeyScope, number> = { read: 0, write: 1, admin: 2 };
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -97,12 +99,14 @@ export class Access {
     return (await this.store.read((transaction) => transaction.listApiKeys())).map(keyView);
   }
 
-  async revokeKey(id: string): Promise<void> {
-    const revoked = await this.store.transaction((transaction) =>
+  /** Revokes a key; true if this call revoked it, false if it already was. */
+  async revokeKey(id: string): Promise<boolean> {
+    const outcome = await this.store.transaction((transaction) =>
       transaction.revokeApiKey(id, this.clock.now_ms()),
     );
-    if (!revoked) throw new TallyError('api_key_not_found', `no API key ${id}`);
+    if (outcome === 'not_found') throw new TallyError('api_key_not_found', `no API key ${id}`);
     this.checked_keys.clear();
+    return outcome === 'revoked';
   }
 
   /**
@@ -177,8 +181,10 @@ export class Access {
   async authenticate(credential: string): Promise<Principal | undefined> {
     if (credential.startsWith('sk_')) return this.secretKeyPrincipal(credential);
     if (credential.startsWith('ct_')) {
-      const [payload, signature] = credential.slice(3).split('.');
-      if (!payload || !signature) return undefined;
+      // Exactly ct_<payload>.<signature>: nothing before, between or after is tolerated.
+      const parts = CUSTOMER_TOKEN_SHAPE.exec(credential);
+      if (!parts) return undefined;
+      const [, payload, signature] = parts as unknown as [string, string, string];
       const expected = Buffer.from(await this.sign(payload));
       const given = Buffer.from(signature);
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;

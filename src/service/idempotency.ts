@@ -44,8 +44,9 @@ export async function runIdempotent<Result>(
 ): Promise<Idempotent<Result>> {
   if (request.key === undefined) return { value: await work(), replayed: false };
   const request_hash = createHash('sha256').update(canonicalJson(request.input)).digest('hex');
-  const existing = await transaction.getIdempotency(request.scope, request.key);
-  if (existing) {
+  const replay = async (): Promise<Idempotent<Result> | undefined> => {
+    const existing = await transaction.getIdempotency(request.scope, request.key!);
+    if (!existing) return undefined;
     if (existing.request_hash !== request_hash) {
       throw new TallyError(
         'idempotency_key_reused',
@@ -53,8 +54,23 @@ export async function runIdempotent<Result>(
       );
     }
     return { value: JSON.parse(existing.response_json) as Result, replayed: true };
+  };
+  const first = await replay();
+  if (first) return first;
+  let value: Result;
+  try {
+    value = await work();
+  } catch (error) {
+    // The record was looked for before the command took its account's lock. Another process may
+    // have run the same key meanwhile and committed while this one waited for the lock; the
+    // refusal drawn under the lock (already settled, say) is then its own doing: answer its result.
+    // Read again here, under the lock, the record is certain.
+    if (error instanceof TallyError) {
+      const committed_meanwhile = await replay();
+      if (committed_meanwhile) return committed_meanwhile;
+    }
+    throw error;
   }
-  const value = await work();
   await transaction.insertIdempotency({
     scope: request.scope,
     key: request.key,

@@ -103,7 +103,60 @@ describe('limits', () => {
         { account: 'ana', id: 'free_daily', window: 'day', max: '100000' },
         { by_customer: true },
       ),
-    ).rejects.toMatchObject({ code: 'forbidden' });
+    ).rejects.toMatchObject({ code: 'limit_raise_forbidden' });
+  });
+
+  it("keeps the operator's limits and the customer's apart: a customer only lowers, both apply, the tighter wins", async () => {
+    const { tally } = await openTestTally({ config: CONFIG });
+    await tally.putAccount({ id: 'ana', kind: 'user' });
+    await tally.issueGrant({ account: 'ana', kind: 'free', amount: '2000' });
+    await tally.issueGrant({ account: 'ana', kind: 'purchased', amount: '1000' });
+    // The operator lowers free_daily (config: 100) to 50 for ana.
+    await tally.putLimit({ account: 'ana', id: 'free_daily', window: 'day', max: '50', kinds: ['free'] });
+    const lift = {
+      account: 'ana',
+      id: 'free_daily',
+      window: 'day' as const,
+      max: '1000000000',
+      kinds: ['free'],
+    };
+    const refused = await refusal(tally.putLimit(lift, { by_customer: true }));
+    expect([refused.code, refused.status, refused.extensions.max]).toEqual([
+      'limit_raise_forbidden',
+      403,
+      '50',
+    ]);
+    await tally.charge({ account: 'ana', operation: 'chat.fast', usage: { credits: 500 } });
+    expect((await tally.getBalance('ana')).by_kind.free!.available).toBe('1950');
+
+    // The customer's own, lower free_daily is a record beside the operator's; the operator's still stands.
+    await tally.putLimit({ ...lift, max: '20' }, { by_customer: true });
+    await tally.putLimit({ account: 'ana', id: 'free_daily', window: 'day', max: '60', kinds: ['free'] });
+    expect(
+      (await tally.listLimits('ana'))
+        .filter((limit) => limit.id === 'free_daily')
+        .map((limit) => [limit.source, limit.max, limit.used]),
+    ).toEqual([
+      ['account', '60', '50'],
+      ['customer', '20', '50'],
+    ]);
+    // The customer may set and raise limits of their own, as long as they stay below the operator's.
+    await tally.putLimit(
+      { account: 'ana', id: 'my_budget', window: 'month', max: '300' },
+      { by_customer: true },
+    );
+    await tally.putLimit(
+      { account: 'ana', id: 'my_budget', window: 'month', max: '800' },
+      { by_customer: true },
+    );
+    const blocked = await refusal(
+      tally.charge({ account: 'ana', operation: 'chat.fast', usage: { credits: 400 } }),
+    );
+    expect(blocked.extensions.blocked_by).toEqual([
+      expect.objectContaining({ limit_id: 'free_daily', set_by: 'operator', used: '50', max: '60' }),
+      expect.objectContaining({ limit_id: 'free_daily', set_by: 'customer', used: '50', max: '20' }),
+      expect.objectContaining({ limit_id: 'my_budget', set_by: 'customer', used: '500', max: '800' }),
+    ]);
   });
 
   it('draws the sooner-expiring of two overlapping 60-day Pro grants first', async () => {

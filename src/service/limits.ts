@@ -27,11 +27,22 @@ import { allCharges } from './history.ts';
 import { activePlan } from './schedules.ts';
 import { isoTime } from './views.ts';
 
-export type LimitSource = 'config' | 'plan' | 'account';
+/** Where a limit comes from: `account` is the operator's for this account, `customer` the customer's own. */
+export type LimitSource = 'config' | 'plan' | 'account' | 'customer';
+
+/**
+ * A limit's key among the account's limits. The customer's own limits are apart from the
+ * operator's, so one may share an id (the customer's lower `free_daily`) and both still apply.
+ */
+export function limitKey(id: string, source: LimitSource): string {
+  return source === 'customer' ? `customer:${id}` : id;
+}
 
 export interface LimitStatus {
   rule: LimitRule;
   source: LimitSource;
+  /** limitKey(rule.id, source): what caps, refusals and limit.reached name the limit by. */
+  key: string;
   window: Window;
   used_micros: bigint;
   /** When the window ends and the limit frees up; null for a rolling window. */
@@ -69,7 +80,11 @@ export function limitView(status: LimitStatus): LimitView {
   };
 }
 
-/** The account's limits: configuration, then plan, then its own; a later one with the same id replaces an earlier. */
+/**
+ * The account's limits: configuration, then plan, then the operator's for the account; a later
+ * one with the same id replaces an earlier. The customer's own limits come on top, each apart:
+ * they never replace one of the others, so the tighter of the two always applies.
+ */
 export function effectiveLimits(
   config: TallyConfig,
   account_limits: readonly AccountLimitRow[],
@@ -79,15 +94,17 @@ export function effectiveLimits(
   for (const rule of config.limits) by_id.set(rule.id, { rule, source: 'config' });
   for (const rule of activePlan(config, subscription)?.limits ?? [])
     by_id.set(rule.id, { rule, source: 'plan' });
+  const customer: { rule: LimitRule; source: LimitSource }[] = [];
   for (const row of account_limits) {
-    const { account_id: _account, updated_at_ms: _updated, ...rule } = row;
-    by_id.set(row.id, { rule, source: 'account' });
+    const { account_id: _account, updated_at_ms: _updated, set_by, ...rule } = row;
+    if (set_by === 'customer') customer.push({ rule, source: 'customer' });
+    else by_id.set(row.id, { rule, source: 'account' });
   }
   for (const [id, max] of Object.entries(subscription?.overrides.limits ?? {})) {
     const limit = by_id.get(id);
     if (limit) by_id.set(id, { ...limit, rule: { ...limit.rule, max_micros: BigInt(max) } });
   }
-  return [...by_id.values()];
+  return [...by_id.values(), ...customer];
 }
 
 /** A charge, or a hold still counted against limits, as spending rules see it. */
@@ -128,6 +145,7 @@ export async function limitStatuses(
     return {
       rule,
       source,
+      key: limitKey(rule.id, source),
       window,
       used_micros: spentUnder(rule, window, charges, holds),
       resets_at_ms: rule.window === 'rolling_24h' ? null : window.end_ms,
@@ -140,7 +158,7 @@ export function capsFor(statuses: readonly LimitStatus[], run: RunScope): DrawCa
   return statuses
     .filter((status) => limitAppliesTo(status.rule, run))
     .map((status) => ({
-      id: status.rule.id,
+      id: status.key,
       kinds: status.rule.kinds,
       headroom_micros: status.rule.max_micros - status.used_micros,
     }));

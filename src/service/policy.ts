@@ -46,7 +46,16 @@ export function requireEntitlement(
 
 export type BlockedBy =
   | { kind: 'insufficient_credits'; needed: string; available: string }
-  | { kind: 'limit'; limit_id: string; window: string; max: string; used: string; resets_at: string | null }
+  | {
+      kind: 'limit';
+      limit_id: string;
+      /** Whether the customer set this limit themselves (they can raise it again) or the operator did. */
+      set_by: 'operator' | 'customer';
+      window: string;
+      max: string;
+      used: string;
+      resets_at: string | null;
+    }
   | { kind: 'subscription_required'; grant_id: string; grant_kind: string; amount: string }
   | { kind: 'restriction'; grant_id: string; grant_kind: string; amount: string };
 
@@ -72,11 +81,12 @@ export interface BlockingContext {
 /** Why a draw came up short, without the insufficient-credits line itself. */
 export function blockersOf(plan: Extract<DrawPlan, { ok: false }>, context: BlockingContext): BlockedBy[] {
   const blocked: BlockedBy[] = [];
-  for (const id of plan.capped_by) {
-    const status = context.statuses.find((candidate) => candidate.rule.id === id)!;
+  for (const key of plan.capped_by) {
+    const status = context.statuses.find((candidate) => candidate.key === key)!;
     blocked.push({
       kind: 'limit',
-      limit_id: id,
+      limit_id: status.rule.id,
+      set_by: status.source === 'customer' ? 'customer' : 'operator',
       window: status.rule.window,
       max: formatCredits(status.rule.max_micros),
       used: formatCredits(status.used_micros),
@@ -166,7 +176,7 @@ export async function announceLimitsReached(
   allocations: readonly Allocation[],
 ): Promise<void> {
   for (const cap of caps) {
-    const status = statuses.find((candidate) => candidate.rule.id === cap.id)!;
+    const status = statuses.find((candidate) => candidate.key === cap.id)!;
     const drawn = allocations
       .filter((allocation) => cap.kinds === null || cap.kinds.includes(allocation.kind))
       .reduce((sum, allocation) => sum + allocation.amount_micros, 0n);
@@ -175,7 +185,8 @@ export async function announceLimitsReached(
     if (reached === status.window.start_ms) continue;
     await session.transaction.putLimitReachedWindow(session.account.id, cap.id, status.window.start_ms);
     await session.emit('limit.reached', {
-      limit_id: cap.id,
+      limit_id: status.rule.id,
+      set_by: status.source === 'customer' ? 'customer' : 'operator',
       window: status.rule.window,
       max: formatCredits(status.rule.max_micros),
       resets_at: status.resets_at_ms === null ? null : isoTime(status.resets_at_ms),

@@ -81,7 +81,7 @@ import {
 } from './history.ts';
 import { canonicalJson, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
-import { effectiveLimits, type LimitView, limitStatuses, limitView } from './limits.ts';
+import { effectiveLimits, type LimitView, limitKey, limitStatuses, limitView } from './limits.ts';
 import { type PlanView, planView } from './plan-view.ts';
 import { announceLimitsReached, insufficientCredits, runPolicy } from './policy.ts';
 import { PriceBooks } from './price-books.ts';
@@ -531,8 +531,10 @@ export class Tally {
   }
 
   /**
-   * Sets one of the account's own limits. A customer sets spending limits of their own; they
-   * cannot replace a limit the configuration or their plan sets.
+   * Sets one of the account's own limits. The operator's replaces a configuration or plan limit
+   * of the same id for this account. A customer's (`by_customer`) is a record of its own beside
+   * them: both apply and the tighter wins. A customer may set any limit of their own, and one
+   * with the id of a limit the operator or the configuration set only below that limit's max.
    */
   async putLimit(
     input: LimitInput,
@@ -540,18 +542,21 @@ export class Tally {
   ): Promise<LimitView> {
     return this.execute('put_limit', limitInput, input, options, async (transaction, request, now_ms) => {
       const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      if (options.by_customer) {
+      const set_by = options.by_customer ? 'customer' : 'operator';
+      if (set_by === 'customer') {
         const managed = effectiveLimits(this.config, session.account_limits, session.subscription).find(
-          (limit) => limit.rule.id === request.id && limit.source !== 'account',
+          (limit) => limit.rule.id === request.id && limit.source !== 'customer',
         );
-        if (managed)
+        if (managed && request.max > managed.rule.max_micros)
           throw new TallyError(
-            'forbidden',
-            `limit ${request.id} is set by the ${managed.source}; choose another id`,
+            'limit_raise_forbidden',
+            `limit ${request.id} is ${formatCredits(managed.rule.max_micros)} credits, set by the ${managed.source === 'account' ? 'operator' : managed.source}; a limit of your own may only be lower`,
+            { extensions: { limit_id: request.id, max: formatCredits(managed.rule.max_micros) } },
           );
       }
       await transaction.putAccountLimit({
         account_id: request.account,
+        set_by,
         id: request.id,
         window: request.window,
         max_micros: request.max,
@@ -563,7 +568,8 @@ export class Tally {
         updated_at_ms: now_ms,
       });
       session.account_limits = await transaction.listAccountLimits(request.account);
-      const status = (await this.statusesOf(session)).find((candidate) => candidate.rule.id === request.id)!;
+      const key = limitKey(request.id, set_by === 'customer' ? 'customer' : 'account');
+      const status = (await this.statusesOf(session)).find((candidate) => candidate.key === key)!;
       return limitView(status);
     });
   }
@@ -967,8 +973,12 @@ export class Tally {
       input,
       options,
       async (transaction, request, now_ms) => {
-        const charge = await transaction.getCharge(request.charge);
-        if (!charge) throw new TallyError('charge_not_found', `no charge ${request.charge}`);
+        const found = await transaction.getCharge(request.charge);
+        if (!found) throw new TallyError('charge_not_found', `no charge ${request.charge}`);
+        const session = await AccountSession.open(transaction, found.account_id, this.environment(now_ms));
+        // The bound (refund ≤ what is left of the charge) is read again under the account's lock:
+        // the copy read to find the account may already be outdated by a refund committing meanwhile.
+        const charge = (await transaction.getCharge(request.charge))!;
         const refundable_micros = charge.credits_micros - charge.refunded_micros;
         const amount_micros = request.amount ?? refundable_micros;
         if (amount_micros <= 0n || amount_micros > refundable_micros) {
@@ -977,7 +987,6 @@ export class Tally {
             `${formatCredits(refundable_micros)} credits of charge ${charge.id} can still be refunded`,
           );
         }
-        const session = await AccountSession.open(transaction, charge.account_id, this.environment(now_ms));
         const refund_id = this.ids.next('rf', now_ms);
         const grant = await session.issueGrant(
           {

@@ -5,6 +5,7 @@
  * for English text. The answer says which method was used.
  */
 import { modelToEncodingMap } from 'gpt-tokenizer/mapping';
+import { TOKENIZER_PIECE_CHARACTERS_MAX, TOKENIZER_YIELD_CHARACTERS } from '../domain/limits.ts';
 
 export type TokenCountMethod = 'o200k_base' | 'cl100k_base' | 'characters_per_4';
 
@@ -41,8 +42,44 @@ function counter(method: Exclude<TokenCountMethod, 'characters_per_4'>): Promise
   return loaded;
 }
 
+/**
+ * Where to cut `text` after `start`: at most TOKENIZER_PIECE_CHARACTERS_MAX on, just before the
+ * last space within that reach (the encodings' pre-tokenizer starts a word with its space, so a
+ * cut there changes no count), else right there (a run with no space: a cut may change the count
+ * by a token, which an estimate can bear), never inside a surrogate pair.
+ */
+export function pieceEnd(text: string, start: number): number {
+  const reach = start + TOKENIZER_PIECE_CHARACTERS_MAX;
+  if (reach >= text.length) return text.length;
+  const space = text.lastIndexOf(' ', reach);
+  if (space > start) return space;
+  const low_surrogate = (text.charCodeAt(reach) & 0xfc00) === 0xdc00;
+  return low_surrogate ? reach - 1 : reach;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Counts in pieces, so the work is linear in the text's length: the tokenizer's merging is
+ * quadratic in the length of a run without spaces (200k repeated characters took 18 s in one
+ * piece). Every TOKENIZER_YIELD_CHARACTERS it lets the event loop run, so no single estimate
+ * holds the server for longer than counting that many characters takes.
+ */
 export async function countTokens(text: string, model: string | undefined): Promise<TokenCount> {
   const method = encodingFor(model);
   if (method === 'characters_per_4') return { tokens: Math.ceil([...text].length / 4), method };
-  return { tokens: (await counter(method))(text), method };
+  const count = await counter(method);
+  let tokens = 0;
+  let since_yield = 0;
+  for (let start = 0; start < text.length; ) {
+    const end = pieceEnd(text, start);
+    tokens += count(text.slice(start, end));
+    since_yield += end - start;
+    start = end;
+    if (since_yield >= TOKENIZER_YIELD_CHARACTERS && start < text.length) {
+      since_yield = 0;
+      await nextTurn();
+    }
+  }
+  return { tokens, method };
 }

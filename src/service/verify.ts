@@ -6,14 +6,15 @@
  *   each hash recomputed from its transaction, and the account's head at the last one;
  * - every transaction sums to zero;
  * - every grant's remaining equals the sum of its `grant` entries and lies in 0..amount;
- * - every reservation holds (sum of its `hold` entries) its amount while held, nothing after.
+ * - every reservation holds (sum of its `hold` entries) its amount while held, nothing after;
+ * - every charge's refunds (the grants issued for them) sum to its `refunded` and stay within it.
  */
 import { GENESIS_HASH, hashTransaction, sumEntries } from '../domain/journal.ts';
 import type { Store, StoreTransaction } from '../store/store.ts';
 
 export interface VerifyProblem {
   account: string;
-  check: 'chain' | 'balance' | 'grant' | 'hold';
+  check: 'chain' | 'balance' | 'grant' | 'hold' | 'refund';
   message: string;
 }
 
@@ -85,7 +86,12 @@ async function verifyAccount(
     );
   }
 
+  const refunded_by_charge = new Map<string, bigint>();
   for (const grant of await transaction.listGrants(account_id)) {
+    if (grant.refund_of_charge_id !== null) {
+      const charge_id = grant.refund_of_charge_id;
+      refunded_by_charge.set(charge_id, (refunded_by_charge.get(charge_id) ?? 0n) + grant.amount_micros);
+    }
     const booked = grant_book.get(grant.id) ?? 0n;
     if (booked !== grant.remaining_micros) {
       problem(
@@ -103,6 +109,26 @@ async function verifyAccount(
   }
   for (const [grant_id, booked] of grant_book) {
     problem('grant', `entries post ${booked} micro-credits to grant ${grant_id}, which does not exist`);
+  }
+
+  for (const [charge_id, refunded_micros] of refunded_by_charge) {
+    const charge = await transaction.getCharge(charge_id);
+    if (!charge) {
+      problem(
+        'refund',
+        `refunds of ${refunded_micros} micro-credits point at charge ${charge_id}, which does not exist`,
+      );
+    } else if (refunded_micros > charge.credits_micros) {
+      problem(
+        'refund',
+        `charge ${charge_id} of ${charge.credits_micros} micro-credits was refunded ${refunded_micros}`,
+      );
+    } else if (refunded_micros !== charge.refunded_micros) {
+      problem(
+        'refund',
+        `charge ${charge_id} records ${charge.refunded_micros} refunded, its refund grants sum to ${refunded_micros}`,
+      );
+    }
   }
 
   for (const reservation of await transaction.listReservations(account_id)) {

@@ -493,9 +493,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await store.transaction((tx) => tx.insertApiKey(key));
       expect(await store.read((tx) => tx.getApiKeyByHash('h1'))).toEqual(key);
       expect(await store.read((tx) => tx.getApiKeyByHash('h2'))).toBeUndefined();
-      expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 5))).toBe(true);
-      expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 9))).toBe(true);
-      expect(await store.transaction((tx) => tx.revokeApiKey('key_nope', T0 + 9))).toBe(false);
+      expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 5))).toBe('revoked');
+      expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 9))).toBe('already_revoked');
+      expect(await store.transaction((tx) => tx.revokeApiKey('key_nope', T0 + 9))).toBe('not_found');
       expect(await store.read((tx) => tx.listApiKeys())).toEqual([{ ...key, revoked_at_ms: T0 + 5 }]);
       await expect(store.transaction((tx) => tx.insertApiKey({ ...key, id: 'key_2' }))).rejects.toThrow();
     });
@@ -668,6 +668,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
 
       const limit = {
         account_id: 'alice',
+        set_by: 'operator' as const,
         id: 'my_cap',
         window: 'day' as const,
         max_micros: 7n,
@@ -680,9 +681,13 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       };
       await store.transaction((tx) => tx.putAccountLimit(limit));
       await store.transaction((tx) => tx.putAccountLimit({ ...limit, max_micros: 9n }));
-      expect(await store.read((tx) => tx.listAccountLimits('alice'))).toEqual([{ ...limit, max_micros: 9n }]);
+      // The customer's limit of the same id is a record apart: it replaces nothing of the operator's.
+      const customer = { ...limit, set_by: 'customer' as const, max_micros: 3n };
+      await store.transaction((tx) => tx.putAccountLimit(customer));
+      const both = [customer, { ...limit, max_micros: 9n }];
+      expect(await store.read((tx) => tx.listAccountLimits('alice'))).toEqual(both);
       expect((await store.transaction((tx) => tx.openAccountForUpdate('alice', T0)))?.account_limits).toEqual(
-        [{ ...limit, max_micros: 9n }],
+        both,
       );
       expect(await store.read((tx) => tx.getLimitReachedWindow('alice', 'my_cap'))).toBeUndefined();
       await store.transaction((tx) => tx.putLimitReachedWindow('alice', 'my_cap', T0));

@@ -228,8 +228,12 @@ export interface SubscriptionRow {
 }
 
 /** A limit the account set for itself (or an operator set for it): a limit rule, kept per account. */
+/** Who set an account's own limit: the operator (it may replace a plan's) or the customer (it only adds). */
+export type LimitSetter = 'operator' | 'customer';
+
 export interface AccountLimitRow extends LimitRule {
   account_id: string;
+  set_by: LimitSetter;
   updated_at_ms: number;
 }
 
@@ -344,7 +348,7 @@ export interface StoreTransaction {
 
   getCharge(id: string): Promise<ChargeRow | undefined>;
   insertCharge(row: ChargeRow): Promise<void>;
-  /** Writes refunded_micros of a charge. */
+  /** Writes refunded_micros of a charge; a value above its credits breaks an invariant and fails. */
   updateCharge(row: ChargeRow): Promise<void>;
   insertRefund(row: RefundRow): Promise<void>;
   listCharges(filter: ChargeFilter, page: ChargePage): Promise<ChargeRow[]>;
@@ -369,8 +373,8 @@ export interface StoreTransaction {
   insertApiKey(row: ApiKeyRow): Promise<void>;
   getApiKeyByHash(secret_hash: string): Promise<ApiKeyRow | undefined>;
   listApiKeys(): Promise<ApiKeyRow[]>;
-  /** Marks a key revoked; returns false when there is no such key. */
-  revokeApiKey(id: string, revoked_at_ms: number): Promise<boolean>;
+  /** Marks a key revoked, once: a second revocation keeps the first time and says so. */
+  revokeApiKey(id: string, revoked_at_ms: number): Promise<'revoked' | 'already_revoked' | 'not_found'>;
 
   getServerSecret(name: string): Promise<string | undefined>;
   /** Stores a secret unless one of that name exists; returns the one stored. */

@@ -242,6 +242,7 @@ function subscriptionFromRow(row: Row): SubscriptionRow {
 function accountLimitFromRow(row: Row): AccountLimitRow {
   return {
     account_id: text(row.account_id),
+    set_by: text(row.set_by) as AccountLimitRow['set_by'],
     id: text(row.id),
     window: text(row.limit_window) as AccountLimitRow['window'],
     max_micros: bigint(row.max_micros),
@@ -270,13 +271,19 @@ const LOCK_IF_AS_REMEMBERED = `UPDATE accounts SET version = version + 1
 const BUMP = 'UPDATE accounts SET version = version + 1 WHERE id = ?';
 const OPEN_GRANTS =
   "SELECT * FROM grants WHERE account_id = ? AND status = 'active' ORDER BY created_at_ms, id";
-const ACCOUNT_LIMITS = 'SELECT * FROM account_limits WHERE account_id = ? ORDER BY id';
+const ACCOUNT_LIMITS = 'SELECT * FROM account_limits WHERE account_id = ? ORDER BY id, set_by';
 const RESERVATION_OF_ACCOUNT = 'SELECT * FROM reservations WHERE account_id = ? AND id = ?';
 
-/** The order account limits are read in. */
 function byId(a: { id: string }, b: { id: string }): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
+
+/** The order account limits are read in (ORDER BY id, set_by). */
+function byLimitKey(a: AccountLimitRow, b: AccountLimitRow): number {
+  return byId(a, b) || (a.set_by < b.set_by ? -1 : a.set_by > b.set_by ? 1 : 0);
+}
+
+const sameRow = (a: { id: string }, b: { id: string }) => a.id === b.id;
 
 /** The order grants and reservations are read in. */
 function byCreation(
@@ -295,8 +302,9 @@ function withRow<Written extends { id: string }>(
   row: Written,
   stays: boolean,
   order: (a: Written, b: Written) => number,
+  same: (a: Written, b: Written) => boolean = sameRow,
 ): Written[] {
-  const others = rows.filter((other) => other.id !== row.id);
+  const others = rows.filter((other) => !same(other, row));
   if (stays) others.push(copyOf(row));
   return others.sort(order);
 }
@@ -733,9 +741,9 @@ export class SqlTransaction implements StoreTransaction {
   }
   async updateCharge(row: ChargeRow) {
     await this.write(
-      'UPDATE charges SET refunded_micros = ? WHERE account_id = ? AND id = ?',
-      [row.refunded_micros, row.account_id, row.id],
-      { changes: 1, failure: `charge ${row.id} exists` },
+      'UPDATE charges SET refunded_micros = ? WHERE account_id = ? AND id = ? AND ? <= credits_micros',
+      [row.refunded_micros, row.account_id, row.id, row.refunded_micros],
+      { changes: 1, failure: `charge ${row.id} exists and its refunds stay within it` },
     );
   }
   async insertRefund(row: RefundRow) {
@@ -901,13 +909,15 @@ export class SqlTransaction implements StoreTransaction {
     return (await this.all('SELECT * FROM api_keys ORDER BY created_at_ms, id')).map(apiKeyFromRow);
   }
   async revokeApiKey(id: string, revoked_at_ms: number) {
-    return (
-      (await this.run(
-        'UPDATE api_keys SET revoked_at_ms = coalesce(revoked_at_ms, ?) WHERE id = ?',
-        revoked_at_ms,
-        id,
-      )) === 1
+    const changed = await this.run(
+      'UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL',
+      revoked_at_ms,
+      id,
     );
+    if (changed === 1) return 'revoked' as const;
+    return (await this.one('SELECT id FROM api_keys WHERE id = ?', id))
+      ? ('already_revoked' as const)
+      : ('not_found' as const);
   }
 
   async getServerSecret(name: string) {
@@ -1016,12 +1026,19 @@ export class SqlTransaction implements StoreTransaction {
 
   async putAccountLimit(row: AccountLimitRow) {
     const copy = await this.workingCopy(row.account_id);
-    if (copy) copy.opened.account_limits = withRow(copy.opened.account_limits, row, true, byId);
+    if (copy)
+      copy.opened.account_limits = withRow(
+        copy.opened.account_limits,
+        row,
+        true,
+        byLimitKey,
+        (a, b) => a.id === b.id && a.set_by === b.set_by,
+      );
     const { kinds, operations, api_key, window, ...columns } = row;
     await this.write(
-      `INSERT INTO account_limits (account_id, id, limit_window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
-       VALUES (@account_id, @id, @limit_window, @max_micros, @kinds_json, @operations_json, @member, @project, @api_key_id, @updated_at_ms)
-       ON CONFLICT (account_id, id) DO UPDATE SET limit_window = excluded.limit_window, max_micros = excluded.max_micros,
+      `INSERT INTO account_limits (account_id, set_by, id, limit_window, max_micros, kinds_json, operations_json, member, project, api_key_id, updated_at_ms)
+       VALUES (@account_id, @set_by, @id, @limit_window, @max_micros, @kinds_json, @operations_json, @member, @project, @api_key_id, @updated_at_ms)
+       ON CONFLICT (account_id, set_by, id) DO UPDATE SET limit_window = excluded.limit_window, max_micros = excluded.max_micros,
          kinds_json = excluded.kinds_json, operations_json = excluded.operations_json, member = excluded.member,
          project = excluded.project, api_key_id = excluded.api_key_id, updated_at_ms = excluded.updated_at_ms`,
       {

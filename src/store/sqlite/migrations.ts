@@ -334,4 +334,29 @@ export const migrations: readonly string[] = [
            CAST(line.value ->> 3 AS INTEGER) AS amount_micros
     FROM journal_transactions posted, json_each(posted.entries_json) line;
   `,
+  `
+  -- A customer's own spending limits are records apart from the operator's (set_by): both apply,
+  -- the tighter wins, and a customer can never overwrite a limit the operator set (issue 16).
+  CREATE TABLE account_limits_by_setter (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    set_by TEXT NOT NULL CHECK (set_by IN ('operator', 'customer')),
+    id TEXT NOT NULL,
+    limit_window TEXT NOT NULL CHECK (limit_window IN ('day', 'week', 'month', 'billing_cycle', 'rolling_24h')),
+    max_micros INTEGER NOT NULL CHECK (max_micros >= 0),
+    kinds_json TEXT,
+    operations_json TEXT,
+    member TEXT,
+    project TEXT,
+    api_key_id TEXT,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, set_by, id)
+  ) STRICT;
+  INSERT INTO account_limits_by_setter (account_id, set_by, id, limit_window, max_micros, kinds_json,
+      operations_json, member, project, api_key_id, updated_at_ms)
+    SELECT account_id, 'operator', id, limit_window, max_micros, kinds_json, operations_json, member, project,
+      api_key_id, updated_at_ms
+    FROM account_limits;
+  DROP TABLE account_limits;
+  ALTER TABLE account_limits_by_setter RENAME TO account_limits;
+  `,
 ];
