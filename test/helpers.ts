@@ -8,6 +8,8 @@ import type { Tally } from '../src/service/tally.ts';
 import type { Store } from '../src/store/store.ts';
 
 export const TEST_CONFIG: TallyConfigInput = {
+  // The tests' webhook receivers listen on loopback.
+  webhooks: { allow_loopback: true },
   price_book: {
     version: 1,
     effective_at: '2026-01-01T00:00:00Z',

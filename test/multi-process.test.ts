@@ -18,7 +18,10 @@ import { createDatabase } from './postgres-server.ts';
 const ADMIN = 'sk_admin_multi_process_0123456789';
 const directory = mkdtempSync(join(tmpdir(), 'tally-multi-'));
 const config = join(directory, 'tally.config.yaml');
-writeFileSync(config, 'price_book:\n  operations:\n    run:\n      rates: { credits: "1" }\n');
+writeFileSync(
+  config,
+  'webhooks:\n  allow_loopback: true\nprice_book:\n  operations:\n    run:\n      rates: { credits: "1" }\n',
+);
 
 interface Process {
   url: string;

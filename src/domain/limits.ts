@@ -93,6 +93,9 @@ export const WEBHOOK_LEASE_MS = 60_000;
 /** Events fanned out, and deliveries attempted, per dispatcher pass. */
 export const WEBHOOK_BATCH_MAX = 100;
 export const WEBHOOK_ENDPOINTS_MAX = 50;
+/** Deliveries one dispatcher attempts at once, over all endpoints and to any one endpoint. */
+export const WEBHOOK_CONCURRENT_DELIVERIES_MAX = 32;
+export const WEBHOOK_CONCURRENT_DELIVERIES_PER_ENDPOINT_MAX = 4;
 export const URL_LENGTH_MAX = 2_048;
 
 /**

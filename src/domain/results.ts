@@ -57,6 +57,10 @@ export const resultCodes = {
   not_found: { status: 404, title: 'No such resource' },
   method_not_allowed: { status: 405, title: 'The resource does not accept this method' },
   payload_too_large: { status: 413, title: 'The request body is larger than 1 MiB' },
+  webhook_url_forbidden: {
+    status: 400,
+    title: 'Webhook URLs must be http(s), without credentials, and never reach internal addresses',
+  },
   api_key_not_found: { status: 404, title: 'No such API key' },
   test_clock_disabled: { status: 404, title: 'The server runs without --test-clock' },
   test_clock_backwards: { status: 400, title: 'A test clock only moves forward' },

@@ -186,6 +186,15 @@ export const tallyConfigSchema = z.strictObject({
       expiring_soon_days: z.number().int().min(0).max(365).default(3),
     })
     .default({ expiring_soon_days: 3 }),
+  webhooks: z
+    .strictObject({
+      /**
+       * Lets webhook endpoints be loopback addresses (127.0.0.0/8, ::1, localhost): for tests and
+       * local development only. Private, link-local and metadata addresses are refused regardless.
+       */
+      allow_loopback: z.boolean().default(false),
+    })
+    .default({ allow_loopback: false }),
   /** Allowances every account receives, plan or not (free monthly credits, daily credits). */
   allowances: z.array(allowanceSchema).default([]),
   /** Limits on every account (the daily cap on free credits). */
@@ -208,6 +217,8 @@ export interface TallyConfig {
   kinds: readonly string[];
   overage: 'cap' | 'draw';
   expiring_soon_days: number;
+  /** Where webhooks may be delivered (service/webhook-targets.ts). */
+  webhook_targets: { allow_loopback: boolean };
   /** Grants that refunds create are of this kind (SPEC: non-expiring bonus). */
   refund_kind: string;
   /** The configuration's price book version, in the canonical form it is stored in. */
@@ -448,6 +459,7 @@ export function compileConfig(input: unknown): TallyConfig {
     plans,
     overage: config.settlement.overage,
     expiring_soon_days: config.events.expiring_soon_days,
+    webhook_targets: { allow_loopback: config.webhooks.allow_loopback },
     refund_kind,
     price_book_document: priceBookDocument(config.price_book ?? { operations: {} }, {
       version: 1,

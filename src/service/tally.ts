@@ -201,7 +201,7 @@ export class Tally {
   ) {
     this.kind_priority = new Map(config.kinds.map((kind, index) => [kind, index]));
     this.access = new Access(store, clock, this.ids);
-    this.webhooks = new Webhooks(store, clock, this.ids);
+    this.webhooks = new Webhooks(store, clock, this.ids, config.webhook_targets);
   }
 
   /** Opens the engine on a store: registers the configuration's price book version (refusing a changed one). */

@@ -2,9 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openTestTally } from '../../test/helpers.ts';
+import { openTestTally, TEST_CONFIG } from '../../test/helpers.ts';
 import type { TestClock } from './clock.ts';
+import { IdGenerator } from './ids.ts';
 import type { Tally } from './tally.ts';
+import { Webhooks } from './webhooks.ts';
 
 /** A real HTTP receiver that verifies every request's signature as a customer's server would. */
 interface Receiver {
@@ -52,6 +54,12 @@ beforeEach(async () => {
 afterEach(async () => {
   await new Promise((resolve) => receiver.server.close(resolve));
 });
+
+/** ana's balance goes from above her threshold (50) to below it: one balance.low event. */
+async function crossBelowThreshold(): Promise<void> {
+  await tally.issueGrant({ account: 'ana', kind: 'bonus', amount: '55' });
+  await tally.charge({ account: 'ana', operation: 'web.extract', usage: {} });
+}
 
 const types = async (account = 'ana') =>
   (await tally.listEvents({ account, limit: 200 })).data.map((event) => event.type);
@@ -174,7 +182,7 @@ describe('webhooks', () => {
 
   it('refuses endpoints with bad URLs or unknown event types', async () => {
     await expect(tally.webhooks.createEndpoint({ url: 'ftp://x', events: ['*'] })).rejects.toMatchObject({
-      code: 'invalid_request',
+      code: 'webhook_url_forbidden',
     });
     await expect(
       tally.webhooks.createEndpoint({ url: receiver.url, events: ['balance.hight'] }),
@@ -182,5 +190,119 @@ describe('webhooks', () => {
       code: 'invalid_request',
     });
     expect(await tally.webhooks.listEndpoints()).toEqual([]);
+  });
+
+  it('refuses internal addresses at registration, in every notation, and loopback unless the configuration allows it', async () => {
+    const strict = (await openTestTally({ config: { ...TEST_CONFIG, webhooks: { allow_loopback: false } } }))
+      .tally;
+    const internal = [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://127.0.0.1/hooks',
+      'http://[::1]/hooks',
+      'http://0.0.0.0/hooks',
+      'http://10.1.2.3/hooks',
+      'http://172.20.0.1/hooks',
+      'http://192.168.1.1/hooks',
+      'http://100.64.0.1/hooks',
+      'http://2130706433/hooks',
+      'http://0x7f000001/hooks',
+      'http://0177.0.0.1/hooks',
+      'http://[::ffff:169.254.169.254]/hooks',
+      'http://[fd00::1]/hooks',
+      'http://[fe80::1]/hooks',
+      'http://metadata.google.internal/computeMetadata/v1/',
+      'http://localhost:8080/hooks',
+      'http://api.localhost/hooks',
+      'https://user:pass@hooks.example.com/hooks',
+      'gopher://hooks.example.com/',
+    ];
+    for (const url of internal) {
+      const refused = await strict.webhooks
+        .createEndpoint({ url, events: ['*'] })
+        .catch((error: unknown) => error);
+      expect([url, (refused as { code?: string }).code]).toEqual([url, 'webhook_url_forbidden']);
+    }
+    expect(await strict.webhooks.listEndpoints()).toEqual([]);
+    await expect(
+      strict.webhooks.createEndpoint({ url: 'https://hooks.example.com/tally', events: ['*'] }),
+    ).resolves.toMatchObject({ url: 'https://hooks.example.com/tally' });
+    // With allow_loopback (these tests' configuration), loopback is allowed, and nothing else internal is.
+    await expect(
+      tally.webhooks.createEndpoint({ url: 'http://127.0.0.1:9/hooks', events: ['*'] }),
+    ).resolves.toBeDefined();
+    await expect(
+      tally.webhooks.createEndpoint({ url: 'http://10.0.0.1/hooks', events: ['*'] }),
+    ).rejects.toMatchObject({ code: 'webhook_url_forbidden' });
+    await strict.close();
+  });
+
+  it('checks the addresses a name resolves to at delivery, and never connects to an internal one', async () => {
+    // DNS is outside Tally: a name that resolved to a public address when it was registered now points inside.
+    const resolved: string[] = [];
+    const resolve = async (hostname: string) => {
+      resolved.push(hostname);
+      return [{ address: '169.254.169.254', family: 4 }];
+    };
+    const webhooks = new Webhooks(tally.store, clock, new IdGenerator(), { allow_loopback: true }, resolve);
+    await webhooks.createEndpoint({ url: 'http://hooks.example.com/tally', events: ['*'] });
+    await crossBelowThreshold();
+    const report = await webhooks.dispatch();
+    expect(report.delivered).toBe(0);
+    expect(report.failed_attempts).toBeGreaterThan(0);
+    expect(resolved).toContain('hooks.example.com');
+    const [endpoint] = await webhooks.listEndpoints();
+    const [delivery] = await webhooks.deliveries(endpoint!.id);
+    expect(delivery!.attempts[0]).toMatchObject({
+      status_code: null,
+      error: 'refused: hooks.example.com resolves to 169.254.169.254 is a private or reserved address',
+    });
+  });
+
+  it('does not follow redirects: a 3xx is a failed attempt, and the place it points at is never reached', async () => {
+    const elsewhere = await startReceiver(() => secret);
+    const redirecting = createServer((_request, response) => {
+      response.writeHead(302, { location: elsewhere.url });
+      response.end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = await tally.webhooks.createEndpoint({
+        url: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hooks`,
+        events: ['*'],
+      });
+      await crossBelowThreshold();
+      expect(await tally.webhooks.dispatch()).toMatchObject({ delivered: 0, failed_attempts: 1 });
+      expect(elsewhere.received).toEqual([]);
+      const [delivery] = await tally.webhooks.deliveries(endpoint.id);
+      expect(delivery!.attempts[0]).toMatchObject({ status_code: 302, error: 'HTTP 302' });
+    } finally {
+      await new Promise((resolve) => redirecting.close(resolve));
+      await new Promise((resolve) => elsewhere.server.close(resolve));
+    }
+  });
+
+  it('delivers concurrently: a receiver that never answers holds up none of the others', async () => {
+    const hanging = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    try {
+      await tally.webhooks.createEndpoint({
+        url: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/dead`,
+        events: ['*'],
+      });
+      const live = await tally.webhooks.createEndpoint({ url: receiver.url, events: ['*'] });
+      secret = live.secret;
+      await crossBelowThreshold();
+      const pass = tally.webhooks.dispatch();
+      // The live receiver hears every event while the dead one still holds its connections open.
+      const events = (await tally.listEvents({ account: 'ana', limit: 200 })).data.length;
+      expect(events).toBe(1);
+      while (receiver.received.length < events) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(receiver.received.every((message) => message.verified)).toBe(true);
+      hanging.closeAllConnections();
+      expect((await pass).delivered).toBe(events);
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
   });
 });

@@ -6,13 +6,16 @@
  * can drop duplicates.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Webhook } from 'standardwebhooks';
 import { assert } from '../domain/assert.ts';
 import { EVENT_TYPES } from '../domain/events.ts';
 import {
-  URL_LENGTH_MAX,
   WEBHOOK_BACKOFF_SECONDS,
   WEBHOOK_BATCH_MAX,
+  WEBHOOK_CONCURRENT_DELIVERIES_MAX,
+  WEBHOOK_CONCURRENT_DELIVERIES_PER_ENDPOINT_MAX,
   WEBHOOK_ENDPOINTS_MAX,
   WEBHOOK_LEASE_MS,
   WEBHOOK_RETRY_WINDOW_MS,
@@ -29,6 +32,13 @@ import type {
 import { type Clock, systemClock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
 import { isoTime } from './views.ts';
+import {
+  checkedLookup,
+  checkWebhookUrl,
+  type Resolve,
+  systemResolve,
+  type WebhookTargetPolicy,
+} from './webhook-targets.ts';
 
 export interface EventView {
   id: string;
@@ -114,24 +124,16 @@ export class Webhooks {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
+    /** Which targets deliveries may reach (webhook-targets.ts). */
+    private readonly targets: WebhookTargetPolicy = { allow_loopback: false },
+    /** How host names are resolved at delivery: node:dns unless a test gives its own. */
+    private readonly resolve: Resolve = systemResolve,
     /** Signatures carry real time, so receivers can refuse stale messages; scheduling uses the engine clock. */
     private readonly wall_clock: Clock = systemClock,
   ) {}
 
   async createEndpoint(input: { url: string; events: string[] }): Promise<EndpointView & { secret: string }> {
-    let url: URL;
-    try {
-      url = new URL(input.url);
-    } catch {
-      throw new TallyError('invalid_request', 'url is not a URL', {
-        errors: [{ field: 'url', code: 'invalid_request', message: 'is not a URL' }],
-      });
-    }
-    if (!['http:', 'https:'].includes(url.protocol) || input.url.length > URL_LENGTH_MAX) {
-      throw new TallyError('invalid_request', 'url must be http(s) and at most 2,048 characters', {
-        errors: [{ field: 'url', code: 'invalid_request', message: 'must be an http(s) URL' }],
-      });
-    }
+    checkWebhookUrl(input.url, this.targets);
     const unknown = input.events.filter(
       (type) => type !== '*' && !(EVENT_TYPES as readonly string[]).includes(type),
     );
@@ -226,10 +228,30 @@ export class Webhooks {
     const due = await this.store.transaction((transaction) =>
       transaction.claimDueWebhookDeliveries(now_ms, this.owner, now_ms + WEBHOOK_LEASE_MS, WEBHOOK_BATCH_MAX),
     );
-    for (const delivery of due) {
-      if (await this.attempt(delivery)) report.delivered++;
-      else report.failed_attempts++;
-    }
+    // Concurrently, so one slow receiver holds up only its own deliveries: a few at once per
+    // endpoint, and a bound over all of them.
+    const overall = new Semaphore(WEBHOOK_CONCURRENT_DELIVERIES_MAX);
+    const by_endpoint = new Map<string, WebhookDeliveryRow[]>();
+    for (const delivery of due)
+      by_endpoint.set(delivery.endpoint_id, [...(by_endpoint.get(delivery.endpoint_id) ?? []), delivery]);
+    const worker = async (queue: WebhookDeliveryRow[]) => {
+      for (let delivery = queue.shift(); delivery; delivery = queue.shift()) {
+        await overall.acquire();
+        try {
+          if (await this.attempt(delivery)) report.delivered++;
+          else report.failed_attempts++;
+        } finally {
+          overall.release();
+        }
+      }
+    };
+    await Promise.all(
+      [...by_endpoint.values()].flatMap((queue) =>
+        Array.from({ length: Math.min(queue.length, WEBHOOK_CONCURRENT_DELIVERIES_PER_ENDPOINT_MAX) }, () =>
+          worker(queue),
+        ),
+      ),
+    );
     return report;
   }
 
@@ -245,20 +267,14 @@ export class Webhooks {
     let status_code: number | null = null;
     let error: string | null = null;
     try {
-      const response = await fetch(endpoint.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': row.id,
-          'webhook-timestamp': String(Math.floor(signed_at.getTime() / 1000)),
-          'webhook-signature': new Webhook(endpoint.secret).sign(row.id, signed_at, payload),
-        },
-        body: payload,
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      status_code = await this.post(endpoint.url, payload, {
+        'content-type': 'application/json',
+        'webhook-id': row.id,
+        'webhook-timestamp': String(Math.floor(signed_at.getTime() / 1000)),
+        'webhook-signature': new Webhook(endpoint.secret).sign(row.id, signed_at, payload),
       });
-      status_code = response.status;
-      await response.body?.cancel();
-      if (!response.ok) error = `HTTP ${response.status}`;
+      // A redirect is not followed (it could lead anywhere): it is a failed attempt like any non-2xx.
+      if (status_code < 200 || status_code >= 300) error = `HTTP ${status_code}`;
     } catch (caught) {
       error = caught instanceof Error ? caught.message : String(caught);
     }
@@ -289,5 +305,53 @@ export class Webhooks {
       });
     });
     return succeeded;
+  }
+
+  /**
+   * POSTs one delivery and answers the status code. The connection resolves its host through
+   * checkedLookup, so it never opens to an internal address; an IP literal (which needs no
+   * lookup) is checked against the policy of now, not only of registration.
+   */
+  private post(target: string, payload: string, headers: Record<string, string>): Promise<number> {
+    const url = checkWebhookUrl(target, this.targets);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const request = send(
+        url,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': Buffer.byteLength(payload) },
+          lookup: checkedLookup(this.targets, this.resolve) as never,
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        },
+        (response) => {
+          response.resume(); // the body is not read: only the status counts
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  }
+}
+
+/** At most `permits` holders at once; the others wait their turn in order. */
+class Semaphore {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private permits: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.permits > 0) {
+      this.permits--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.permits++;
   }
 }
