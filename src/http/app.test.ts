@@ -493,6 +493,19 @@ describe('HTTP API', () => {
     );
   });
 
+  it('tells browsers to run only its own scripts, never frame it and never sniff types', async () => {
+    for (const path of ['/', '/prices', '/docs', '/v1/prices', '/v1/nothing']) {
+      const { headers } = await call('GET', path);
+      expect([path, headers.get('x-frame-options'), headers.get('x-content-type-options')]).toEqual([
+        path,
+        'DENY',
+        'nosniff',
+      ]);
+      expect(headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(headers.get('content-security-policy')).toContain("script-src 'self'");
+    }
+  });
+
   it('publishes an OpenAPI 3.1 document listing every route, and a reference page', async () => {
     const document = (await call('GET', '/openapi.json')).json;
     expect(document.openapi).toBe('3.1.0');

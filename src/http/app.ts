@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
 import { REQUEST_BODY_BYTES_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import { parseInput } from '../schema/parse.ts';
@@ -68,7 +69,13 @@ async function readBody(request: Request): Promise<unknown> {
  * reads no more than it declares); only a body sent without one is streamed through bodyLimit.
  */
 function limitBodies(): MiddlewareHandler {
-  const too_large = () => problemResponse(new TallyError('payload_too_large'));
+  // The unread rest of the body would be parsed as the next request on a kept-alive connection:
+  // the answer closes the connection instead.
+  const too_large = () => {
+    const response = problemResponse(new TallyError('payload_too_large'));
+    response.headers.set('connection', 'close');
+    return response;
+  };
   const streamed = bodyLimit({ maxSize: REQUEST_BODY_BYTES_MAX, onError: too_large });
   return async (context, next) => {
     if (context.req.method === 'GET' || context.req.method === 'HEAD') return next();
@@ -93,9 +100,34 @@ function serveDashboard(app: Hono): void {
   });
 }
 
+/**
+ * Every answer says what a browser may do with it: run only the dashboard's own scripts, never
+ * be framed (clickjacking), never guess a content type. Inline styles stay allowed: the charts
+ * and the docs page set them.
+ */
+const browserPolicy = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+  xContentTypeOptions: 'nosniff',
+  // The API is called cross-origin by operators' own pages; isolation headers would break that.
+  crossOriginResourcePolicy: false,
+  crossOriginOpenerPolicy: false,
+});
+
 export function createApp(options: AppOptions): Hono {
   const { tally, test_clock } = options;
   const app = new Hono();
+  app.use('*', browserPolicy);
   app.use('*', limitBodies());
 
   const served: RouteDefinition[] = [...routes, ...(test_clock ? testClockRoutes : [])];

@@ -1,11 +1,11 @@
-/** CSV for spreadsheets (RFC 4180): every field quoted when it needs to be, CRLF line ends. */
+/**
+ * CSV for spreadsheets (RFC 4180, CRLF line ends), written by csv-stringify. A field a user
+ * controls (a thread name, a project) that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+ * return is prefixed with a single quote, as OWASP recommends against CSV injection: a
+ * spreadsheet would otherwise run `=HYPERLINK(…)` or `+cmd|…` as a formula when the file opens.
+ */
+import { stringify } from 'csv-stringify/sync';
 import type { ChargeView } from '../service/views.ts';
-
-const field = (value: unknown): string => {
-  const text =
-    value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-};
 
 const COLUMNS: [string, (charge: ChargeView) => unknown][] = [
   ['id', (charge) => charge.id],
@@ -25,8 +25,17 @@ const COLUMNS: [string, (charge: ChargeView) => unknown][] = [
   ['price_version', (charge) => charge.price_version],
 ];
 
+const cell = (value: unknown): string =>
+  value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+
 export function chargesCsv(charges: readonly ChargeView[]): string {
-  const lines = [COLUMNS.map(([name]) => name).join(',')];
-  for (const charge of charges) lines.push(COLUMNS.map(([, value]) => field(value(charge))).join(','));
-  return `${lines.join('\r\n')}\r\n`;
+  return stringify(
+    charges.map((charge) => COLUMNS.map(([, value]) => cell(value(charge)))),
+    {
+      header: true,
+      columns: COLUMNS.map(([name]) => name),
+      record_delimiter: 'windows',
+      escape_formulas: true,
+    },
+  );
 }

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestTally } from '../../test/helpers.ts';
 import { REQUEST_BODY_BYTES_MAX } from '../domain/limits.ts';
@@ -61,6 +62,28 @@ describe('HTTP server', () => {
       const response = await oversized(framing);
       expect([framing, response.status, response.body.code]).toEqual([framing, 413, 'payload_too_large']);
     }
+  });
+
+  it('closes a kept-alive connection after refusing a chunked body, so its unread rest is never taken for a request', async () => {
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    socket.write(
+      `POST /v1/reservations HTTP/1.1\r\nhost: x\r\nconnection: keep-alive\r\nauthorization: Bearer ${ADMIN}\r\n` +
+        'content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
+    );
+    socket.write(chunk(`{"padding":"${'x'.repeat(REQUEST_BODY_BYTES_MAX)}`));
+    await ended;
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received.toLowerCase()).toContain('connection: close');
+    // One answer only: nothing of the refused body was answered as a request of its own.
+    expect(received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
   });
 
   it('reads a body within the limit either way', async () => {

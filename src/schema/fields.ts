@@ -60,7 +60,9 @@ export const timezoneField = z
     } catch {
       context.addIssue(issue('timezone_invalid', `${value} is not an IANA timezone`));
     }
-  });
+  })
+  // Stored as its canonical IANA name (`utc` → `UTC`, `Europe/paris` → `Europe/Paris`), as typed nowhere.
+  .transform((value) => new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone);
 
 /** RFC 3339 timestamp → epoch milliseconds. */
 export const timestampField = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));

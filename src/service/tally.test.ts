@@ -28,6 +28,13 @@ describe('accounts', () => {
       (await refusal(tally.putAccount({ id: 'bob', kind: 'user', timezone: 'Mars/Olympus' }))).code,
     ).toBe('timezone_invalid');
     expect((await refusal(tally.getAccount('nobody'))).code).toBe('account_not_found');
+    // Timezones are stored by their canonical IANA names, however they were typed.
+    await tally.putAccount({ id: 'carl', kind: 'user', timezone: 'utc' });
+    await tally.putAccount({ id: 'dana', kind: 'user', timezone: 'europe/PARIS' });
+    expect([(await tally.getAccount('carl')).timezone, (await tally.getAccount('dana')).timezone]).toEqual([
+      'UTC',
+      'Europe/Paris',
+    ]);
   });
 });
 
