@@ -37,6 +37,17 @@ export interface ModelPrice {
   rates: ReadonlyMap<string, Decimal>;
   flat: Decimal | undefined;
   provider_price: ProviderPrice | undefined;
+  /** An entitlement this model needs, in place of (not beside) the operation's. */
+  requires_entitlement: string | undefined;
+}
+
+/** The entitlement a run of `operation` with `model` needs, if any: the model's own, else the operation's. */
+export function entitlementNeeded(
+  operation: OperationPrice,
+  model: string | null | undefined,
+): string | undefined {
+  const of_model = model == null ? undefined : operation.models.get(model)?.requires_entitlement;
+  return of_model ?? operation.requires_entitlement;
 }
 
 export interface CreatorShare {

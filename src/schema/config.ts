@@ -70,7 +70,16 @@ const operationConfig = z.strictObject({
   category: z.string().max(IDENTIFIER_LENGTH_MAX).default('general'),
   ...pricedRates,
   add_ons: rates.default({}),
-  models: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), z.strictObject(pricedRates)).default({}),
+  models: z
+    .record(
+      z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
+      // A model may need an entitlement of its own (a premium model of an everyday operation).
+      z.strictObject({
+        ...pricedRates,
+        requires_entitlement: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+      }),
+    )
+    .default({}),
   min_credits: credits('min_credits', { allow_zero: true }).optional(),
   max_credits: credits('max_credits', { allow_zero: true }).optional(),
   rounding: z
@@ -301,6 +310,7 @@ function compileOperation(
       rates: compiled.rates,
       flat: price.flat_credits,
       provider_price: compiled.provider_price,
+      requires_entitlement: price.requires_entitlement,
     });
   }
   const failed_run: FailedRunPolicy =

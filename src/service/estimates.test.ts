@@ -234,3 +234,84 @@ describe('price book versions', () => {
     });
   });
 });
+
+describe('entitlements in estimates and "about N more"', () => {
+  const PREMIUM = {
+    plans: {
+      pro: {
+        price: { currency: 'USD', amount_minor: 1900 },
+        rank: 1,
+        entitlements: ['premium_models'],
+      },
+    },
+    price_book: {
+      operations: {
+        'chat.fast': {
+          models: {
+            'house-model': { rates: { output_tokens: '0.001' } },
+            // One model of an everyday operation needs the entitlement; the others do not.
+            'gpt-5': { rates: { output_tokens: '0.01' }, requires_entitlement: 'premium_models' },
+          },
+          example_usage: { output_tokens: 1000 },
+        },
+        'chat.premium': {
+          rates: { output_tokens: '0.01' },
+          requires_entitlement: 'premium_models',
+          example_usage: { output_tokens: 1000 },
+        },
+      },
+    },
+  };
+
+  it('counts no runs of what the account is not entitled to, and offers an upgrade instead of a top-up', async () => {
+    const { tally: engine } = await openTestTally({ config: PREMIUM });
+    await engine.putAccount({ id: 'ben', kind: 'user' });
+    await engine.issueGrant({ account: 'ben', kind: 'purchased', amount: '100' });
+
+    const premium = await engine.estimate({ account: 'ben', operation: 'chat.premium' });
+    expect(premium).toMatchObject({ affordable: false, runs_affordable: 0, options: ['upgrade'] });
+    expect(premium.blocked_by[0]).toMatchObject({
+      kind: 'entitlement',
+      entitlement: 'premium_models',
+      plans: ['pro'],
+    });
+    const premium_model = await engine.estimate({ account: 'ben', operation: 'chat.fast', model: 'gpt-5' });
+    expect(premium_model).toMatchObject({ affordable: false, runs_affordable: 0, options: ['upgrade'] });
+    expect(
+      await engine.estimate({ account: 'ben', operation: 'chat.fast', model: 'house-model' }),
+    ).toMatchObject({
+      affordable: true,
+      runs_affordable: 100,
+    });
+    const remaining = await engine.remaining('ben');
+    expect(remaining.operations.find((operation) => operation.id === 'chat.premium')).toMatchObject({
+      runs_affordable: 0,
+      entitlement_required: 'premium_models',
+      options: ['upgrade'],
+    });
+
+    // Reserving agrees with the estimate: the model alone is refused, the operation's other models run.
+    const refused = await refusal(
+      engine.reserve({ account: 'ben', operation: 'chat.fast', model: 'gpt-5', max_credits: '1' }),
+    );
+    expect([refused.code, refused.extensions.entitlement]).toEqual([
+      'entitlement_required',
+      'premium_models',
+    ]);
+    await engine.reserve({ account: 'ben', operation: 'chat.fast', model: 'house-model', max_credits: '1' });
+
+    // The price table says which model needs what.
+    const table = await engine.priceTable();
+    const chat = table.operations.find((operation) => operation.id === 'chat.fast')!;
+    expect(chat.models.map((model) => [model.id, model.requires_entitlement])).toEqual([
+      ['gpt-5', 'premium_models'],
+      ['house-model', null],
+    ]);
+
+    await engine.subscribe({ account: 'ben', plan: 'pro' });
+    expect(await engine.estimate({ account: 'ben', operation: 'chat.fast', model: 'gpt-5' })).toMatchObject({
+      affordable: true,
+      runs_affordable: 9,
+    });
+  });
+});

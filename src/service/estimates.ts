@@ -237,17 +237,19 @@ export async function buildEstimate(
         ...blockersOf(plan, context),
       ];
   const blocked_by: EstimateBlocker[] = [...policy_blockers];
-  try {
-    requireEntitlement(config, snapshot.subscription, operation);
-  } catch (error) {
-    if (!(error instanceof TallyError)) throw error;
-    blocked_by.unshift({
-      kind: 'entitlement',
-      ...(error.extensions as { entitlement: string; plans: string[] }),
-    });
-  }
+  const missing = missingEntitlement(config, snapshot.subscription, operation, model);
+  if (missing) blocked_by.unshift({ kind: 'entitlement', ...missing });
   const affordable = blocked_by.length === 0;
-  const runs = runsAffordable(available_micros, expected_micros);
+  // Without the entitlement no run is possible, whatever the balance: buying credits would not
+  // help, only a plan that gives it (offered when one does).
+  const runs = missing ? 0n : runsAffordable(available_micros, expected_micros);
+  const options = affordable
+    ? []
+    : missing
+      ? missing.plans.length > 0
+        ? ['upgrade']
+        : []
+      : unblockOptions(policy_blockers, context);
   return {
     account: request.account,
     operation: operation.id,
@@ -266,7 +268,7 @@ export async function buildEstimate(
     input_tokens,
     affordable,
     blocked_by,
-    options: affordable ? [] : unblockOptions(policy_blockers, context),
+    options,
     available: formatCredits(available_micros),
     balance_after:
       expected_micros <= available_micros ? formatCredits(available_micros - expected_micros) : null,
@@ -281,6 +283,10 @@ export interface RemainingView {
     id: string;
     name: string;
     runs_affordable: number | null;
+    /** An entitlement the account lacks for this operation (runs_affordable is then 0), or null. */
+    entitlement_required: string | null;
+    /** What would make a run possible when none is: `upgrade` (a plan with the entitlement) or `top_up`. */
+    options: string[];
     typical_cost: string;
     typical_money: Money;
     typical_usage: Record<string, string>;
@@ -292,10 +298,27 @@ export interface RemainingView {
   runway_days: string | null;
 }
 
+/** The entitlement a run needs and the account lacks, with the plans that give it; null when it may run. */
+function missingEntitlement(
+  config: TallyConfig,
+  subscription: SubscriptionRow | undefined,
+  operation: OperationPrice,
+  model: string | null | undefined,
+): { entitlement: string; plans: string[] } | null {
+  try {
+    requireEntitlement(config, subscription, operation, model);
+    return null;
+  } catch (error) {
+    if (!(error instanceof TallyError)) throw error;
+    return error.extensions as { entitlement: string; plans: string[] };
+  }
+}
+
 export function buildRemaining(
   account: string,
   book: PriceBook,
   snapshot: AccountSnapshot,
+  config: TallyConfig,
   now_ms: number,
 ): RemainingView {
   const operations: RemainingView['operations'] = [];
@@ -309,11 +332,16 @@ export function buildRemaining(
       project: null,
       api_key: null,
     });
-    const runs = runsAffordable(usableWithin(snapshot, operation.id, caps, now_ms), priced.micros);
+    const missing = missingEntitlement(config, snapshot.subscription, operation, typical.model);
+    const runs = missing
+      ? 0n
+      : runsAffordable(usableWithin(snapshot, operation.id, caps, now_ms), priced.micros);
     operations.push({
       id: operation.id,
       name: operation.name,
       runs_affordable: runs === null ? null : Number(runs),
+      entitlement_required: missing?.entitlement ?? null,
+      options: missing ? (missing.plans.length > 0 ? ['upgrade'] : []) : runs === 0n ? ['top_up'] : [],
       typical_cost: formatCredits(priced.micros),
       typical_money: moneyFor(priced.micros, book.credit_value),
       typical_usage: usageRecord(typical.usage),

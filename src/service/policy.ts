@@ -6,7 +6,7 @@
  */
 import { formatCredits } from '../domain/credits.ts';
 import { type Allocation, type DrawCap, type DrawPlan, isInForce } from '../domain/drawdown.ts';
-import type { OperationPrice } from '../domain/pricing.ts';
+import { entitlementNeeded, type OperationPrice } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
 import type { RunScope } from '../domain/spending.ts';
 import type { TallyConfig } from '../schema/config.ts';
@@ -29,15 +29,16 @@ export function requireEntitlement(
   config: TallyConfig,
   subscription: SubscriptionRow | undefined,
   operation: OperationPrice,
+  model: string | null | undefined,
 ): void {
-  const needed = operation.requires_entitlement;
+  const needed = entitlementNeeded(operation, model);
   if (needed === undefined || entitlementsOf(config, subscription).has(needed)) return;
   const plans = [...config.plans.values()]
     .filter((plan) => plan.entitlements.includes(needed))
     .map((plan) => plan.id);
   throw new TallyError(
     'entitlement_required',
-    `${operation.id} needs ${needed}, which comes with ${plans.join(', ') || 'no plan'}`,
+    `${model ? `${operation.id} with ${model}` : operation.id} needs ${needed}, which comes with ${plans.join(', ') || 'no plan'}`,
     {
       extensions: { entitlement: needed, plans, options: plans.length > 0 ? ['upgrade'] : [] },
     },
@@ -148,10 +149,11 @@ export async function runPolicy(
   session: AccountSession,
   config: TallyConfig,
   operation: OperationPrice,
+  model: string | null | undefined,
   run: RunScope,
   statuses: (session: AccountSession) => Promise<LimitStatus[]>,
 ): Promise<{ caps: DrawCap[]; context: BlockingContext }> {
-  requireEntitlement(config, session.subscription, operation);
+  requireEntitlement(config, session.subscription, operation, model);
   const all = await statuses(session);
   return {
     caps: capsFor(all, run),

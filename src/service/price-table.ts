@@ -34,6 +34,8 @@ export interface OperationPriceView {
     rates: Record<string, string>;
     flat_credits: string | null;
     provider_price: ProviderPriceView | null;
+    /** An entitlement this model needs (in place of the operation's), or null. */
+    requires_entitlement: string | null;
   }[];
   add_ons: Record<string, string>;
   min_credits: string | null;
@@ -85,6 +87,7 @@ export function operationView(operation: OperationPrice, book: PriceBook): Opera
       rates: decimals(model.rates),
       flat_credits: model.flat ? formatDecimal(model.flat) : null,
       provider_price: providerView(model.provider_price),
+      requires_entitlement: model.requires_entitlement ?? null,
     })),
     add_ons: decimals(operation.add_ons),
     min_credits: operation.min_micros === undefined ? null : formatCredits(operation.min_micros),

@@ -274,10 +274,11 @@ export class Tally {
   private async drawForRun(
     session: AccountSession,
     operation: OperationPrice,
+    model: string | undefined,
     amount_micros: bigint,
     run: RunScope,
   ) {
-    const { caps, context } = await runPolicy(session, this.config, operation, run, this.statusesOf);
+    const { caps, context } = await runPolicy(session, this.config, operation, model, run, this.statusesOf);
     const plan = planDraw(await session.drawableGrants(), operation.id, amount_micros, session.now_ms, caps);
     if (!plan.ok) throw insufficientCredits(amount_micros, plan, context);
     await announceLimitsReached(session, context.statuses, caps, plan.allocations);
@@ -747,6 +748,7 @@ export class Tally {
       const allocations = await this.drawForRun(
         session,
         operation,
+        request.model,
         amount_micros,
         runScope(operation.id, request, options.api_key_id),
       );
@@ -842,14 +844,17 @@ export class Tally {
       ];
       // Above the hold: capped (the user never pays more than they were shown) unless the operator draws the excess.
       let allocations: Allocation[] = used;
-      let uncollected_micros = 0n;
+      // What the run cost beyond what it was charged is recorded in every mode: under `cap` all
+      // of the excess, under `draw` what the balance could not cover. The operator's analytics need it.
       const excess_micros = cost_micros - within_hold;
+      let uncollected_micros = this.config.overage === 'draw' ? 0n : excess_micros;
       if (excess_micros > 0n && this.config.overage === 'draw') {
         const grants = await session.drawableGrants();
         const { caps } = await runPolicy(
           session,
           this.config,
           operation,
+          reservation.model,
           runScope(operation.id, reservation, reservation.api_key_id),
           this.statusesOf,
         );
@@ -928,6 +933,7 @@ export class Tally {
       const allocations = await this.drawForRun(
         session,
         operation,
+        request.model,
         cost_micros,
         runScope(operation.id, request, options.api_key_id),
       );
@@ -1150,7 +1156,7 @@ export class Tally {
       const now_ms = this.clock.now_ms();
       const book = await this.price_books.inForceAt(transaction, now_ms);
       const snapshot = await loadSnapshot(transaction, account_id, this.config, now_ms);
-      return buildRemaining(account_id, book, snapshot, now_ms);
+      return buildRemaining(account_id, book, snapshot, this.config, now_ms);
     });
   }
 
