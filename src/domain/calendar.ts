@@ -3,7 +3,12 @@
  * weeks, months and billing cycles as UTC instants. Pure: Intl supplies the zone rules.
  */
 
-export type Period = 'daily' | 'weekly' | 'monthly' | 'billing_cycle';
+/**
+ * How allowances and windows divide time: `monthly` is calendar months; `monthly_anniversary`
+ * and `billing_cycle` are months from an anchor (a sign-up, a subscription's start), on the
+ * anchor's day of the month (or the month's last day when it has fewer).
+ */
+export type Period = 'daily' | 'weekly' | 'monthly' | 'monthly_anniversary' | 'billing_cycle';
 
 interface LocalDate {
   year: number;
@@ -157,8 +162,9 @@ export function periodContaining(
         end_ms: instantOf(addMonths(midnight(first), 1, 1), timezone),
       };
     }
+    case 'monthly_anniversary':
     case 'billing_cycle': {
-      if (anchor_ms === undefined) throw new RangeError('a billing cycle needs its anchor');
+      if (anchor_ms === undefined) throw new RangeError(`a ${period} period needs its anchor`);
       const anchor = localDateTime(anchor_ms, timezone);
       let months = (local.year - anchor.year) * 12 + (local.month - anchor.month);
       let start = instantOf(addMonths(anchor, months, anchor.day), timezone);

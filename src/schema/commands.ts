@@ -32,6 +32,8 @@ export const putAccountInput = z.strictObject({
   /** balance.low fires when usable credits fall below this (once per crossing); null turns it off. */
   low_balance_threshold: creditsField({ allow_zero: true }).nullable().optional(),
   metadata: metadataField.optional(),
+  /** Subscribes the account to this plan, or changes its plan (as PUT …/subscription does). */
+  plan: identifierField.optional(),
 });
 
 export const issueGrantInput = z.strictObject({

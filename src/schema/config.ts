@@ -132,6 +132,12 @@ const allowanceSchema = z.strictObject({
   kind: z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
   amount: credits('allowance amount', { allow_zero: false }),
   period: z.enum(['daily', 'weekly', 'monthly', 'billing_cycle']),
+  /**
+   * Where a monthly period starts. `signup` (default): on the account's own anniversary (its
+   * sign-up, or its plan's start), in its timezone, so "expires after 30 days" means 30 days from
+   * when the credits arrived. `calendar`: on the 1st of each month.
+   */
+  month_starts: z.enum(['signup', 'calendar']).default('signup'),
   /** `period_end` (default), `never`, or `{ after_days: N }` counted from the period's start. */
   expires: z
     .union([
@@ -394,7 +400,7 @@ function compileAllowance(rule: z.output<typeof allowanceSchema>): AllowanceRule
     id: rule.id,
     kind: rule.kind,
     amount_micros: rule.amount,
-    period: rule.period,
+    period: rule.period === 'monthly' && rule.month_starts === 'signup' ? 'monthly_anniversary' : rule.period,
     expires: typeof rule.expires === 'string' ? { at: rule.expires } : rule.expires,
     rollover,
     reset: rule.reset,

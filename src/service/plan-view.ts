@@ -6,7 +6,9 @@ export interface AllowanceView {
   id: string;
   kind: string;
   amount: string;
-  period: AllowanceRule['period'];
+  /** As configured: a monthly period starts on the account's anniversary or on the 1st (`month_starts`). */
+  period: Exclude<AllowanceRule['period'], 'monthly_anniversary'>;
+  month_starts: 'signup' | 'calendar' | null;
   expires: 'period_end' | 'never' | { after_days: number };
   rollover: 'none' | 'full' | { max_credits: string; max_periods: number | null };
   reset: boolean;
@@ -17,7 +19,9 @@ export const allowanceView = (rule: AllowanceRule): AllowanceView => ({
   id: rule.id,
   kind: rule.kind,
   amount: formatCredits(rule.amount_micros),
-  period: rule.period,
+  period: rule.period === 'monthly_anniversary' ? 'monthly' : rule.period,
+  month_starts:
+    rule.period === 'monthly_anniversary' ? 'signup' : rule.period === 'monthly' ? 'calendar' : null,
   expires: 'after_days' in rule.expires ? { after_days: rule.expires.after_days } : rule.expires.at,
   rollover:
     rule.rollover.mode === 'capped'

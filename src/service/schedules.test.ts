@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { openTestTally } from '../../test/helpers.ts';
 import { localDateTime } from '../domain/calendar.ts';
 import type { TallyConfigInput } from '../schema/config.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 
 const OPERATIONS = { 'chat.fast': { rates: { credits: '1' } } };
 const daily: TallyConfigInput = {
@@ -97,7 +98,7 @@ describe('catching up after downtime', () => {
 });
 
 describe('reset and rollover', () => {
-  it('reset expires what is left of the previous grant when the next one is issued', async () => {
+  it('reset expires what is left of the previous grant when the next one is issued (calendar months)', async () => {
     const { tally, clock } = await openTestTally({
       config: {
         allowances: [
@@ -106,6 +107,7 @@ describe('reset and rollover', () => {
             kind: 'free',
             amount: 2000,
             period: 'monthly',
+            month_starts: 'calendar',
             expires: { after_days: 30 },
             reset: true,
           },
@@ -140,6 +142,7 @@ describe('reset and rollover', () => {
             kind: 'subscription',
             amount: 1000,
             period: 'monthly',
+            month_starts: 'calendar',
             rollover: { max_credits: 300, max_periods: 2 },
           },
         ],
@@ -158,5 +161,65 @@ describe('reset and rollover', () => {
     clock.set('2027-04-01T00:00:00Z'); // January's carried 100 ends after two periods; February's 300 carried on
     expect((await tally.getBalance('u')).available).toBe('1600');
     expect((await tally.verify()).ok).toBe(true);
+  });
+
+  it('gives an account without a plan its own month, from sign-up in its timezone: "30 days" are 30 days from arrival', async () => {
+    const config = {
+      allowances: [
+        {
+          id: 'free',
+          kind: 'free',
+          amount: 2000,
+          period: 'monthly' as const,
+          expires: { after_days: 30 },
+          reset: true,
+        },
+      ],
+      price_book: { operations: OPERATIONS },
+    };
+    const { tally, clock } = await openTestTally({ config, start: '2027-01-13T15:30:00Z' });
+    await tally.putAccount({ id: 'priya', kind: 'user', timezone: 'Asia/Kolkata' });
+    const [first] = await tally.listGrants('priya');
+    // Signed up at 21:00 on the 13th in Kolkata: the credits arrived then and last 30 full days.
+    expect([first!.effective_at, first!.expires_at]).toEqual([
+      '2027-01-13T15:30:00.000Z',
+      '2027-02-12T15:30:00.000Z',
+    ]);
+    clock.set('2027-02-13T15:29:59Z');
+    expect((await tally.getBalance('priya')).available).toBe('0');
+    clock.set('2027-02-13T15:30:00Z'); // her anniversary, 21:00 in Kolkata
+    expect((await tally.getBalance('priya')).available).toBe('2000');
+  });
+
+  it('goes on from where a calendar-month schedule stood when anniversaries become the rule: no period twice, none skipped', async () => {
+    const allowance = { id: 'free', kind: 'free', amount: 100, period: 'monthly' as const, reset: true };
+    const store = new SqliteStore({ filename: ':memory:' });
+    const calendar = await openTestTally({
+      config: {
+        allowances: [{ ...allowance, month_starts: 'calendar' as const }],
+        price_book: { operations: OPERATIONS },
+      },
+      start: '2027-01-13T00:00:00Z',
+      store,
+    });
+    await calendar.tally.putAccount({ id: 'old', kind: 'user' });
+    // The same database, opened with the anniversary rule, on Feb 1st: January's calendar period ended.
+    const anniversary = await openTestTally({
+      config: { allowances: [allowance], price_book: { operations: OPERATIONS } },
+      start: '2027-02-01T00:00:00Z',
+      store,
+    });
+    anniversary.clock.set('2027-03-20T00:00:00Z');
+    const grants = (await anniversary.tally.listGrants('old')).map((grant) => [
+      grant.effective_at.slice(0, 10),
+      grant.status,
+    ]);
+    expect(grants).toEqual([
+      ['2027-01-01', 'expired'],
+      ['2027-02-01', 'expired'], // the bridge: from where the calendar month ended to the next anniversary
+      ['2027-02-13', 'expired'],
+      ['2027-03-13', 'active'],
+    ]);
+    expect((await anniversary.tally.verify()).ok).toBe(true);
   });
 });

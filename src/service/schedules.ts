@@ -179,7 +179,14 @@ async function issueDuePeriods(
       continue;
     }
     while (schedule.next_period_start_ms <= session.now_ms && schedule.next_period_start_ms < until_ms) {
-      const window = windowOf(session, rule, schedule.next_period_start_ms, schedule.anchor_ms);
+      const containing = windowOf(session, rule, schedule.next_period_start_ms, schedule.anchor_ms);
+      // A schedule made under another division of time (calendar months, before anniversaries
+      // were the default) goes on from where its last period ended, up to the next boundary of
+      // the new one: no period is issued twice and none is skipped.
+      const window =
+        containing.start_ms < schedule.next_period_start_ms
+          ? { start_ms: schedule.next_period_start_ms, end_ms: containing.end_ms }
+          : containing;
       await issuePeriod(session, rule, schedule, window);
       schedule.next_period_start_ms = window.end_ms;
     }

@@ -26,6 +26,23 @@ const CONFIG: TallyConfigInput = {
 };
 
 describe('subscriptions', () => {
+  it('takes plan on PUT /v1/accounts/{id}: subscribes a new account, changes the plan of an existing one, and repeats safely', async () => {
+    const { tally } = await openTestTally({ config: CONFIG, start: '2027-01-10T00:00:00Z' });
+    const created = await tally.putAccount({ id: 'p', kind: 'user', plan: 'basic' });
+    expect(created.subscription).toMatchObject({ plan: 'basic', status: 'active' });
+    expect((await tally.getBalance('p')).available).toBe('1000');
+    const again = await tally.putAccount({ id: 'p', kind: 'user', plan: 'basic' });
+    expect(again.subscription).toEqual(created.subscription);
+    expect((await tally.getBalance('p')).available).toBe('1000');
+    const upgraded = await tally.putAccount({ id: 'p', kind: 'user', plan: 'max' });
+    expect(upgraded.subscription).toMatchObject({ plan: 'max', status: 'active' });
+    expect((await tally.getAccount('p')).subscription).toMatchObject({ plan: 'max' });
+    expect((await refusal(tally.putAccount({ id: 'q', kind: 'user', plan: 'platinum' }))).code).toBe(
+      'plan_not_found',
+    );
+    expect((await refusal(tally.getAccount('q'))).code).toBe('account_not_found');
+  });
+
   it('issues plan credits each billing cycle, renewing on the billing date', async () => {
     const { tally, clock } = await openTestTally({ config: CONFIG, start: '2027-01-31T09:00:00Z' });
     await tally.putAccount({ id: 'u', kind: 'user' });

@@ -56,7 +56,7 @@ export function subscriptionView(row: SubscriptionRow): SubscriptionView {
   };
 }
 
-function planOf(config: TallyConfig, plan_id: string): Plan {
+export function planOf(config: TallyConfig, plan_id: string): Plan {
   const plan = config.plans.get(plan_id);
   if (!plan)
     throw new TallyError(

@@ -90,6 +90,7 @@ import { runSchedules, scheduleAllowances } from './schedules.ts';
 import {
   cancelSubscription,
   changeSubscription,
+  planOf,
   type SubscriptionChange,
   type SubscriptionView,
   subscriptionView,
@@ -421,17 +422,21 @@ export class Tally {
 
   // ── Accounts ────────────────────────────────────────────────────────────────────────────
 
-  /** Creates an account or updates its timezone and metadata. Safe to repeat. */
+  /**
+   * Creates an account or updates its timezone and metadata; with `plan`, also subscribes it or
+   * changes its plan (an upgrade now, a downgrade at period end). Safe to repeat.
+   */
   async putAccount(
     input: PutAccountInput,
     options: Pick<CommandOptions, 'actor'> = {},
-  ): Promise<AccountView> {
+  ): Promise<AccountView & { subscription: SubscriptionView | null }> {
     return this.execute(
       'put_account',
       putAccountInput,
       input,
       options,
       async (transaction, account, now_ms) => {
+        if (account.plan !== undefined) planOf(this.config, account.plan);
         const existing = await transaction.getAccountForUpdate(account.id);
         if (existing) {
           if (existing.kind !== account.kind) {
@@ -448,7 +453,13 @@ export class Tally {
             updated_at_ms: now_ms,
           };
           await transaction.updateAccount(updated);
-          return accountView(updated);
+          const current = await transaction.getSubscription(account.id);
+          const on_plan = current?.status === 'active' && current.plan_id === account.plan;
+          if (account.plan === undefined || on_plan)
+            return { ...accountView(updated), subscription: current ? subscriptionView(current) : null };
+          const session = await AccountSession.open(transaction, account.id, this.environment(now_ms));
+          const { subscription } = await changeSubscription(session, this.config, { plan: account.plan });
+          return { ...accountView(session.account), subscription };
         }
         const row: AccountRow = {
           id: account.id,
@@ -468,8 +479,12 @@ export class Tally {
         const session = await AccountSession.open(transaction, row.id, this.environment(now_ms));
         await scheduleAllowances(session, this.config.allowances, null, now_ms, now_ms);
         await runSchedules(session, this.config);
+        const subscribed =
+          account.plan === undefined
+            ? null
+            : (await changeSubscription(session, this.config, { plan: account.plan })).subscription;
         await session.startAlertQuietly();
-        return accountView(session.account);
+        return { ...accountView(session.account), subscription: subscribed };
       },
     );
   }

@@ -33,18 +33,24 @@ describe('prompt marketplace (seed 000)', () => {
     const { tally, clock } = await openTestTally({ config: PRESET, start: '2027-01-20T10:00:00Z' });
     await tally.putAccount({ id: 'runner', kind: 'user' });
     await tally.charge({ account: 'runner', ...run, usage: { input_tokens: 40_000, output_tokens: 0 } }); // 10 credits
-    clock.set('2027-02-01T00:00:00Z');
+    // The runner's month runs from the day they signed up: 30 days means 30 days from their arrival.
+    const [first] = await tally.listGrants('runner');
+    expect(first).toMatchObject({
+      effective_at: '2027-01-20T10:00:00.000Z',
+      expires_at: '2027-02-19T10:00:00.000Z',
+    });
+    clock.set('2027-02-20T10:00:00Z');
     // Not 3,990: the new month's grant resets the balance to 2,000.
     expect((await tally.getBalance('runner')).by_kind.free?.available).toBe('2000');
-    clock.set('2027-03-02T00:00:00Z');
+    clock.set('2027-03-21T00:00:00Z');
     const grants = (await tally.listGrants('runner')).map((grant) => [
       grant.effective_at.slice(0, 10),
       grant.status,
     ]);
     expect(grants).toEqual([
-      ['2027-01-01', 'expired'],
-      ['2027-02-01', 'expired'],
-      ['2027-03-01', 'active'],
+      ['2027-01-20', 'expired'],
+      ['2027-02-20', 'expired'],
+      ['2027-03-20', 'active'],
     ]);
   });
 
