@@ -470,6 +470,39 @@ describe('HTTP API', () => {
     expect((await call('GET', '/v1/accounts?limit=2', { key: ADMIN })).json.data).toHaveLength(2);
   });
 
+  it('revokes customer tokens by account and with the key that minted them, and audits each minting', async () => {
+    const mint = async (key: string) =>
+      (await call('POST', '/v1/accounts/alice/tokens', { key, body: { ttl_seconds: 3600 } })).json
+        .token as string;
+    const first = await mint(write_key);
+    const other_key = (
+      await call('POST', '/v1/keys', { key: ADMIN, body: { scope: 'write', name: 'portal' } })
+    ).json;
+    const by_other_key = await mint(other_key.secret);
+    expect((await call('GET', '/v1/accounts/alice', { key: first })).status).toBe(200);
+
+    const revoked = await call('POST', '/v1/accounts/alice/tokens/revoke', { key: write_key });
+    expect(revoked.json).toEqual({ account: 'alice', revoked_before: '2026-03-01T10:00:00.000Z' });
+    expect((await call('GET', '/v1/accounts/alice', { key: first })).status).toBe(401);
+    expect((await call('GET', '/v1/accounts/alice', { key: by_other_key })).status).toBe(401);
+    clock.advanceSeconds(1);
+    const after = await mint(other_key.secret);
+    expect((await call('GET', '/v1/accounts/alice', { key: after })).status).toBe(200);
+
+    // A token does not outlive the key that minted it.
+    await call('POST', `/v1/keys/${other_key.id}/revoke`, { key: ADMIN });
+    expect((await call('GET', '/v1/accounts/alice', { key: after })).status).toBe(401);
+    const fresh = await mint(write_key);
+    expect((await call('GET', '/v1/accounts/alice', { key: fresh })).status).toBe(200);
+
+    const audit = (await call('GET', '/v1/audit?account=alice', { key: ADMIN })).json.data as {
+      action: string;
+    }[];
+    expect(audit.filter((entry) => entry.action === 'mint_customer_token')).toHaveLength(4);
+    expect(audit.map((entry) => entry.action)).toContain('revoke_customer_tokens');
+    expect(JSON.stringify(audit)).not.toContain(first);
+  });
+
   it('parses customer tokens strictly, and revoking a revoked key changes nothing', async () => {
     const token = (await call('POST', '/v1/accounts/alice/tokens', { key: write_key })).json.token as string;
     expect((await call('GET', '/v1/accounts/alice', { key: token })).status).toBe(200);

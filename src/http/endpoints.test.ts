@@ -116,6 +116,7 @@ it('audits every operator action, with who did it; customers acting on their own
   await client.as(token).setSettings('ana', { low_balance_threshold: '3' });
   const audit = (await client.audit()).data;
   expect(audit.map((entry) => entry.action)).toEqual([
+    'mint_customer_token',
     'create_api_key',
     'revoke_grant',
     'issue_grant',
@@ -123,12 +124,14 @@ it('audits every operator action, with who did it; customers acting on their own
   ]);
   const admin_key_id = (await client.keys()).data.find((candidate) => candidate.scope === 'admin')!.id;
   expect(new Set(audit.map((entry) => entry.actor))).toEqual(new Set([admin_key_id]));
-  expect(audit[2]).toMatchObject({
+  expect(audit[3]).toMatchObject({
     account: 'ana',
     details: { kind: 'bonus', amount: '5', reason: 'welcome' },
   });
-  expect(audit[0]!.details).toMatchObject({ id: key.id, scope: 'read' });
+  expect(audit[1]!.details).toMatchObject({ id: key.id, scope: 'read' });
+  expect(JSON.stringify(audit[0])).not.toContain(token);
   expect((await client.audit({ account: 'ana' })).data.map((entry) => entry.action)).toEqual([
+    'mint_customer_token',
     'revoke_grant',
     'issue_grant',
     'put_account',

@@ -286,10 +286,38 @@ export const routes: RouteDefinition[] = [
     access: 'write',
     customer: false,
     body: tokenBody,
-    handle: async ({ tally, params, body }) => {
+    handle: async ({ tally, params, body, options, principal }) => {
       await tally.getAccount(params.id!);
       const { ttl_seconds } = parseInput(tokenBody, body ?? {});
-      return tally.access.mintCustomerToken(params.id!, ttl_seconds);
+      const minted_by = principal?.kind === 'key' ? principal.key_id : null;
+      const minted = await tally.access.mintCustomerToken(params.id!, ttl_seconds, minted_by);
+      await tally.audit(
+        options.actor ?? 'unknown',
+        'mint_customer_token',
+        { account: params.id, expires_at: minted.expires_at },
+        params.id,
+      );
+      return minted;
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/accounts/{id}/tokens/revoke',
+    summary:
+      'Revoke every customer token of this account minted until now (revoking a key revokes the tokens it minted)',
+    tag: 'access',
+    access: 'write',
+    customer: false,
+    handle: async ({ tally, params, options }) => {
+      await tally.getAccount(params.id!);
+      const revoked = await tally.access.revokeCustomerTokens(params.id!);
+      await tally.audit(
+        options.actor ?? 'unknown',
+        'revoke_customer_tokens',
+        { account: params.id },
+        params.id,
+      );
+      return revoked;
     },
   },
   {

@@ -162,6 +162,12 @@ export class TallyClient {
     this.json<GrantView>('POST', TallyClient.path('/v1/accounts/{id}/grants', account), { body, options });
   revokeGrant = (grant: string, body: Omit<RevokeGrantInput, 'grant'>, options?: WriteOptions) =>
     this.json<GrantView>('POST', TallyClient.path('/v1/grants/{id}/revoke', grant), { body, options });
+  /** Revokes every customer token of the account minted until now. */
+  revokeCustomerTokens = (account: string) =>
+    this.json<{ account: string; revoked_before: string }>(
+      'POST',
+      TallyClient.path('/v1/accounts/{id}/tokens/revoke', account),
+    );
   customerToken = (account: string, body: { ttl_seconds?: number } = {}) =>
     this.json<{ token: string; account: string; expires_at: string }>(
       'POST',

@@ -38,6 +38,15 @@ const SCOPE_RANK: Record<KeyScope, number> = { read: 0, write: 1, admin: 2 };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const base64url = (bytes: Buffer | string) => Buffer.from(bytes).toString('base64url');
 
+/** What a customer token says, signed: whose it is, until when, since when, and which key minted it. */
+interface TokenClaims {
+  account: string;
+  expires_at_ms: number;
+  issued_at_ms?: number;
+  /** The secret key that minted it (null when the library or CLI did). */
+  key?: string | null;
+}
+
 export function scopeAllows(scope: KeyScope, needed: KeyScope): boolean {
   return SCOPE_RANK[scope] >= SCOPE_RANK[needed];
 }
@@ -99,14 +108,55 @@ export class Access {
     return (await this.store.read((transaction) => transaction.listApiKeys())).map(keyView);
   }
 
-  /** Revokes a key; true if this call revoked it, false if it already was. */
+  /** Revokes a key, and every customer token it minted; true if this call revoked it, false if it already was. */
   async revokeKey(id: string): Promise<boolean> {
-    const outcome = await this.store.transaction((transaction) =>
-      transaction.revokeApiKey(id, this.clock.now_ms()),
-    );
+    const now_ms = this.clock.now_ms();
+    const outcome = await this.store.transaction(async (transaction) => {
+      const revoked = await transaction.revokeApiKey(id, now_ms);
+      if (revoked === 'revoked') await transaction.revokeCustomerTokens('key', id, now_ms);
+      return revoked;
+    });
     if (outcome === 'not_found') throw new TallyError('api_key_not_found', `no API key ${id}`);
     this.checked_keys.clear();
+    this.checked_revocations.clear();
     return outcome === 'revoked';
+  }
+
+  /** Revokes every customer token of `account` minted until now. */
+  async revokeCustomerTokens(account: string): Promise<{ account: string; revoked_before: string }> {
+    const now_ms = this.clock.now_ms();
+    await this.store.transaction((transaction) =>
+      transaction.revokeCustomerTokens('account', account, now_ms),
+    );
+    this.checked_revocations.clear();
+    return { account, revoked_before: isoTime(now_ms) };
+  }
+
+  /**
+   * Revocation times this process has read, by account and minting key, trusted as long as a
+   * checked secret key (API_KEY_CACHE_SECONDS): a revocation through another process takes
+   * effect here within that time, at once in the process that made it.
+   */
+  private readonly checked_revocations = new Map<
+    string,
+    { revocations: { account_ms: number | null; key_ms: number | null }; until: number }
+  >();
+
+  private async isRevoked(claims: TokenClaims): Promise<boolean> {
+    const cache_key = `${claims.account}\u0000${claims.key ?? ''}`;
+    let checked = this.checked_revocations.get(cache_key);
+    if (!checked || checked.until <= performance.now()) {
+      const revocations = await this.store.read((transaction) =>
+        transaction.customerTokenRevocations(claims.account, claims.key ?? null),
+      );
+      if (this.checked_revocations.size >= API_KEY_CACHE_ENTRIES_MAX) this.checked_revocations.clear();
+      checked = { revocations, until: performance.now() + API_KEY_CACHE_SECONDS * 1000 };
+      this.checked_revocations.set(cache_key, checked);
+    }
+    // A token from before issued_at was a claim counts as issued at the start of time.
+    const issued_at_ms = claims.issued_at_ms ?? 0;
+    const { account_ms, key_ms } = checked.revocations;
+    return (account_ms !== null && issued_at_ms <= account_ms) || (key_ms !== null && issued_at_ms <= key_ms);
   }
 
   /**
@@ -160,16 +210,25 @@ export class Access {
       .digest('base64url');
   }
 
-  /** A token that sees and acts on `account` only, until it expires. */
-  async mintCustomerToken(account: string, ttl_seconds = CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT) {
+  /**
+   * A token that sees and acts on `account` only, until it expires, its account's tokens are
+   * revoked, or the key that minted it (`minted_by`) is revoked.
+   */
+  async mintCustomerToken(
+    account: string,
+    ttl_seconds = CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT,
+    minted_by: string | null = null,
+  ) {
     if (!Number.isInteger(ttl_seconds) || ttl_seconds < 1 || ttl_seconds > CUSTOMER_TOKEN_TTL_SECONDS_MAX) {
       throw new TallyError(
         'ttl_out_of_range',
         `a customer token lives 1 to ${CUSTOMER_TOKEN_TTL_SECONDS_MAX} seconds`,
       );
     }
-    const expires_at_ms = this.clock.now_ms() + ttl_seconds * 1000;
-    const payload = base64url(JSON.stringify({ account, expires_at_ms }));
+    const issued_at_ms = this.clock.now_ms();
+    const expires_at_ms = issued_at_ms + ttl_seconds * 1000;
+    const claims: TokenClaims = { account, expires_at_ms, issued_at_ms, key: minted_by };
+    const payload = base64url(JSON.stringify(claims));
     return {
       token: `ct_${payload}.${await this.sign(payload)}`,
       account,
@@ -188,11 +247,9 @@ export class Access {
       const expected = Buffer.from(await this.sign(payload));
       const given = Buffer.from(signature);
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
-        account: string;
-        expires_at_ms: number;
-      };
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;
       if (claims.expires_at_ms <= this.clock.now_ms()) return undefined;
+      if (await this.isRevoked(claims)) return undefined;
       return { kind: 'customer', account: claims.account, expires_at_ms: claims.expires_at_ms };
     }
     return undefined;

@@ -480,6 +480,24 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await expect(store.transaction((tx) => tx.insertIdempotency(row))).rejects.toThrow();
     });
 
+    it('records customer token revocations per account and per minting key, only ever moving them on', async () => {
+      expect(await store.read((tx) => tx.customerTokenRevocations('alice', 'key_1'))).toEqual({
+        account_ms: null,
+        key_ms: null,
+      });
+      await store.transaction((tx) => tx.revokeCustomerTokens('account', 'alice', T0 + 10));
+      await store.transaction((tx) => tx.revokeCustomerTokens('account', 'alice', T0 + 5));
+      await store.transaction((tx) => tx.revokeCustomerTokens('key', 'key_1', T0 + 7));
+      expect(await store.read((tx) => tx.customerTokenRevocations('alice', 'key_1'))).toEqual({
+        account_ms: T0 + 10,
+        key_ms: T0 + 7,
+      });
+      expect(await store.read((tx) => tx.customerTokenRevocations('bob', null))).toEqual({
+        account_ms: null,
+        key_ms: null,
+      });
+    });
+
     it('stores API keys by hash and revokes them', async () => {
       const key = {
         id: 'key_1',

@@ -376,6 +376,17 @@ export interface StoreTransaction {
   /** Marks a key revoked, once: a second revocation keeps the first time and says so. */
   revokeApiKey(id: string, revoked_at_ms: number): Promise<'revoked' | 'already_revoked' | 'not_found'>;
 
+  /**
+   * Revokes every customer token of an account, or minted by a key, issued at or before
+   * `revoked_at_ms` (a later revocation moves the time on, never back).
+   */
+  revokeCustomerTokens(scope: 'account' | 'key', subject: string, revoked_at_ms: number): Promise<void>;
+  /** The revocation times that bear on a token of `account` minted by `key_id` (null: none). */
+  customerTokenRevocations(
+    account: string,
+    key_id: string | null,
+  ): Promise<{ account_ms: number | null; key_ms: number | null }>;
+
   getServerSecret(name: string): Promise<string | undefined>;
   /** Stores a secret unless one of that name exists; returns the one stored. */
   putServerSecretOnce(name: string, value: string, created_at_ms: number): Promise<string>;

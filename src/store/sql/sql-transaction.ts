@@ -920,6 +920,30 @@ export class SqlTransaction implements StoreTransaction {
       : ('not_found' as const);
   }
 
+  async revokeCustomerTokens(scope: 'account' | 'key', subject: string, revoked_at_ms: number) {
+    await this.run(
+      `INSERT INTO customer_token_revocations (scope, subject, revoked_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (scope, subject) DO UPDATE SET revoked_at_ms = excluded.revoked_at_ms
+       WHERE excluded.revoked_at_ms > customer_token_revocations.revoked_at_ms`,
+      scope,
+      subject,
+      revoked_at_ms,
+    );
+  }
+  async customerTokenRevocations(account: string, key_id: string | null) {
+    const rows = await this.all(
+      `SELECT scope, revoked_at_ms FROM customer_token_revocations
+       WHERE (scope = 'account' AND subject = ?) OR (scope = 'key' AND subject = ?)`,
+      account,
+      key_id ?? '',
+    );
+    const at = (scope: string) => {
+      const row = rows.find((candidate) => candidate.scope === scope);
+      return row ? number(row.revoked_at_ms) : null;
+    };
+    return { account_ms: at('account'), key_ms: at('key') };
+  }
+
   async getServerSecret(name: string) {
     const row = await this.one('SELECT value FROM server_secrets WHERE name = ?', name);
     return row && text(row.value);

@@ -359,4 +359,14 @@ export const migrations: readonly string[] = [
   DROP TABLE account_limits;
   ALTER TABLE account_limits_by_setter RENAME TO account_limits;
   `,
+  `
+  -- Customer tokens are signed, not stored: revoking them records a time, per account or per
+  -- minting key, before which every token of that account or key stops working.
+  CREATE TABLE customer_token_revocations (
+    scope TEXT NOT NULL CHECK (scope IN ('account', 'key')),
+    subject TEXT NOT NULL,
+    revoked_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (scope, subject)
+  ) STRICT;
+  `,
 ];
