@@ -1211,7 +1211,10 @@ export class Tally {
   }
 
   /** Checks the whole ledger; see verify.ts for what is checked. */
-  async verify(progress?: Parameters<typeof verifyStore>[1]): Promise<VerifyReport> {
-    return verifyStore(this.store, progress);
+  async verify(
+    progress?: Parameters<typeof verifyStore>[1],
+    options: { accounts?: readonly string[] } = {},
+  ): Promise<VerifyReport> {
+    return verifyStore(this.store, progress, options.accounts);
   }
 }

@@ -155,10 +155,12 @@ async function verifyAccount(
 export async function verifyStore(
   store: Store,
   progress: { start(total: number): void; tick(): void } = { start: () => {}, tick: () => {} },
+  /** Only these accounts (each is checked whole); every account when absent. */
+  only?: readonly string[],
 ): Promise<VerifyReport> {
   const report: VerifyReport = { ok: true, accounts: 0, transactions: 0, problems: [] };
-  const account_ids: string[] = [];
-  for (let after: string | null = null; ; ) {
+  const account_ids: string[] = only ? [...only] : [];
+  for (let after: string | null = null; !only; ) {
     const page: string[] = await store.read((transaction) =>
       transaction.listAccountIds(after, ACCOUNTS_PER_PAGE),
     );
