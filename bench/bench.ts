@@ -8,6 +8,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ESTIMATE_INPUT_TEXT_LENGTH_MAX, TOKENIZER_YIELD_CHARACTERS } from '../src/domain/limits.ts';
 import { startServer } from '../src/http/server.ts';
 import { createTally } from '../src/index.ts';
 import type { Tally } from '../src/service/tally.ts';
@@ -21,10 +23,10 @@ import { httpLoad } from './http-load.ts';
 import { closedLoop, type Measured, sequential } from './measure.ts';
 
 const quick = process.argv.includes('--quick');
-/** `--only sqlite,http,postgres` runs some sections, for working on one; such a run writes no results. */
+/** `--only sqlite,http,postgres,estimate` runs some sections, for working on one; such a run writes no results. */
 const only_argument = process.argv.indexOf('--only');
 const only = only_argument === -1 ? null : new Set(process.argv[only_argument + 1]?.split(','));
-const selected = (section: 'sqlite' | 'http' | 'postgres') => only === null || only.has(section);
+const selected = (section: 'sqlite' | 'http' | 'postgres' | 'estimate') => only === null || only.has(section);
 const SIZE = quick
   ? { accounts: 1_000, duration_ms: 3_000, growth_charges: 100_000, reads: 300 }
   : { accounts: 10_000, duration_ms: 15_000, growth_charges: 1_000_000, reads: 2_000 };
@@ -33,6 +35,8 @@ const CALLERS = 64;
 const OPEN_LOOP_LOADS = quick ? [0.1, 0.25, 0.5, 0.8] : [0.1, 0.2, 0.35, 0.5, 0.65, 0.8];
 /** The goal for H1's p99 at half its throughput. */
 const H1_P99_GOAL_MS = 5;
+/** The longest one estimate may hold the event loop, however long its input text. */
+const E_STALL_GOAL_MS = 50;
 const CONFIG = { price_book: { operations: { run: { rates: { credits: '1' } } } } };
 const directory = mkdtempSync(join(tmpdir(), 'tally-bench-'));
 
@@ -324,6 +328,60 @@ async function httpSection(): Promise<void> {
   await h_tally.close();
 }
 
+/**
+ * E-stall: the longest the event loop is held while one estimate counts the tokens of the most
+ * input text it accepts, as one run of a single character (the input whose tokenizing grew with
+ * the square of its length and held the server for 18 s at 200k characters). The baseline is
+ * tokenizing ordinary prose of the yield unit's length in one call: the slice of work between two
+ * turns the event loop gets.
+ */
+async function estimateSection(): Promise<void> {
+  progress('E-stall: the event loop during a maximal estimate');
+  const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
+  const prose = 'The quick brown fox jumps over the lazy dog. '.repeat(
+    Math.ceil(TOKENIZER_YIELD_CHARACTERS / 45),
+  );
+  countTokens(prose); // loads the encoding
+  const slice_started = performance.now();
+  countTokens(prose.slice(0, TOKENIZER_YIELD_CHARACTERS));
+  const slice_ms = performance.now() - slice_started;
+  const tally = await createTally({
+    config: {
+      price_book: { operations: { chat: { rates: { input_tokens: '0.001', output_tokens: '0.002' } } } },
+    },
+  });
+  await tally.putAccount({ id: 'writer', kind: 'user' });
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const started = performance.now();
+  await tally.estimate({
+    account: 'writer',
+    operation: 'chat',
+    model: 'gpt-4o',
+    input_text: 'a'.repeat(ESTIMATE_INPUT_TEXT_LENGTH_MAX),
+  });
+  const total_ms = performance.now() - started;
+  delay.disable();
+  await tally.close();
+  const stall_ms = delay.max / 1e6;
+  record({
+    id: 'B-tokenize',
+    label: `${TOKENIZER_YIELD_CHARACTERS} characters of prose tokenized in one call`,
+    value: slice_ms,
+    unit: 'ms',
+  });
+  record({
+    id: 'E-stall',
+    label: `longest event-loop stall, estimate of ${ESTIMATE_INPUT_TEXT_LENGTH_MAX} repeated characters (${Math.round(total_ms)} ms in all)`,
+    value: stall_ms,
+    unit: 'ms',
+    baseline: { id: 'B-tokenize', value: slice_ms },
+    ratio: stall_ms / slice_ms,
+    goal: `≤ ${E_STALL_GOAL_MS} ms`,
+    met: stall_ms <= E_STALL_GOAL_MS,
+  });
+}
+
 /** B-pg, P1 and P2: the PostgreSQL store. */
 async function postgresSection(): Promise<void> {
   progress('PostgreSQL: B-pg, P1, P2');
@@ -398,6 +456,7 @@ async function main(): Promise<void> {
   if (selected('sqlite')) await sqliteSection();
   if (selected('http')) await httpSection();
   if (selected('postgres')) await postgresSection();
+  if (selected('estimate')) await estimateSection();
   if (only !== null) return;
 
   mkdirSync(new URL('results', import.meta.url), { recursive: true });

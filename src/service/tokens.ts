@@ -51,8 +51,9 @@ function counter(method: Exclude<TokenCountMethod, 'characters_per_4'>): Promise
 export function pieceEnd(text: string, start: number): number {
   const reach = start + TOKENIZER_PIECE_CHARACTERS_MAX;
   if (reach >= text.length) return text.length;
-  const space = text.lastIndexOf(' ', reach);
-  if (space > start) return space;
+  // Searched within the reach only: lastIndexOf on the whole text would scan back to its start.
+  const space = text.slice(start, reach + 1).lastIndexOf(' ');
+  if (space > 0) return start + space;
   const low_surrogate = (text.charCodeAt(reach) & 0xfc00) === 0xdc00;
   return low_surrogate ? reach - 1 : reach;
 }
