@@ -5,6 +5,7 @@
  * full run takes about seven minutes; --quick about one; --chart only redraws the chart of the last
  * run from its latest.json.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -105,10 +106,18 @@ async function pairs(
   hot = false,
 ): Promise<PairRun> {
   let acknowledged = 0;
+  // Every command under its own idempotency key, as the API asks clients to send them.
+  const run_id = randomUUID();
   const measured = await closedLoop(callers, duration_ms, async (_caller, index) => {
     const account = hot ? 'a0' : `a${index % accounts}`;
-    const reservation = await tally.reserve({ account, operation: 'run', max_credits: '3' });
-    await tally.settle({ reservation: reservation.id, usage: { credits: 2 } });
+    const reservation = await tally.reserve(
+      { account, operation: 'run', max_credits: '3' },
+      { idempotency_key: `${run_id}-${index}-reserve` },
+    );
+    await tally.settle(
+      { reservation: reservation.id, usage: { credits: 2 } },
+      { idempotency_key: `${run_id}-${index}-settle` },
+    );
     acknowledged++;
   });
   return { measured, acknowledged };

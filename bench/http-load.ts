@@ -11,6 +11,7 @@
  * requests/s was 9.8 ms against 0.8 ms (bench/README.md).
  */
 import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { closedLoop, type Measured, openLoop } from './measure.ts';
@@ -93,17 +94,20 @@ function operationOf(operation: HttpOperation): (index: number) => Promise<void>
   }
   const headers = { authorization: `Bearer ${operation.admin_key}`, 'content-type': 'application/json' };
   const reservations = new URL(`${operation.url}/v1/reservations`);
+  // Every command under its own idempotency key, as the API asks clients to send them.
+  const job_id = randomUUID();
   return async (index) => {
     const reserve = JSON.stringify({
       account: `a${index % operation.accounts}`,
       operation: 'run',
       max_credits: '3',
     });
-    const reserved = await post(agent, reservations, headers, reserve);
+    const keyed = (step: string) => ({ ...headers, 'idempotency-key': `${job_id}-${index}-${step}` });
+    const reserved = await post(agent, reservations, keyed('reserve'), reserve);
     if (!succeeded(reserved)) throw new Error(`reserve answered ${reserved.status}`);
     const { id } = JSON.parse(reserved.body) as { id: string };
     const settle_url = new URL(`${operation.url}/v1/reservations/${id}/settle`);
-    const settled = await post(agent, settle_url, headers, '{"usage":{"credits":2}}');
+    const settled = await post(agent, settle_url, keyed('settle'), '{"usage":{"credits":2}}');
     if (!succeeded(settled)) throw new Error(`settle answered ${settled.status}`);
   };
 }
