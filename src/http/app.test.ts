@@ -503,6 +503,41 @@ describe('HTTP API', () => {
     expect(JSON.stringify(audit)).not.toContain(first);
   });
 
+  it('makes API keys, customer tokens and webhook endpoints once per idempotency key, and never stores a secret to replay it', async () => {
+    const headers = { 'idempotency-key': 'make-once' };
+    const first = await call('POST', '/v1/keys', {
+      key: ADMIN,
+      body: { scope: 'read', name: 'ci' },
+      headers,
+    });
+    const again = await call('POST', '/v1/keys', {
+      key: ADMIN,
+      body: { scope: 'read', name: 'ci' },
+      headers,
+    });
+    expect(first.json.secret).toMatch(/^sk_read_/);
+    expect([again.headers.get('idempotent-replayed'), again.json.id, again.json.secret]).toEqual([
+      'true',
+      first.json.id,
+      null,
+    ]);
+    const keys = (await call('GET', '/v1/keys', { key: ADMIN })).json.data as { name: string }[];
+    expect(keys.filter((key) => key.name === 'ci')).toHaveLength(1);
+
+    const endpoint = { url: 'http://127.0.0.1:9/hooks', events: ['*'] };
+    const made = await call('POST', '/v1/webhook-endpoints', { key: ADMIN, body: endpoint, headers });
+    const remade = await call('POST', '/v1/webhook-endpoints', { key: ADMIN, body: endpoint, headers });
+    expect(remade.json).toEqual(made.json);
+    expect((await call('GET', '/v1/webhook-endpoints', { key: ADMIN })).json.data).toHaveLength(1);
+
+    const token = await call('POST', '/v1/accounts/alice/tokens', { key: write_key, body: {}, headers });
+    const retoken = await call('POST', '/v1/accounts/alice/tokens', { key: write_key, body: {}, headers });
+    expect(token.json.token).toMatch(/^ct_/);
+    expect(retoken.json).toEqual({ ...token.json, token: null });
+    const audited = (await call('GET', '/v1/audit', { key: ADMIN })).json.data as { action: string }[];
+    expect(audited.filter((entry) => entry.action === 'create_api_key')).toHaveLength(3); // beforeEach's two, and this one
+  });
+
   it('parses customer tokens strictly, and revoking a revoked key changes nothing', async () => {
     const token = (await call('POST', '/v1/accounts/alice/tokens', { key: write_key })).json.token as string;
     expect((await call('GET', '/v1/accounts/alice', { key: token })).status).toBe(200);
@@ -519,7 +554,10 @@ describe('HTTP API', () => {
     const audited = (await call('GET', '/v1/audit', { key: ADMIN })).json.data.length;
     const second = await call('POST', `/v1/keys/${key.id}/revoke`, { key: ADMIN });
     expect([first.status, second.status]).toEqual([200, 200]);
-    expect(second.json).toEqual(first.json);
+    expect([first.json, second.json]).toEqual([
+      { id: key.id, revoked: true, already_revoked: false },
+      { id: key.id, revoked: true, already_revoked: true },
+    ]);
     expect((await call('GET', '/v1/audit', { key: ADMIN })).json.data).toHaveLength(audited);
     expect((await call('POST', '/v1/keys/key_missing/revoke', { key: ADMIN })).json.code).toBe(
       'api_key_not_found',

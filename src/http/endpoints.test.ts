@@ -150,5 +150,9 @@ it('finds accounts by prefix, lists reservations and price versions', async () =
   const first = await client.reserve({ account: 'ana', operation: 'web.extract' });
   const second = await client.reserve({ account: 'ana', operation: 'web.extract' });
   expect((await client.reservations('ana')).data.map((row) => row.id)).toEqual([second.id, first.id]);
+  const page = await client.reservations('ana', { limit: 1 });
+  expect([page.data.map((row) => row.id), page.next_cursor]).toEqual([[second.id], expect.any(String)]);
+  const next = await client.reservations('ana', { limit: 1, cursor: page.next_cursor! });
+  expect([next.data.map((row) => row.id), next.next_cursor]).toEqual([[first.id], null]);
   expect((await client.priceVersions()).data.map((version) => version.version)).toEqual([1]);
 });

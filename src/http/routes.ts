@@ -4,12 +4,7 @@
  * what it answered. Routes hold no ledger logic (STYLE rule 10).
  */
 import { z } from 'zod';
-import {
-  CUSTOMER_TOKEN_TTL_SECONDS_MAX,
-  IDENTIFIER_LENGTH_MAX,
-  PAGE_SIZE_MAX,
-  TEST_CLOCK_LATEST_MS,
-} from '../domain/limits.ts';
+import { IDENTIFIER_LENGTH_MAX, PAGE_SIZE_MAX, TEST_CLOCK_LATEST_MS } from '../domain/limits.ts';
 import { type ResultCode, TallyError } from '../domain/results.ts';
 import {
   accountSettingsInput,
@@ -32,6 +27,21 @@ import {
 import { parseInput } from '../schema/parse.ts';
 import type { Principal } from '../service/access.ts';
 import type { TestClock } from '../service/clock.ts';
+import {
+  createKeyCommand,
+  createKeyInput,
+  mintTokenCommand,
+  mintTokenInput,
+  revokeKeyCommand,
+  revokeTokensCommand,
+} from '../service/commands/access.ts';
+import { accountSettingsCommand, putAccountCommand } from '../service/commands/accounts.ts';
+import { issueGrantCommand, revokeGrantCommand } from '../service/commands/grants.ts';
+import { cancelSubscriptionCommand, putLimitCommand, subscribeCommand } from '../service/commands/plans.ts';
+import { publishPriceBookCommand } from '../service/commands/price-book.ts';
+import { refundChargeCommand } from '../service/commands/refunds.ts';
+import { chargeCommand, releaseCommand, reserveCommand, settleCommand } from '../service/commands/runs.ts';
+import { createEndpointCommand, replayDeliveryCommand } from '../service/commands/webhooks.ts';
 import type { CommandOptions, Tally } from '../service/tally.ts';
 import type { KeyScope } from '../store/store.ts';
 import { chargesCsv } from './csv.ts';
@@ -89,6 +99,13 @@ const listQuery = z.strictObject({
 
 /** Query strings carry numbers as text: a page size is coerced, then must be a whole number in range. */
 const pageLimit = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).optional();
+const pageQuery = z.strictObject({
+  cursor: z
+    .string()
+    .max(IDENTIFIER_LENGTH_MAX * 2)
+    .optional(),
+  limit: pageLimit,
+});
 const accountSearchQuery = z.strictObject({
   prefix: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
   cursor: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
@@ -100,13 +117,6 @@ const auditQuery = z.strictObject({
   limit: pageLimit,
 });
 
-const tokenBody = z.strictObject({
-  ttl_seconds: z.number().int().min(1).max(CUSTOMER_TOKEN_TTL_SECONDS_MAX).optional(),
-});
-const keyBody = z.strictObject({
-  scope: z.enum(['admin', 'write', 'read']),
-  name: z.string().min(1).max(200),
-});
 const clockBody = z.union([
   z.strictObject({
     advance_seconds: z
@@ -146,7 +156,7 @@ export const routes: RouteDefinition[] = [
     customer: false,
     body: without(putAccountInput, 'id'),
     handle: ({ tally, params, body, options }) =>
-      tally.putAccount({ ...objectBody(body), id: params.id } as never, options),
+      tally.run(putAccountCommand, { ...objectBody(body), id: params.id }, options),
   },
   {
     method: 'get',
@@ -169,7 +179,7 @@ export const routes: RouteDefinition[] = [
     idempotent: true,
     handle: ({ tally, params, body, options, ownAccount }) => {
       ownAccount(params.id);
-      return tally.setAccountSettings({ ...objectBody(body), account: params.id } as never, options);
+      return tally.run(accountSettingsCommand, { ...objectBody(body), account: params.id }, options);
     },
   },
   {
@@ -179,9 +189,10 @@ export const routes: RouteDefinition[] = [
     tag: 'runs',
     access: 'read',
     customer: true,
-    handle: async ({ tally, params, ownAccount }) => {
+    query: pageQuery,
+    handle: ({ tally, params, query, ownAccount }) => {
       ownAccount(params.id);
-      return { data: await tally.listReservations(params.id!), next_cursor: null };
+      return tally.listReservations(params.id!, parseInput(pageQuery, query));
     },
   },
   {
@@ -249,7 +260,7 @@ export const routes: RouteDefinition[] = [
     body: without(issueGrantInput, 'account'),
     idempotent: true,
     handle: ({ tally, params, body, options }) =>
-      tally.issueGrant({ ...objectBody(body), account: params.id } as never, options),
+      tally.run(issueGrantCommand, { ...objectBody(body), account: params.id }, options),
   },
   {
     method: 'get',
@@ -276,7 +287,7 @@ export const routes: RouteDefinition[] = [
     body: without(revokeGrantInput, 'grant'),
     idempotent: true,
     handle: ({ tally, params, body, options }) =>
-      tally.revokeGrant({ ...objectBody(body), grant: params.id } as never, options),
+      tally.run(revokeGrantCommand, { ...objectBody(body), grant: params.id }, options),
   },
   {
     method: 'post',
@@ -285,20 +296,18 @@ export const routes: RouteDefinition[] = [
     tag: 'access',
     access: 'write',
     customer: false,
-    body: tokenBody,
-    handle: async ({ tally, params, body, options, principal }) => {
-      await tally.getAccount(params.id!);
-      const { ttl_seconds } = parseInput(tokenBody, body ?? {});
-      const minted_by = principal?.kind === 'key' ? principal.key_id : null;
-      const minted = await tally.access.mintCustomerToken(params.id!, ttl_seconds, minted_by);
-      await tally.audit(
-        options.actor ?? 'unknown',
-        'mint_customer_token',
-        { account: params.id, expires_at: minted.expires_at },
-        params.id,
-      );
-      return minted;
-    },
+    body: mintTokenInput.omit({ account: true, minted_by: true }),
+    idempotent: true,
+    handle: ({ tally, params, body, options, principal }) =>
+      tally.run(
+        mintTokenCommand,
+        {
+          ...objectBody(body ?? {}),
+          account: params.id,
+          minted_by: principal?.kind === 'key' ? principal.key_id : null,
+        },
+        options,
+      ),
   },
   {
     method: 'post',
@@ -308,17 +317,8 @@ export const routes: RouteDefinition[] = [
     tag: 'access',
     access: 'write',
     customer: false,
-    handle: async ({ tally, params, options }) => {
-      await tally.getAccount(params.id!);
-      const revoked = await tally.access.revokeCustomerTokens(params.id!);
-      await tally.audit(
-        options.actor ?? 'unknown',
-        'revoke_customer_tokens',
-        { account: params.id },
-        params.id,
-      );
-      return revoked;
-    },
+    idempotent: true,
+    handle: ({ tally, params, options }) => tally.run(revokeTokensCommand, { account: params.id }, options),
   },
   {
     method: 'post',
@@ -343,7 +343,7 @@ export const routes: RouteDefinition[] = [
     customer: false,
     body: reserveInput,
     idempotent: true,
-    handle: ({ tally, body, options }) => tally.reserve(body as never, options),
+    handle: ({ tally, body, options }) => tally.run(reserveCommand, body, options),
   },
   {
     method: 'get',
@@ -368,7 +368,7 @@ export const routes: RouteDefinition[] = [
     body: without(settleInput, 'reservation'),
     idempotent: true,
     handle: ({ tally, params, body, options }) =>
-      tally.settle({ ...objectBody(body), reservation: params.id } as never, options),
+      tally.run(settleCommand, { ...objectBody(body), reservation: params.id }, options),
   },
   {
     method: 'post',
@@ -380,7 +380,7 @@ export const routes: RouteDefinition[] = [
     body: without(releaseInput, 'reservation'),
     idempotent: true,
     handle: ({ tally, params, body, options }) =>
-      tally.release({ ...objectBody(body ?? {}), reservation: params.id } as never, options),
+      tally.run(releaseCommand, { ...objectBody(body ?? {}), reservation: params.id }, options),
   },
   {
     method: 'post',
@@ -391,7 +391,7 @@ export const routes: RouteDefinition[] = [
     customer: false,
     body: chargeInput,
     idempotent: true,
-    handle: ({ tally, body, options }) => tally.charge(body as never, options),
+    handle: ({ tally, body, options }) => tally.run(chargeCommand, body, options),
   },
   {
     method: 'get',
@@ -452,7 +452,7 @@ export const routes: RouteDefinition[] = [
     body: without(refundInput, 'charge'),
     idempotent: true,
     handle: ({ tally, params, body, options }) =>
-      tally.refundCharge({ ...objectBody(body), charge: params.id } as never, options),
+      tally.run(refundChargeCommand, { ...objectBody(body), charge: params.id }, options),
   },
   {
     method: 'post',
@@ -463,7 +463,7 @@ export const routes: RouteDefinition[] = [
     customer: false,
     body: z.object({ operations: z.record(z.string(), z.unknown()) }).passthrough(),
     idempotent: true,
-    handle: ({ tally, body, options }) => tally.publishPriceBook(body as never, options),
+    handle: ({ tally, body, options }) => tally.run(publishPriceBookCommand, body, options),
   },
   {
     method: 'get',
@@ -511,7 +511,7 @@ export const routes: RouteDefinition[] = [
     body: without(subscriptionInput, 'account'),
     idempotent: true,
     handle: ({ tally, params, body, options }) =>
-      tally.subscribe({ ...objectBody(body), account: params.id } as never, options),
+      tally.run(subscribeCommand, { ...objectBody(body), account: params.id }, options),
   },
   {
     method: 'delete',
@@ -521,7 +521,8 @@ export const routes: RouteDefinition[] = [
     access: 'write',
     customer: false,
     idempotent: true,
-    handle: ({ tally, params, options }) => tally.cancelSubscription(params.id!, options),
+    handle: ({ tally, params, options }) =>
+      tally.run(cancelSubscriptionCommand, { account: params.id }, options),
   },
   {
     method: 'get',
@@ -547,10 +548,17 @@ export const routes: RouteDefinition[] = [
     idempotent: true,
     handle: ({ tally, params, body, options, principal, ownAccount }) => {
       ownAccount(params.id);
-      return tally.putLimit({ ...objectBody(body), account: params.id, id: params.limit_id } as never, {
-        ...options,
-        by_customer: principal?.kind === 'customer',
-      });
+      // Who sets the limit comes from the caller, never from the body: a customer's is their own.
+      return tally.run(
+        putLimitCommand,
+        {
+          ...objectBody(body),
+          account: params.id,
+          id: params.limit_id,
+          set_by: principal?.kind === 'customer' ? 'customer' : 'operator',
+        },
+        options,
+      );
     },
   },
   {
@@ -578,15 +586,8 @@ export const routes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     body: webhookEndpointInput,
-    handle: async ({ tally, body, options }) => {
-      const endpoint = await tally.webhooks.createEndpoint(parseInput(webhookEndpointInput, body ?? {}));
-      await tally.audit(options.actor ?? 'unknown', 'create_webhook_endpoint', {
-        id: endpoint.id,
-        url: endpoint.url,
-        events: endpoint.events,
-      });
-      return endpoint;
-    },
+    idempotent: true,
+    handle: ({ tally, body, options }) => tally.run(createEndpointCommand, body, options),
   },
   {
     method: 'get',
@@ -616,7 +617,9 @@ export const routes: RouteDefinition[] = [
     tag: 'events',
     access: 'admin',
     customer: false,
-    handle: ({ tally, params }) => tally.webhooks.replay(params.id!),
+    idempotent: true,
+    handle: ({ tally, params, options }) =>
+      tally.run(replayDeliveryCommand, { delivery: params.id }, options),
   },
   {
     method: 'get',
@@ -634,16 +637,9 @@ export const routes: RouteDefinition[] = [
     tag: 'access',
     access: 'admin',
     customer: false,
-    body: keyBody,
-    handle: async ({ tally, body, options }) => {
-      const key = await tally.access.createKey(parseInput(keyBody, body ?? {}));
-      await tally.audit(options.actor ?? 'unknown', 'create_api_key', {
-        id: key.id,
-        scope: key.scope,
-        name: key.name,
-      });
-      return key;
-    },
+    body: createKeyInput,
+    idempotent: true,
+    handle: ({ tally, body, options }) => tally.run(createKeyCommand, body, options),
   },
   {
     method: 'post',
@@ -652,12 +648,8 @@ export const routes: RouteDefinition[] = [
     tag: 'access',
     access: 'admin',
     customer: false,
-    handle: async ({ tally, params, options }) => {
-      // Revoking a revoked key answers the same and audits nothing: nothing changed.
-      if (await tally.access.revokeKey(params.id!))
-        await tally.audit(options.actor ?? 'unknown', 'revoke_api_key', { id: params.id });
-      return { id: params.id, revoked: true };
-    },
+    idempotent: true,
+    handle: ({ tally, params, options }) => tally.run(revokeKeyCommand, { key: params.id }, options),
   },
 ];
 

@@ -177,6 +177,11 @@ export const limitInput = z.strictObject({
   api_key: identifierField.optional(),
 });
 
+/** A limit as the engine sets it: who sets it comes from the caller (a customer token sets its own). */
+export const putLimitInput = limitInput.extend({
+  set_by: z.enum(['operator', 'customer']).default('operator'),
+});
+
 export const refundInput = z.strictObject({
   charge: identifierField,
   /** Defaults to everything of the charge not yet refunded. */

@@ -142,8 +142,10 @@ export class TallyClient {
   // accounts and grants
   accounts = (query: { prefix?: string; cursor?: string; limit?: number } = {}) =>
     this.json<Page<AccountView>>('GET', '/v1/accounts', { query });
-  reservations = (account: string) =>
-    this.json<Page<ReservationView>>('GET', TallyClient.path('/v1/accounts/{id}/reservations', account));
+  reservations = (account: string, query: { cursor?: string; limit?: number } = {}) =>
+    this.json<Page<ReservationView>>('GET', TallyClient.path('/v1/accounts/{id}/reservations', account), {
+      query,
+    });
   setSettings = (account: string, body: { low_balance_threshold?: string | null }, options?: WriteOptions) =>
     this.json<AccountView>('PUT', TallyClient.path('/v1/accounts/{id}/settings', account), { body, options });
   putAccount = (id: string, body: Omit<PutAccountInput, 'id'>) =>

@@ -12,7 +12,7 @@ import {
   CUSTOMER_TOKEN_TTL_SECONDS_MAX,
 } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
-import type { ApiKeyRow, KeyScope, Store } from '../store/store.ts';
+import type { ApiKeyRow, KeyScope, Store, StoreTransaction } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
 import { isoTime } from './views.ts';
@@ -62,6 +62,59 @@ function keyView(row: ApiKeyRow): ApiKeyView {
   };
 }
 
+/** Writes a new secret key (or finds the one `secret` already is) and answers it with its secret. */
+export async function insertApiKey(
+  transaction: StoreTransaction,
+  ids: IdGenerator,
+  request: { scope: KeyScope; name: string; secret?: string | undefined },
+  now_ms: number,
+): Promise<ApiKeyView & { secret: string }> {
+  const secret = request.secret ?? `sk_${request.scope}_${base64url(randomBytes(24))}`;
+  if (!/^sk_[A-Za-z0-9_-]{16,200}$/.test(secret)) {
+    throw new TallyError(
+      'invalid_request',
+      'a secret key is sk_ followed by 16 to 200 letters, digits, _ or -',
+    );
+  }
+  const secret_hash = sha256(secret);
+  const existing = await transaction.getApiKeyByHash(secret_hash);
+  if (existing) return { ...keyView(existing), secret };
+  const row: ApiKeyRow = {
+    id: ids.next('key', now_ms),
+    secret_hash,
+    secret_prefix: secret.slice(0, 12),
+    scope: request.scope,
+    name: request.name,
+    created_at_ms: now_ms,
+    revoked_at_ms: null,
+  };
+  await transaction.insertApiKey(row);
+  return { ...keyView(row), secret };
+}
+
+/** Revokes a key and every customer token it minted; `already_revoked` when it was before. */
+export async function revokeApiKey(
+  transaction: StoreTransaction,
+  id: string,
+  now_ms: number,
+): Promise<{ id: string; revoked: true; already_revoked: boolean }> {
+  const outcome = await transaction.revokeApiKey(id, now_ms);
+  if (outcome === 'not_found') throw new TallyError('api_key_not_found', `no API key ${id}`);
+  if (outcome === 'revoked') await transaction.revokeCustomerTokens('key', id, now_ms);
+  return { id, revoked: true, already_revoked: outcome === 'already_revoked' };
+}
+
+const signed = (payload: string, secret: string) =>
+  createHmac('sha256', secret).update(payload).digest('base64url');
+
+/** The secret customer tokens are signed with, read in `transaction` (made there the first time). */
+async function signingSecretIn(transaction: StoreTransaction, now_ms: number): Promise<string> {
+  return (
+    (await transaction.getServerSecret(TOKEN_SIGNING_SECRET)) ??
+    (await transaction.putServerSecretOnce(TOKEN_SIGNING_SECRET, base64url(randomBytes(32)), now_ms))
+  );
+}
+
 export class Access {
   constructor(
     private readonly store: Store,
@@ -78,30 +131,9 @@ export class Access {
     name: string;
     secret?: string;
   }): Promise<ApiKeyView & { secret: string }> {
-    const secret = request.secret ?? `sk_${request.scope}_${base64url(randomBytes(24))}`;
-    if (!/^sk_[A-Za-z0-9_-]{16,200}$/.test(secret)) {
-      throw new TallyError(
-        'invalid_request',
-        'a secret key is sk_ followed by 16 to 200 letters, digits, _ or -',
-      );
-    }
-    const secret_hash = sha256(secret);
-    return this.store.transaction(async (transaction) => {
-      const existing = await transaction.getApiKeyByHash(secret_hash);
-      if (existing) return { ...keyView(existing), secret };
-      const now_ms = this.clock.now_ms();
-      const row: ApiKeyRow = {
-        id: this.ids.next('key', now_ms),
-        secret_hash,
-        secret_prefix: secret.slice(0, 12),
-        scope: request.scope,
-        name: request.name,
-        created_at_ms: now_ms,
-        revoked_at_ms: null,
-      };
-      await transaction.insertApiKey(row);
-      return { ...keyView(row), secret };
-    });
+    return this.store.transaction((transaction) =>
+      insertApiKey(transaction, this.ids, request, this.clock.now_ms()),
+    );
   }
 
   async listKeys(): Promise<ApiKeyView[]> {
@@ -110,26 +142,17 @@ export class Access {
 
   /** Revokes a key, and every customer token it minted; true if this call revoked it, false if it already was. */
   async revokeKey(id: string): Promise<boolean> {
-    const now_ms = this.clock.now_ms();
-    const outcome = await this.store.transaction(async (transaction) => {
-      const revoked = await transaction.revokeApiKey(id, now_ms);
-      if (revoked === 'revoked') await transaction.revokeCustomerTokens('key', id, now_ms);
-      return revoked;
-    });
-    if (outcome === 'not_found') throw new TallyError('api_key_not_found', `no API key ${id}`);
-    this.checked_keys.clear();
-    this.checked_revocations.clear();
-    return outcome === 'revoked';
+    const { already_revoked } = await this.store.transaction((transaction) =>
+      revokeApiKey(transaction, id, this.clock.now_ms()),
+    );
+    this.forgetChecked();
+    return !already_revoked;
   }
 
-  /** Revokes every customer token of `account` minted until now. */
-  async revokeCustomerTokens(account: string): Promise<{ account: string; revoked_before: string }> {
-    const now_ms = this.clock.now_ms();
-    await this.store.transaction((transaction) =>
-      transaction.revokeCustomerTokens('account', account, now_ms),
-    );
+  /** Forgets the keys and token revocations this process checked: a revocation here applies at once. */
+  forgetChecked(): void {
+    this.checked_keys.clear();
     this.checked_revocations.clear();
-    return { account, revoked_before: isoTime(now_ms) };
   }
 
   /**
@@ -205,9 +228,7 @@ export class Access {
   }
 
   private async sign(payload: string): Promise<string> {
-    return createHmac('sha256', await this.signingSecret())
-      .update(payload)
-      .digest('base64url');
+    return signed(payload, await this.signingSecret());
   }
 
   /**
@@ -218,6 +239,8 @@ export class Access {
     account: string,
     ttl_seconds = CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT,
     minted_by: string | null = null,
+    /** Inside a command's transaction, the signing secret is read (or made) in it. */
+    transaction?: StoreTransaction,
   ) {
     if (!Number.isInteger(ttl_seconds) || ttl_seconds < 1 || ttl_seconds > CUSTOMER_TOKEN_TTL_SECONDS_MAX) {
       throw new TallyError(
@@ -230,7 +253,7 @@ export class Access {
     const claims: TokenClaims = { account, expires_at_ms, issued_at_ms, key: minted_by };
     const payload = base64url(JSON.stringify(claims));
     return {
-      token: `ct_${payload}.${await this.sign(payload)}`,
+      token: `ct_${payload}.${transaction ? signed(payload, await signingSecretIn(transaction, this.clock.now_ms())) : await this.sign(payload)}`,
       account,
       expires_at: isoTime(expires_at_ms),
     };

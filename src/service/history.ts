@@ -27,7 +27,8 @@ export function chargeFilter(query: HistoryQuery): ChargeFilter {
   };
 }
 
-export function encodeCursor(row: ChargeRow): string {
+/** A position in a list ordered by (created_at_ms, id): charges, reservations. */
+export function encodeCursor(row: { created_at_ms: number; id: string }): string {
   return Buffer.from(JSON.stringify([row.created_at_ms, row.id])).toString('base64url');
 }
 

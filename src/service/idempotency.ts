@@ -37,9 +37,26 @@ export interface Idempotent<Result> {
   replayed: boolean;
 }
 
+/**
+ * When a command's key is looked for. `first`: before the command runs, a read of its own (in
+ * process it costs nothing). `at_commit`: not before, where writes wait for the COMMIT
+ * (PostgreSQL) — the key is claimed with the command's writes, so a warm command stays one round
+ * trip; if it was taken the claim fails the transaction (IdempotencyKeyTaken) and the caller runs
+ * the command again with `first`, which answers the first record.
+ */
+export type KeyLookup = 'first' | 'at_commit';
+
 export async function runIdempotent<Result>(
   transaction: StoreTransaction,
-  request: { scope: string; key: string | undefined; input: unknown; now_ms: number },
+  request: {
+    scope: string;
+    key: string | undefined;
+    input: unknown;
+    now_ms: number;
+    lookup: KeyLookup;
+    /** What the record keeps of the answer (and a replay answers); all of it by default. */
+    record?: ((value: Result) => unknown) | undefined;
+  },
   work: () => Promise<Result>,
 ): Promise<Idempotent<Result>> {
   if (request.key === undefined) return { value: await work(), replayed: false };
@@ -55,8 +72,10 @@ export async function runIdempotent<Result>(
     }
     return { value: JSON.parse(existing.response_json) as Result, replayed: true };
   };
-  const first = await replay();
-  if (first) return first;
+  if (request.lookup === 'first') {
+    const first = await replay();
+    if (first) return first;
+  }
   let value: Result;
   try {
     value = await work();
@@ -75,7 +94,7 @@ export async function runIdempotent<Result>(
     scope: request.scope,
     key: request.key,
     request_hash,
-    response_json: JSON.stringify(value),
+    response_json: JSON.stringify(request.record ? request.record(value) : value),
     created_at_ms: request.now_ms,
   });
   return { value, replayed: false };

@@ -6,64 +6,47 @@
 import type { z } from 'zod';
 import { computeBalance } from '../domain/balance.ts';
 import { formatCredits } from '../domain/credits.ts';
-import { type Decimal, formatDecimal, minBigint } from '../domain/decimal.ts';
-import { type Allocation, planDraw, splitSettlement } from '../domain/drawdown.ts';
-import { GENESIS_HASH, move } from '../domain/journal.ts';
-import {
-  PAGE_SIZE_MAX,
-  RESERVATION_ACCOUNTS_REMEMBERED_MAX,
-  RESERVATION_TTL_SECONDS_DEFAULT,
-} from '../domain/limits.ts';
-import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../domain/pricing.ts';
+import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
-import type { RunScope } from '../domain/spending.ts';
 import {
   type AccountSettingsInput,
-  accountIdInput,
-  accountSettingsInput,
   type ChargeInput,
-  chargeInput,
   type EstimateInput,
   estimateInput,
   type IssueGrantInput,
-  issueGrantInput,
   type LimitInput,
   type ListChargesInput,
-  limitInput,
   listChargesInput,
   listEventsInput,
   type PutAccountInput,
-  publishPriceBookInput,
-  putAccountInput,
   type RefundInput,
   type ReleaseInput,
   type ReserveInput,
   type RevokeGrantInput,
-  refundInput,
-  releaseInput,
-  reserveInput,
-  revokeGrantInput,
   type SettleInput,
   type SubscriptionInput,
-  settleInput,
-  subscriptionInput,
   type UsageInput,
   usageInput,
 } from '../schema/commands.ts';
 import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
-import type {
-  AccountRow,
-  ChargeRow,
-  CommandHint,
-  ReservationRow,
-  RunMetadata,
-  Store,
-  StoreTransaction,
-} from '../store/store.ts';
+import { type ChargeRow, IdempotencyKeyTaken, type Store, type StoreTransaction } from '../store/store.ts';
 import { Access } from './access.ts';
 import { AccountSession, finishSessions, type SessionEnvironment } from './account-session.ts';
 import type { Clock } from './clock.ts';
+import { accountSettingsCommand, putAccountCommand } from './commands/accounts.ts';
+import type { Command, CommandEngine } from './commands/command.ts';
+import { issueGrantCommand, revokeGrantCommand } from './commands/grants.ts';
+import { cancelSubscriptionCommand, putLimitCommand, subscribeCommand } from './commands/plans.ts';
+import { publishPriceBookCommand } from './commands/price-book.ts';
+import { refundChargeCommand } from './commands/refunds.ts';
+import {
+  chargeCommand,
+  operationOf,
+  releaseCommand,
+  reserveCommand,
+  settleCommand,
+} from './commands/runs.ts';
 import {
   buildEstimate,
   buildRemaining,
@@ -79,22 +62,14 @@ import {
   summarizeUsage,
   type UsageView,
 } from './history.ts';
-import { canonicalJson, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
+import { canonicalJson, type KeyLookup, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
-import { effectiveLimits, type LimitView, limitKey, limitStatuses, limitView } from './limits.ts';
+import { type LimitView, limitStatuses, limitView } from './limits.ts';
 import { type PlanView, planView } from './plan-view.ts';
-import { announceLimitsReached, insufficientCredits, runPolicy } from './policy.ts';
 import { PriceBooks } from './price-books.ts';
 import { type PriceTableView, priceTableView } from './price-table.ts';
-import { runSchedules, scheduleAllowances } from './schedules.ts';
-import {
-  cancelSubscription,
-  changeSubscription,
-  planOf,
-  type SubscriptionChange,
-  type SubscriptionView,
-  subscriptionView,
-} from './subscriptions.ts';
+import { ReservationAccounts } from './reservation-accounts.ts';
+import { type SubscriptionView, subscriptionView } from './subscriptions.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
 import {
   type AccountView,
@@ -156,53 +131,33 @@ export interface DueWorkReport {
   grants_announced: number;
 }
 
-/** The scope limits see of a run: its operation, member and project. */
-function runScope(
-  operation: string,
-  run: { member?: string | null | undefined; metadata?: RunMetadata | undefined },
-  api_key: string | null | undefined,
-): RunScope {
-  return {
-    operation,
-    member: run.member ?? null,
-    project: run.metadata?.project ?? null,
-    api_key: api_key ?? null,
-  };
-}
-
-const usageRecord = (usage: ReadonlyMap<string, Decimal>): Record<string, string> =>
-  Object.fromEntries([...usage].map(([dimension, quantity]) => [dimension, formatDecimal(quantity)]));
-
-function runMetadata(metadata: RunMetadata | undefined): RunMetadata {
-  return Object.fromEntries(Object.entries(metadata ?? {}).filter(([, value]) => value !== undefined));
-}
-
-/**
- * Runs metered for customers are not operator actions: each is already recorded, with the API key
- * that made it, in its reservation, its charge and the journal. Auditing them too would write a
- * second row for every AI request on the hot path.
- */
-const METERING_COMMANDS: ReadonlySet<string> = new Set(['reserve', 'settle', 'release', 'charge']);
-
 export class Tally {
-  private readonly ids = new IdGenerator();
-  private readonly price_books = new PriceBooks();
-  /** Reservation id → account id, for reservations made in this process (RESERVATION_ACCOUNTS_REMEMBERED_MAX). */
-  private readonly reservation_accounts = new Map<string, string>();
+  /** What commands use of the engine (commands/command.ts). */
+  private readonly engine: CommandEngine;
+  private readonly price_books: PriceBooks;
   /** Secret keys and customer tokens. */
   readonly access: Access;
   /** Webhook endpoints and the dispatcher that delivers events to them. */
   readonly webhooks: Webhooks;
-  private readonly kind_priority: Map<string, number>;
 
   private constructor(
     readonly store: Store,
     readonly config: TallyConfig,
     readonly clock: Clock,
   ) {
-    this.kind_priority = new Map(config.kinds.map((kind, index) => [kind, index]));
-    this.access = new Access(store, clock, this.ids);
-    this.webhooks = new Webhooks(store, clock, this.ids, config.webhook_targets);
+    const ids = new IdGenerator();
+    this.price_books = new PriceBooks();
+    this.access = new Access(store, clock, ids);
+    this.webhooks = new Webhooks(store, clock, ids, config.webhook_targets);
+    this.engine = {
+      config,
+      ids,
+      price_books: this.price_books,
+      kind_priority: new Map(config.kinds.map((kind, index) => [kind, index])),
+      access: this.access,
+      webhook_targets: config.webhook_targets,
+      reservation_accounts: new ReservationAccounts(),
+    };
   }
 
   /** Opens the engine on a store: registers the configuration's price book version (refusing a changed one). */
@@ -218,73 +173,91 @@ export class Tally {
     await this.store.close();
   }
 
-  /** Validates, then runs `work` in one store transaction under the command's idempotency key. */
-  private async execute<Schema extends z.ZodType, Result>(
-    scope: string,
-    schema: Schema,
+  /**
+   * The one command pipeline: validates the input, then in one store transaction claims (or
+   * looks up) the idempotency key, runs the command on the account its input names, books the
+   * sessions' balance alerts, audits an operator's call, and answers.
+   */
+  async run<Schema extends z.ZodType, Answer>(
+    command: Command<Schema, Answer>,
     raw_input: unknown,
-    options: CommandOptions,
-    work: (transaction: StoreTransaction, input: z.output<Schema>, now_ms: number) => Promise<Result>,
-  ): Promise<Result> {
-    const input = parseInput(schema, raw_input);
+    options: CommandOptions = {},
+  ): Promise<Answer> {
+    const input = parseInput(command.input, raw_input);
     validateIdempotencyKey(options.idempotency_key);
-    const { value, replayed } = await this.store.transaction(async (transaction) => {
-      const now_ms = this.clock.now_ms();
-      const namespaced = options.idempotency_namespace ? `${options.idempotency_namespace}:${scope}` : scope;
-      return runIdempotent(
-        transaction,
-        { scope: namespaced, key: options.idempotency_key, input: raw_input, now_ms },
-        async () => {
-          const value = await work(transaction, input, now_ms);
-          await finishSessions(transaction);
-          if (options.actor && !METERING_COMMANDS.has(scope))
-            await this.recordAudit(transaction, options.actor, scope, raw_input, value, now_ms);
-          return value;
+    const account = command.account?.(input, this.engine);
+    const scope = options.idempotency_namespace
+      ? `${options.idempotency_namespace}:${command.name}`
+      : command.name;
+    const attempt = (lookup: KeyLookup) =>
+      this.store.transaction(
+        async (transaction) => {
+          const now_ms = this.clock.now_ms();
+          return runIdempotent(
+            transaction,
+            { scope, key: options.idempotency_key, input: raw_input, now_ms, lookup, record: command.record },
+            async () => {
+              const answer = await command.run(
+                {
+                  engine: this.engine,
+                  transaction,
+                  now_ms,
+                  environment: this.environment(now_ms),
+                  api_key_id: options.api_key_id,
+                },
+                input,
+              );
+              await finishSessions(transaction);
+              if (options.actor && command.audited && (command.audit_when?.(answer) ?? true))
+                await this.recordAudit(transaction, options.actor, command.name, raw_input, answer, now_ms);
+              return answer;
+            },
+          );
         },
+        account === undefined ? undefined : { account },
       );
-    }, this.hintFor(input));
-    if (replayed) options.on_replay?.();
-    return value;
-  }
-
-  /** The account a command works on, where its input names it or names a reservation made here. */
-  private hintFor(input: unknown): CommandHint | undefined {
-    if (typeof input !== 'object' || input === null) return undefined;
-    const { account, reservation } = input as { account?: unknown; reservation?: unknown };
-    if (typeof account === 'string') return { account };
-    if (typeof reservation === 'string') return { account: this.reservation_accounts.get(reservation) };
-    return undefined;
+    let result: Awaited<ReturnType<typeof attempt>>;
+    try {
+      result = await attempt(this.store.writes_wait_for_commit ? 'at_commit' : 'first');
+    } catch (error) {
+      // Another command under this key committed first: answer from its record.
+      if (!(error instanceof IdempotencyKeyTaken)) throw error;
+      result = await attempt('first');
+    }
+    command.committed?.(this.engine, result.value as Answer);
+    if (result.replayed) options.on_replay?.();
+    return result.value as Answer;
   }
 
   private environment(now_ms: number): SessionEnvironment {
-    return { ids: this.ids, now_ms, config: this.config, kind_priority: this.kind_priority };
+    return { ids: this.engine.ids, now_ms, config: this.config, kind_priority: this.engine.kind_priority };
   }
 
-  /** Every limit of the session's account with what is used of it now. */
-  private readonly statusesOf = (session: AccountSession) =>
-    limitStatuses(
-      session.transaction,
-      this.config,
-      session.account,
-      session.subscription,
-      session.account_limits,
-      session.now_ms,
-    );
+  // ── Commands (commands/*.ts), as methods for the library ─────────────────────────────────
 
-  /** Draws a run's credits past its entitlement and limits, or refuses with every reason it cannot. */
-  private async drawForRun(
-    session: AccountSession,
-    operation: OperationPrice,
-    model: string | undefined,
-    amount_micros: bigint,
-    run: RunScope,
-  ) {
-    const { caps, context } = await runPolicy(session, this.config, operation, model, run, this.statusesOf);
-    const plan = planDraw(await session.drawableGrants(), operation.id, amount_micros, session.now_ms, caps);
-    if (!plan.ok) throw insufficientCredits(amount_micros, plan, context);
-    await announceLimitsReached(session, context.statuses, caps, plan.allocations);
-    return plan.allocations;
-  }
+  putAccount = (input: PutAccountInput, options: CommandOptions = {}) =>
+    this.run(putAccountCommand, input, options);
+  setAccountSettings = (input: AccountSettingsInput, options: CommandOptions = {}) =>
+    this.run(accountSettingsCommand, input, options);
+  subscribe = (input: SubscriptionInput, options: CommandOptions = {}) =>
+    this.run(subscribeCommand, input, options);
+  cancelSubscription = (account: string, options: CommandOptions = {}) =>
+    this.run(cancelSubscriptionCommand, { account }, options);
+  /** Sets a limit: the operator's, or with `by_customer` the customer's own (see commands/plans.ts). */
+  putLimit = (input: LimitInput, options: CommandOptions & { by_customer?: boolean } = {}) =>
+    this.run(putLimitCommand, { ...input, set_by: options.by_customer ? 'customer' : 'operator' }, options);
+  issueGrant = (input: IssueGrantInput, options: CommandOptions = {}) =>
+    this.run(issueGrantCommand, input, options);
+  revokeGrant = (input: RevokeGrantInput, options: CommandOptions = {}) =>
+    this.run(revokeGrantCommand, input, options);
+  reserve = (input: ReserveInput, options: CommandOptions = {}) => this.run(reserveCommand, input, options);
+  settle = (input: SettleInput, options: CommandOptions = {}) => this.run(settleCommand, input, options);
+  release = (input: ReleaseInput, options: CommandOptions = {}) => this.run(releaseCommand, input, options);
+  charge = (input: ChargeInput, options: CommandOptions = {}) => this.run(chargeCommand, input, options);
+  refundCharge = (input: RefundInput, options: CommandOptions = {}): Promise<RefundView> =>
+    this.run(refundChargeCommand, input, options);
+  publishPriceBook = (input: PriceBookInput, options: CommandOptions = {}) =>
+    this.run(publishPriceBookCommand, input, options);
 
   /** One audit entry for an operator action, in the transaction that made the change. */
   private async recordAudit(
@@ -300,35 +273,22 @@ export class Tally {
         ? ((value as Record<string, unknown>)[key] as string)
         : undefined;
     await transaction.insertAudit({
-      id: this.ids.next('aud', now_ms),
+      id: this.engine.ids.next('aud', now_ms),
       actor,
       action,
       account_id:
         named(input, 'account') ??
         named(result, 'account') ??
         (action === 'put_account' ? (named(input, 'id') ?? null) : null),
-      details: JSON.parse(canonicalJson(input)) as Record<string, unknown>,
+      // What was asked, and the id of what it made (a grant, a key, an endpoint) when the input has none.
+      details: {
+        ...(named(input, 'id') === undefined && named(result, 'id') !== undefined
+          ? { id: named(result, 'id') }
+          : {}),
+        ...(JSON.parse(canonicalJson(input)) as Record<string, unknown>),
+      },
       at_ms: now_ms,
     });
-  }
-
-  /** Audits an operator action that is not a ledger command (API keys, webhook endpoints). */
-  async audit(
-    actor: string,
-    action: string,
-    details: Record<string, unknown>,
-    account_id: string | null = null,
-  ): Promise<void> {
-    await this.store.transaction((transaction) =>
-      transaction.insertAudit({
-        id: this.ids.next('aud', this.clock.now_ms()),
-        actor,
-        action,
-        account_id,
-        details,
-        at_ms: this.clock.now_ms(),
-      }),
-    );
   }
 
   async listAudit(query: {
@@ -368,41 +328,31 @@ export class Tally {
     return { data: page.map(accountView), next_cursor: rows.length > limit ? page.at(-1)!.id : null };
   }
 
-  /** An account's reservations, newest first. */
-  async listReservations(account_id: string): Promise<ReservationView[]> {
+  /** An account's reservations, newest first, a page at a time (paged in the store). */
+  async listReservations(
+    account_id: string,
+    query: { limit?: number; cursor?: string } = {},
+  ): Promise<{ data: ReservationView[]; next_cursor: string | null }> {
+    const limit = Math.min(Math.max(query.limit ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
     return this.store.read(async (transaction) => {
       await this.existingAccount(transaction, account_id);
-      const rows = (await transaction.listReservations(account_id)).slice(-PAGE_SIZE_MAX).reverse();
+      const rows = await transaction.listReservationPage(account_id, {
+        limit: limit + 1,
+        before: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      });
+      const page = rows.slice(0, limit);
       const now_ms = this.clock.now_ms();
-      const views: ReservationView[] = [];
-      for (const row of rows)
-        views.push(
+      const data: ReservationView[] = [];
+      for (const row of page)
+        data.push(
           reservationView(
             row,
             (await this.price_books.get(transaction, row.price_version)).credit_value,
             now_ms,
           ),
         );
-      return views;
+      return { data, next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!) : null };
     });
-  }
-
-  /** The settings a customer may change themselves: the low-balance threshold. */
-  async setAccountSettings(input: AccountSettingsInput, options: CommandOptions = {}): Promise<AccountView> {
-    return this.execute(
-      'account_settings',
-      accountSettingsInput,
-      input,
-      options,
-      async (transaction, request, now_ms) => {
-        const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-        if (request.low_balance_threshold !== undefined)
-          session.account.low_balance_threshold_micros = request.low_balance_threshold;
-        session.account.updated_at_ms = now_ms;
-        await transaction.updateAccount(session.account);
-        return accountView(session.account);
-      },
-    );
   }
 
   async listPriceVersions(): Promise<{ version: number; effective_at: string; published_at: string }[]> {
@@ -414,80 +364,7 @@ export class Tally {
     }));
   }
 
-  private operation(book_operations: ReadonlyMap<string, OperationPrice>, id: string): OperationPrice {
-    const operation = book_operations.get(id);
-    if (!operation) throw new TallyError('operation_not_found', `the price book has no operation ${id}`);
-    return operation;
-  }
-
   // ── Accounts ────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Creates an account or updates its timezone and metadata; with `plan`, also subscribes it or
-   * changes its plan (an upgrade now, a downgrade at period end). Safe to repeat.
-   */
-  async putAccount(
-    input: PutAccountInput,
-    options: Pick<CommandOptions, 'actor'> = {},
-  ): Promise<AccountView & { subscription: SubscriptionView | null }> {
-    return this.execute(
-      'put_account',
-      putAccountInput,
-      input,
-      options,
-      async (transaction, account, now_ms) => {
-        if (account.plan !== undefined) planOf(this.config, account.plan);
-        const existing = await transaction.getAccountForUpdate(account.id);
-        if (existing) {
-          if (existing.kind !== account.kind) {
-            throw new TallyError('account_kind_mismatch', `${account.id} is a ${existing.kind} account`);
-          }
-          const updated = {
-            ...existing,
-            timezone: account.timezone ?? existing.timezone,
-            metadata: account.metadata ?? existing.metadata,
-            low_balance_threshold_micros:
-              account.low_balance_threshold === undefined
-                ? existing.low_balance_threshold_micros
-                : account.low_balance_threshold,
-            updated_at_ms: now_ms,
-          };
-          await transaction.updateAccount(updated);
-          const current = await transaction.getSubscription(account.id);
-          const on_plan = current?.status === 'active' && current.plan_id === account.plan;
-          if (account.plan === undefined || on_plan)
-            return { ...accountView(updated), subscription: current ? subscriptionView(current) : null };
-          const session = await AccountSession.open(transaction, account.id, this.environment(now_ms));
-          const { subscription } = await changeSubscription(session, this.config, { plan: account.plan });
-          return { ...accountView(session.account), subscription };
-        }
-        const row: AccountRow = {
-          id: account.id,
-          kind: account.kind,
-          timezone: account.timezone ?? 'UTC',
-          status: 'active' as const,
-          metadata: account.metadata ?? {},
-          low_balance_threshold_micros: account.low_balance_threshold ?? null,
-          balance_alert: 'none',
-          schedule_due_at_ms: null,
-          ledger: { sequence: 0, hash: GENESIS_HASH },
-          created_at_ms: now_ms,
-          updated_at_ms: now_ms,
-        };
-        await transaction.insertAccount(row);
-        // Allowances every account has (free monthly credits, daily credits) start with the current period.
-        const session = await AccountSession.open(transaction, row.id, this.environment(now_ms));
-        await scheduleAllowances(session, this.config.allowances, null, now_ms, now_ms);
-        await runSchedules(session, this.config);
-        const subscribed =
-          account.plan === undefined
-            ? null
-            : (await changeSubscription(session, this.config, { plan: account.plan })).subscription;
-        await session.startAlertQuietly();
-        return { ...accountView(session.account), subscription: subscribed };
-      },
-    );
-  }
 
   async getAccount(id: string): Promise<AccountView & { subscription: SubscriptionView | null }> {
     await this.refreshIfDue(id);
@@ -504,89 +381,12 @@ export class Tally {
     return [...this.config.plans.values()].sort((a, b) => a.rank - b.rank).map(planView);
   }
 
-  /** Subscribes or changes plan: an upgrade applies now with prorated credits, a downgrade at period end. */
-  async subscribe(input: SubscriptionInput, options: CommandOptions = {}): Promise<SubscriptionChange> {
-    return this.execute(
-      'subscribe',
-      subscriptionInput,
-      input,
-      options,
-      async (transaction, request, now_ms) => {
-        const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-        const micros = (record: Record<string, bigint> | undefined) =>
-          record && Object.fromEntries(Object.entries(record).map(([id, amount]) => [id, amount.toString()]));
-        const overrides = request.overrides && {
-          ...(request.overrides.allowances ? { allowances: micros(request.overrides.allowances) } : {}),
-          ...(request.overrides.limits ? { limits: micros(request.overrides.limits) } : {}),
-          ...(request.overrides.entitlements ? { entitlements: request.overrides.entitlements } : {}),
-        };
-        return changeSubscription(session, this.config, { plan: request.plan, overrides });
-      },
-    );
-  }
-
-  /** Cancels at the end of the current period. */
-  async cancelSubscription(account_id: string, options: CommandOptions = {}): Promise<SubscriptionView> {
-    return this.execute(
-      'cancel_subscription',
-      accountIdInput,
-      { account: account_id },
-      options,
-      async (transaction, request, now_ms) =>
-        cancelSubscription(await AccountSession.open(transaction, request.account, this.environment(now_ms))),
-    );
-  }
-
   async getSubscription(account_id: string): Promise<SubscriptionView | null> {
     await this.refreshIfDue(account_id);
     return this.store.read(async (transaction) => {
       await this.existingAccount(transaction, account_id);
       const row = await transaction.getSubscription(account_id);
       return row ? subscriptionView(row) : null;
-    });
-  }
-
-  /**
-   * Sets one of the account's own limits. The operator's replaces a configuration or plan limit
-   * of the same id for this account. A customer's (`by_customer`) is a record of its own beside
-   * them: both apply and the tighter wins. A customer may set any limit of their own, and one
-   * with the id of a limit the operator or the configuration set only below that limit's max.
-   */
-  async putLimit(
-    input: LimitInput,
-    options: CommandOptions & { by_customer?: boolean } = {},
-  ): Promise<LimitView> {
-    return this.execute('put_limit', limitInput, input, options, async (transaction, request, now_ms) => {
-      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      const set_by = options.by_customer ? 'customer' : 'operator';
-      if (set_by === 'customer') {
-        const managed = effectiveLimits(this.config, session.account_limits, session.subscription).find(
-          (limit) => limit.rule.id === request.id && limit.source !== 'customer',
-        );
-        if (managed && request.max > managed.rule.max_micros)
-          throw new TallyError(
-            'limit_raise_forbidden',
-            `limit ${request.id} is ${formatCredits(managed.rule.max_micros)} credits, set by the ${managed.source === 'account' ? 'operator' : managed.source}; a limit of your own may only be lower`,
-            { extensions: { limit_id: request.id, max: formatCredits(managed.rule.max_micros) } },
-          );
-      }
-      await transaction.putAccountLimit({
-        account_id: request.account,
-        set_by,
-        id: request.id,
-        window: request.window,
-        max_micros: request.max,
-        kinds: request.kinds ?? null,
-        operations: request.operations ?? null,
-        member: request.member ?? null,
-        project: request.project ?? null,
-        api_key: request.api_key ?? null,
-        updated_at_ms: now_ms,
-      });
-      session.account_limits = await transaction.listAccountLimits(request.account);
-      const key = limitKey(request.id, set_by === 'customer' ? 'customer' : 'account');
-      const status = (await this.statusesOf(session)).find((candidate) => candidate.key === key)!;
-      return limitView(status);
     });
   }
 
@@ -618,73 +418,6 @@ export class Tally {
   }
 
   // ── Grants ──────────────────────────────────────────────────────────────────────────────
-
-  async issueGrant(input: IssueGrantInput, options: CommandOptions = {}): Promise<GrantView> {
-    return this.execute(
-      'issue_grant',
-      issueGrantInput,
-      input,
-      options,
-      async (transaction, grant, now_ms) => {
-        const priority = grant.priority ?? this.kind_priority.get(grant.kind);
-        if (priority === undefined) {
-          throw new TallyError(
-            'kind_not_found',
-            `no grant kind ${grant.kind}; kinds are ${this.config.kinds.join(', ')}`,
-          );
-        }
-        const effective_at_ms = grant.effective_at ?? now_ms;
-        const expires_at_ms = grant.expires_at ?? null;
-        if (expires_at_ms !== null && expires_at_ms <= effective_at_ms) {
-          throw new TallyError('invalid_request', 'expires_at must be after effective_at', {
-            errors: [{ field: 'expires_at', code: 'invalid_request', message: 'must be after effective_at' }],
-          });
-        }
-        const session = await AccountSession.open(transaction, grant.account, this.environment(now_ms));
-        const id = this.ids.next('gr', now_ms);
-        const row = await session.issueGrant(
-          {
-            id,
-            kind: grant.kind,
-            priority,
-            amount_micros: grant.amount,
-            effective_at_ms,
-            expires_at_ms,
-            source: grant.source ?? 'admin',
-            reason: grant.reason ?? null,
-            allowed_operations: grant.allowed_operations ?? null,
-            refund_of_charge_id: null,
-            metadata: grant.metadata ?? {},
-            allowance_id: null,
-            period_start_ms: null,
-            requires_subscription: grant.requires_subscription ?? false,
-          },
-          { from: 'issued', type: 'grant_issue', reference_id: id },
-        );
-        return grantView(row, now_ms);
-      },
-    );
-  }
-
-  /** Takes back what a grant has left (held credits stay with their reservations). */
-  async revokeGrant(input: RevokeGrantInput, options: CommandOptions = {}): Promise<GrantView> {
-    return this.execute(
-      'revoke_grant',
-      revokeGrantInput,
-      input,
-      options,
-      async (transaction, { grant: grant_id, reason }, now_ms) => {
-        const found = await transaction.getGrant(grant_id);
-        if (!found) throw new TallyError('grant_not_found', `no grant ${grant_id}`);
-        const session = await AccountSession.open(transaction, found.account_id, this.environment(now_ms));
-        const grant = await session.grant(grant_id);
-        if (grant.status !== 'active')
-          throw new TallyError('grant_not_active', `grant ${grant_id} is ${grant.status}`);
-        await session.closeGrant(grant, 'revoked', now_ms, reason);
-        return grantView(grant, now_ms);
-      },
-    );
-  }
 
   async listGrants(account_id: string): Promise<GrantView[]> {
     return (await this.getBalance(account_id)).grants;
@@ -744,236 +477,12 @@ export class Tally {
 
   // ── Reservations and charges ────────────────────────────────────────────────────────────
 
-  async reserve(input: ReserveInput, options: CommandOptions = {}): Promise<ReservationView> {
-    return this.execute('reserve', reserveInput, input, options, async (transaction, request, now_ms) => {
-      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      const book = await this.price_books.ofVersionInForce(transaction, session.price_version_in_force);
-      const operation = this.operation(book.operations, request.operation);
-      const priced = priceRun(operation, {
-        model: request.model,
-        usage: request.usage ?? new Map(),
-        add_ons: request.add_ons,
-      });
-      if (!priced.ok) throw new TallyError(priced.code, priced.detail);
-      // The hold is the most the run may cost: what the caller allows, else the priced usage, else the operation's maximum.
-      const amount_micros = request.max_credits ?? (request.usage ? priced.micros : operation.max_micros);
-      if (amount_micros === undefined) {
-        throw new TallyError('usage_required', `${operation.id} has no maximum; give usage or max_credits`);
-      }
-      const allocations = await this.drawForRun(
-        session,
-        operation,
-        request.model,
-        amount_micros,
-        runScope(operation.id, request, options.api_key_id),
-      );
-      const row: ReservationRow = {
-        account_id: request.account,
-        id: this.ids.next('rsv', now_ms),
-        operation: operation.id,
-        model: request.model ?? null,
-        add_ons: request.add_ons ?? [],
-        member: request.member ?? null,
-        api_key_id: options.api_key_id ?? null,
-        status: 'held',
-        amount_micros,
-        price_version: book.version,
-        allocations,
-        usage: request.usage ? usageRecord(request.usage) : null,
-        metadata: runMetadata(request.metadata),
-        expires_at_ms: now_ms + (request.ttl_seconds ?? RESERVATION_TTL_SECONDS_DEFAULT) * 1000,
-        created_at_ms: now_ms,
-        resolved_at_ms: null,
-        charge_id: null,
-      };
-      await transaction.insertReservation(row);
-      await session.post('reserve', row.id, await session.takeFromGrants(allocations, 'hold', row.id));
-      this.rememberAccountOf(row);
-      return reservationView(row, book.credit_value, now_ms);
-    });
-  }
-
-  private rememberAccountOf(reservation: ReservationRow): void {
-    if (this.reservation_accounts.size >= RESERVATION_ACCOUNTS_REMEMBERED_MAX)
-      this.reservation_accounts.clear();
-    this.reservation_accounts.set(reservation.id, reservation.account_id);
-  }
-
-  /** Loads a reservation that is still held, refusing one that was settled, released or has expired. */
-  private async heldReservation(
-    transaction: StoreTransaction,
-    reservation_id: string,
-    now_ms: number,
-  ): Promise<{ reservation: ReservationRow; session: AccountSession }> {
-    const not_found = () => new TallyError('reservation_not_found', `no reservation ${reservation_id}`);
-    const account_id =
-      this.reservation_accounts.get(reservation_id) ??
-      (await transaction.getReservation(reservation_id))?.account_id;
-    if (account_id === undefined) throw not_found();
-    // Read under the lock, after due work is booked: a reservation past its TTL is already expired here.
-    const session = await AccountSession.open(
-      transaction,
-      account_id,
-      this.environment(now_ms),
-      reservation_id,
-    );
-    const reservation = session.reservation;
-    if (!reservation) throw not_found();
-    if (reservation.status === 'settled') throw new TallyError('reservation_already_settled');
-    if (reservation.status === 'released') throw new TallyError('reservation_released');
-    if (reservation.status === 'expired') {
-      throw new TallyError(
-        'reservation_expired',
-        `reservation ${reservation_id} expired at ${isoTime(reservation.expires_at_ms)}`,
-      );
-    }
-    return { reservation, session };
-  }
-
-  /** Posts the actual usage of a reserved run; credits not used go back to the grants they came from. */
-  async settle(input: SettleInput, options: CommandOptions = {}): Promise<ChargeView> {
-    return this.execute('settle', settleInput, input, options, async (transaction, request, now_ms) => {
-      const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
-      const book = await this.price_books.get(transaction, reservation.price_version);
-      const operation = this.operation(book.operations, reservation.operation);
-      const priced = priceRun(operation, {
-        model: reservation.model ?? undefined,
-        usage: request.usage,
-        add_ons: reservation.add_ons,
-      });
-      if (!priced.ok) throw new TallyError(priced.code, priced.detail);
-      const outcome: Outcome = request.outcome ?? 'succeeded';
-      const cost_micros = costForOutcome(operation, priced.micros, outcome);
-
-      const charge_id = this.ids.next('ch', now_ms);
-      const within_hold = minBigint(cost_micros, reservation.amount_micros);
-      const { used, unused } = splitSettlement(reservation.allocations, within_hold);
-      const entries = [
-        ...used.flatMap((allocation) =>
-          move('hold', 'consumed', allocation.amount_micros, {
-            grant_id: allocation.grant_id,
-            reservation_id: reservation.id,
-          }),
-        ),
-        ...(await session.returnToGrants(unused, reservation.id)),
-      ];
-      // Above the hold: capped (the user never pays more than they were shown) unless the operator draws the excess.
-      let allocations: Allocation[] = used;
-      // What the run cost beyond what it was charged is recorded in every mode: under `cap` all
-      // of the excess, under `draw` what the balance could not cover. The operator's analytics need it.
-      const excess_micros = cost_micros - within_hold;
-      let uncollected_micros = this.config.overage === 'draw' ? 0n : excess_micros;
-      if (excess_micros > 0n && this.config.overage === 'draw') {
-        const grants = await session.drawableGrants();
-        const { caps } = await runPolicy(
-          session,
-          this.config,
-          operation,
-          reservation.model,
-          runScope(operation.id, reservation, reservation.api_key_id),
-          this.statusesOf,
-        );
-        let plan = planDraw(grants, operation.id, excess_micros, now_ms, caps);
-        if (!plan.ok) {
-          uncollected_micros = excess_micros - plan.available_micros;
-          plan = planDraw(grants, operation.id, plan.available_micros, now_ms, caps);
-        }
-        if (plan.ok) {
-          entries.push(...(await session.takeFromGrants(plan.allocations, 'consumed', reservation.id)));
-          allocations = [...used, ...plan.allocations];
-        }
-      }
-      const charge: ChargeRow = {
-        account_id: reservation.account_id,
-        id: charge_id,
-        reservation_id: reservation.id,
-        operation: reservation.operation,
-        model: reservation.model,
-        add_ons: reservation.add_ons,
-        member: reservation.member,
-        api_key_id: reservation.api_key_id,
-        usage: usageRecord(request.usage),
-        credits_micros: this.config.overage === 'draw' ? cost_micros - uncollected_micros : within_hold,
-        uncollected_micros,
-        allocations,
-        outcome,
-        price_version: reservation.price_version,
-        metadata: reservation.metadata,
-        refunded_micros: 0n,
-        created_at_ms: now_ms,
-      };
-      await transaction.insertCharge(charge);
-      reservation.status = 'settled';
-      reservation.resolved_at_ms = now_ms;
-      reservation.charge_id = charge_id;
-      await transaction.updateReservation(reservation);
-      await session.post('settle', reservation.id, entries);
-      return chargeView(charge, book.credit_value);
-    });
-  }
-
-  /** Voids a reservation: every held credit goes back. */
-  async release(input: ReleaseInput, options: CommandOptions = {}): Promise<ReservationView> {
-    return this.execute('release', releaseInput, input, options, async (transaction, request, now_ms) => {
-      const { reservation, session } = await this.heldReservation(transaction, request.reservation, now_ms);
-      await session.endReservation(reservation, 'released', now_ms);
-      const book = await this.price_books.get(transaction, reservation.price_version);
-      return reservationView(reservation, book.credit_value, now_ms);
-    });
-  }
-
   async getReservation(id: string): Promise<ReservationView> {
     return this.store.read(async (transaction) => {
       const reservation = await transaction.getReservation(id);
       if (!reservation) throw new TallyError('reservation_not_found', `no reservation ${id}`);
       const book = await this.price_books.get(transaction, reservation.price_version);
       return reservationView(reservation, book.credit_value, this.clock.now_ms());
-    });
-  }
-
-  /** Reserve and settle in one step, for runs whose cost is known. */
-  async charge(input: ChargeInput, options: CommandOptions = {}): Promise<ChargeView> {
-    return this.execute('charge', chargeInput, input, options, async (transaction, request, now_ms) => {
-      const session = await AccountSession.open(transaction, request.account, this.environment(now_ms));
-      const book = await this.price_books.ofVersionInForce(transaction, session.price_version_in_force);
-      const operation = this.operation(book.operations, request.operation);
-      const priced = priceRun(operation, {
-        model: request.model,
-        usage: request.usage,
-        add_ons: request.add_ons,
-      });
-      if (!priced.ok) throw new TallyError(priced.code, priced.detail);
-      const outcome: Outcome = request.outcome ?? 'succeeded';
-      const cost_micros = costForOutcome(operation, priced.micros, outcome);
-      const allocations = await this.drawForRun(
-        session,
-        operation,
-        request.model,
-        cost_micros,
-        runScope(operation.id, request, options.api_key_id),
-      );
-      const charge: ChargeRow = {
-        account_id: request.account,
-        id: this.ids.next('ch', now_ms),
-        reservation_id: null,
-        operation: operation.id,
-        model: request.model ?? null,
-        add_ons: request.add_ons ?? [],
-        member: request.member ?? null,
-        api_key_id: options.api_key_id ?? null,
-        usage: usageRecord(request.usage),
-        credits_micros: cost_micros,
-        uncollected_micros: 0n,
-        allocations,
-        outcome,
-        price_version: book.version,
-        metadata: runMetadata(request.metadata),
-        refunded_micros: 0n,
-        created_at_ms: now_ms,
-      };
-      await transaction.insertCharge(charge);
-      await session.post('charge', charge.id, await session.takeFromGrants(allocations, 'consumed', null));
-      return chargeView(charge, book.credit_value);
     });
   }
 
@@ -984,69 +493,6 @@ export class Tally {
       const book = await this.price_books.get(transaction, charge.price_version);
       return chargeView(charge, book.credit_value);
     });
-  }
-
-  /** Gives back (part of) a charge as a non-expiring grant of the refund kind that points at the charge. */
-  async refundCharge(input: RefundInput, options: CommandOptions = {}): Promise<RefundView> {
-    return this.execute(
-      'refund_charge',
-      refundInput,
-      input,
-      options,
-      async (transaction, request, now_ms) => {
-        const found = await transaction.getCharge(request.charge);
-        if (!found) throw new TallyError('charge_not_found', `no charge ${request.charge}`);
-        const session = await AccountSession.open(transaction, found.account_id, this.environment(now_ms));
-        // The bound (refund ≤ what is left of the charge) is read again under the account's lock:
-        // the copy read to find the account may already be outdated by a refund committing meanwhile.
-        const charge = (await transaction.getCharge(request.charge))!;
-        const refundable_micros = charge.credits_micros - charge.refunded_micros;
-        const amount_micros = request.amount ?? refundable_micros;
-        if (amount_micros <= 0n || amount_micros > refundable_micros) {
-          throw new TallyError(
-            'refund_exceeds_charge',
-            `${formatCredits(refundable_micros)} credits of charge ${charge.id} can still be refunded`,
-          );
-        }
-        const refund_id = this.ids.next('rf', now_ms);
-        const grant = await session.issueGrant(
-          {
-            id: this.ids.next('gr', now_ms),
-            kind: this.config.refund_kind,
-            priority: this.kind_priority.get(this.config.refund_kind)!,
-            amount_micros,
-            effective_at_ms: now_ms,
-            expires_at_ms: null,
-            source: 'refund',
-            reason: request.reason,
-            allowed_operations: null,
-            refund_of_charge_id: charge.id,
-            metadata: {},
-            allowance_id: null,
-            period_start_ms: null,
-            requires_subscription: false,
-          },
-          { from: 'consumed', type: 'refund', reference_id: refund_id },
-        );
-        charge.refunded_micros += amount_micros;
-        await transaction.updateCharge(charge);
-        await transaction.insertRefund({
-          account_id: charge.account_id,
-          id: refund_id,
-          charge_id: charge.id,
-          grant_id: grant.id,
-          amount_micros,
-          reason: request.reason,
-          created_at_ms: now_ms,
-        });
-        return {
-          refund_id,
-          charge_id: charge.id,
-          amount: formatCredits(amount_micros),
-          grant: grantView(grant, now_ms),
-        };
-      },
-    );
   }
 
   // ── History ─────────────────────────────────────────────────────────────────────────────
@@ -1133,21 +579,6 @@ export class Tally {
     );
   }
 
-  /**
-   * Publishes a new price book version (earlier versions never change). It applies from its
-   * `effective_at` (default: now) to reservations made from then on.
-   */
-  async publishPriceBook(input: PriceBookInput, options: CommandOptions = {}): Promise<PriceTableView> {
-    return this.execute(
-      'publish_price_book',
-      publishPriceBookInput,
-      input,
-      options,
-      async (transaction, _parsed, now_ms) =>
-        priceTableView(await this.price_books.publish(transaction, input, now_ms)),
-    );
-  }
-
   /** Prices one run for an account before it happens; changes nothing. */
   async estimate(
     input: EstimateInput,
@@ -1158,7 +589,7 @@ export class Tally {
     return this.store.read(async (transaction) => {
       const now_ms = this.clock.now_ms();
       const book = await this.price_books.inForceAt(transaction, now_ms);
-      const operation = this.operation(book.operations, request.operation);
+      const operation = operationOf(book.operations, request.operation);
       const snapshot = await loadSnapshot(transaction, request.account, this.config, now_ms);
       return buildEstimate(request, operation, book, snapshot, this.config, now_ms, options.api_key_id);
     });

@@ -25,6 +25,7 @@ import { TallyError } from '../domain/results.ts';
 import type {
   EventRow,
   Store,
+  StoreTransaction,
   WebhookAttemptRow,
   WebhookDeliveryRow,
   WebhookEndpointRow,
@@ -116,6 +117,62 @@ export interface DispatchReport {
   failed_attempts: number;
 }
 
+/** Validates and writes a new endpoint; the answer carries its signing secret. */
+export async function insertEndpoint(
+  transaction: StoreTransaction,
+  ids: IdGenerator,
+  input: { url: string; events: string[] },
+  targets: WebhookTargetPolicy,
+  now_ms: number,
+): Promise<EndpointView & { secret: string }> {
+  checkWebhookUrl(input.url, targets);
+  const unknown = input.events.filter(
+    (type) => type !== '*' && !(EVENT_TYPES as readonly string[]).includes(type),
+  );
+  if (input.events.length === 0 || unknown.length > 0) {
+    throw new TallyError('invalid_request', `events must list some of: *, ${EVENT_TYPES.join(', ')}`, {
+      errors: [
+        {
+          field: 'events',
+          code: 'invalid_request',
+          message: `unknown: ${unknown.join(', ') || '(none given)'}`,
+        },
+      ],
+    });
+  }
+  if ((await transaction.listWebhookEndpoints()).length >= WEBHOOK_ENDPOINTS_MAX) {
+    throw new TallyError('invalid_request', `at most ${WEBHOOK_ENDPOINTS_MAX} webhook endpoints`);
+  }
+  const row: WebhookEndpointRow = {
+    id: ids.next('whe', now_ms),
+    url: input.url,
+    event_types: [...new Set(input.events)],
+    secret: `whsec_${randomBytes(32).toString('base64')}`,
+    created_at_ms: now_ms,
+    disabled_at_ms: null,
+  };
+  await transaction.insertWebhookEndpoint(row);
+  return { ...endpointView(row), secret: row.secret };
+}
+
+/** Puts a delivery back in line for the next pass, whatever became of it. */
+export async function replayDelivery(
+  transaction: StoreTransaction,
+  delivery_id: string,
+  now_ms: number,
+): Promise<DeliveryView> {
+  const delivery = await transaction.getWebhookDelivery(delivery_id);
+  if (!delivery) throw new TallyError('not_found', `no webhook delivery ${delivery_id}`);
+  const replayed = {
+    ...delivery,
+    status: 'pending' as const,
+    next_attempt_at_ms: now_ms,
+    completed_at_ms: null,
+  };
+  await transaction.updateWebhookDelivery(replayed);
+  return deliveryView(replayed, await transaction.listWebhookAttempts(delivery_id));
+}
+
 export class Webhooks {
   /** Who this dispatcher is when it holds leases: unique per process. */
   private readonly owner = `dispatcher_${randomBytes(8).toString('hex')}`;
@@ -132,38 +189,11 @@ export class Webhooks {
     private readonly wall_clock: Clock = systemClock,
   ) {}
 
+  /** Subscribes a URL to event types (the library's way; over HTTP it is the create_webhook_endpoint command). */
   async createEndpoint(input: { url: string; events: string[] }): Promise<EndpointView & { secret: string }> {
-    checkWebhookUrl(input.url, this.targets);
-    const unknown = input.events.filter(
-      (type) => type !== '*' && !(EVENT_TYPES as readonly string[]).includes(type),
+    return this.store.transaction((transaction) =>
+      insertEndpoint(transaction, this.ids, input, this.targets, this.clock.now_ms()),
     );
-    if (input.events.length === 0 || unknown.length > 0) {
-      throw new TallyError('invalid_request', `events must list some of: *, ${EVENT_TYPES.join(', ')}`, {
-        errors: [
-          {
-            field: 'events',
-            code: 'invalid_request',
-            message: `unknown: ${unknown.join(', ') || '(none given)'}`,
-          },
-        ],
-      });
-    }
-    return this.store.transaction(async (transaction) => {
-      if ((await transaction.listWebhookEndpoints()).length >= WEBHOOK_ENDPOINTS_MAX) {
-        throw new TallyError('invalid_request', `at most ${WEBHOOK_ENDPOINTS_MAX} webhook endpoints`);
-      }
-      const now_ms = this.clock.now_ms();
-      const row: WebhookEndpointRow = {
-        id: this.ids.next('whe', now_ms),
-        url: input.url,
-        event_types: [...new Set(input.events)],
-        secret: `whsec_${randomBytes(32).toString('base64')}`,
-        created_at_ms: now_ms,
-        disabled_at_ms: null,
-      };
-      await transaction.insertWebhookEndpoint(row);
-      return { ...endpointView(row), secret: row.secret };
-    });
   }
 
   async listEndpoints(): Promise<EndpointView[]> {
@@ -184,18 +214,9 @@ export class Webhooks {
 
   /** Sends a delivery again at the next pass, whatever became of it. */
   async replay(delivery_id: string): Promise<DeliveryView> {
-    return this.store.transaction(async (transaction) => {
-      const delivery = await transaction.getWebhookDelivery(delivery_id);
-      if (!delivery) throw new TallyError('not_found', `no webhook delivery ${delivery_id}`);
-      const replayed = {
-        ...delivery,
-        status: 'pending' as const,
-        next_attempt_at_ms: this.clock.now_ms(),
-        completed_at_ms: null,
-      };
-      await transaction.updateWebhookDelivery(replayed);
-      return deliveryView(replayed, await transaction.listWebhookAttempts(delivery_id));
-    });
+    return this.store.transaction((transaction) =>
+      replayDelivery(transaction, delivery_id, this.clock.now_ms()),
+    );
   }
 
   /** One pass: fan new events out to endpoints, then attempt every delivery that is due. */

@@ -6,7 +6,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvariantViolation } from '../domain/assert.ts';
 import { chainTransaction, GENESIS_HASH, move } from '../domain/journal.ts';
 import { AMOUNT_MICROS_MAX } from '../domain/limits.ts';
-import type { AccountRow, ChargeFilter, ChargePage, GrantRow, ReservationRow, Store } from './store.ts';
+import {
+  type AccountRow,
+  type ChargeFilter,
+  type ChargePage,
+  type GrantRow,
+  IdempotencyKeyTaken,
+  type ReservationRow,
+  type Store,
+} from './store.ts';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
@@ -320,6 +328,15 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         'rsv_1',
         'rsv_2',
       ]);
+      // Paged in the store, newest first, from a (created_at_ms, id) position.
+      const page = (limit: number, before?: { created_at_ms: number; id: string }) =>
+        store.read(async (tx) =>
+          (await tx.listReservationPage('alice', { limit, before })).map((row) => row.id),
+        );
+      expect(await page(1)).toEqual(['rsv_2']);
+      const newest = (await store.read((tx) => tx.listReservationPage('alice', { limit: 1 })))[0]!;
+      expect(await page(5, newest)).toEqual(['rsv_1']);
+      expect(await page(5, { created_at_ms: 0, id: '' })).toEqual([]);
       // Opening the account for a command: only held reservations at or past their expiry are lapsed.
       const lapsed = (at_ms: number) =>
         store.transaction(async (tx) =>
@@ -477,7 +494,9 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       expect(await store.read((tx) => tx.getIdempotency('reserve', 'k1'))).toEqual(row);
       expect(await store.read((tx) => tx.getIdempotency('settle', 'k1'))).toBeUndefined();
       await store.transaction((tx) => tx.insertIdempotency({ ...row, scope: 'settle' }));
-      await expect(store.transaction((tx) => tx.insertIdempotency(row))).rejects.toThrow();
+      await expect(store.transaction((tx) => tx.insertIdempotency(row))).rejects.toBeInstanceOf(
+        IdempotencyKeyTaken,
+      );
     });
 
     it('records customer token revocations per account and per minting key, only ever moving them on', async () => {

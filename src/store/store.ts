@@ -341,7 +341,13 @@ export interface StoreTransaction {
 
   getReservation(id: string): Promise<ReservationRow | undefined>;
   listHeldReservations(account_id: string): Promise<ReservationRow[]>;
+  /** Every reservation of the account, oldest first (for verify and tools; pages read listReservationPage). */
   listReservations(account_id: string): Promise<ReservationRow[]>;
+  /** One page of the account's reservations, newest first, from before `before` (a (created_at_ms, id) position). */
+  listReservationPage(
+    account_id: string,
+    page: { limit: number; before?: { created_at_ms: number; id: string } | undefined },
+  ): Promise<ReservationRow[]>;
   insertReservation(row: ReservationRow): Promise<void>;
   /** Writes status, resolved_at and charge_id of a reservation. */
   updateReservation(row: ReservationRow): Promise<void>;
@@ -360,6 +366,7 @@ export interface StoreTransaction {
   listJournal(account_id: string): Promise<JournalTransaction[]>;
 
   getIdempotency(scope: string, key: string): Promise<IdempotencyRow | undefined>;
+  /** Claims the key with its first answer; IdempotencyKeyTaken (at commit, where writes wait for it) if it was taken. */
   insertIdempotency(row: IdempotencyRow): Promise<void>;
 
   getPriceVersion(version: number): Promise<PriceVersionRow | undefined>;
@@ -461,8 +468,25 @@ export interface CommandHint {
   account?: string;
 }
 
+/**
+ * A command claimed an idempotency key that another command committed first (two processes
+ * racing on one key, or a replay that did not look before it ran): its transaction is rolled
+ * back, and the service answers it from the record the other one left.
+ */
+export class IdempotencyKeyTaken extends Error {
+  constructor(message: string) {
+    super(`idempotency key taken: ${message}`);
+    this.name = 'IdempotencyKeyTaken';
+  }
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Whether writes wait to be sent with the COMMIT (PostgreSQL): then an idempotency key is
+   * best claimed with them, at no round trip of its own, rather than looked up before the command.
+   */
+  readonly writes_wait_for_commit: boolean;
   /** Transactions committed for groups of commands so far: with group commit, fewer than the commands. */
   readonly groups_committed: number;
   /** Runs `work` in one read-write transaction; a throw rolls everything back. */

@@ -32,6 +32,8 @@ const POSTGRES_APPEND_ONLY = `
 export const CHANGES_UNEXPECTED = 'TL001';
 /** SQLSTATE of a failed check that a remembered account is current: the transaction runs again. */
 export const REMEMBERED_ACCOUNT_OUTDATED = 'TL002';
+/** SQLSTATE of a failed claim of an idempotency key another command committed first. */
+export const IDEMPOTENCY_KEY_TAKEN = 'TL003';
 
 /** By migration number (from 1): what PostgreSQL needs beyond the translated SQLite migration. */
 const POSTGRES_ONLY: Readonly<Record<number, string>> = {

@@ -99,14 +99,26 @@ if (dialects.includes('postgres')) {
       await store.close();
     });
 
-    it('reserves and settles in one round trip each once the process knows the account', async () => {
+    it('reserves and settles in one round trip each once the process knows the account, idempotency keys included', async () => {
       const { store, tally } = await engineWithAlice();
       const before = store.round_trips;
+      const reservations = [];
       for (let run = 0; run < 10; run++) {
-        const reservation = await tally.reserve({ account: 'alice', operation: 'web.extract' });
-        await tally.settle({ reservation: reservation.id, usage: {} });
+        const reservation = await tally.reserve(
+          { account: 'alice', operation: 'web.extract' },
+          { idempotency_key: `reserve-${run}` },
+        );
+        reservations.push(reservation);
+        await tally.settle({ reservation: reservation.id, usage: {} }, { idempotency_key: `settle-${run}` });
       }
       expect(store.round_trips - before).toBe(20);
+      expect(await tally.getBalance('alice')).toMatchObject({ available: '20', held: '0' });
+      // A replay answers the first result: its claim of the key fails at commit, and the key is looked up.
+      const first = await tally.reserve(
+        { account: 'alice', operation: 'web.extract' },
+        { idempotency_key: 'reserve-0' },
+      );
+      expect(first).toEqual(reservations[0]);
       expect(await tally.getBalance('alice')).toMatchObject({ available: '20', held: '0' });
       expect((await tally.verify()).ok).toBe(true);
       await tally.close();

@@ -21,8 +21,13 @@ import {
 } from '../sql/account-memory.ts';
 import { type ChangeCheck, postgresDialect, type Row, type SqlExecutor } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
-import type { CommandHint, Store, StoreTransaction } from '../store.ts';
-import { CHANGES_UNEXPECTED, migrations, REMEMBERED_ACCOUNT_OUTDATED } from './migrations.ts';
+import { type CommandHint, IdempotencyKeyTaken, type Store, type StoreTransaction } from '../store.ts';
+import {
+  CHANGES_UNEXPECTED,
+  IDEMPOTENCY_KEY_TAKEN,
+  migrations,
+  REMEMBERED_ACCOUNT_OUTDATED,
+} from './migrations.ts';
 
 /**
  * Commands one group commit applies in a single transaction at most. A command that reads while
@@ -116,7 +121,7 @@ class PostgresExecutor implements SqlExecutor {
         ...values,
         check.changes,
         check.failure,
-        check.stale ? REMEMBERED_ACCOUNT_OUTDATED : CHANGES_UNEXPECTED,
+        check.stale ? REMEMBERED_ACCOUNT_OUTDATED : check.taken ? IDEMPOTENCY_KEY_TAKEN : CHANGES_UNEXPECTED,
       ]),
     );
   }
@@ -192,6 +197,7 @@ class PostgresExecutor implements SqlExecutor {
       const code = (error as { code?: string }).code;
       if (code === CHANGES_UNEXPECTED) throw new InvariantViolation((error as Error).message);
       if (code === REMEMBERED_ACCOUNT_OUTDATED) throw new RememberedAccountOutdated((error as Error).message);
+      if (code === IDEMPOTENCY_KEY_TAKEN) throw new IdempotencyKeyTaken((error as Error).message);
       throw error;
     }
   }
@@ -327,6 +333,7 @@ export class PostgresStore implements Store {
   private dispatch_scheduled = false;
   /** Transactions committed so far for groups of commands. */
   groups_committed = 0;
+  readonly writes_wait_for_commit = true;
   /** Round trips of transactions so far (ROLLBACK not counted): what the hot path is measured in. */
   round_trips = 0;
   /** This process's memory of the accounts it worked on: a warm reserve or settle is one round trip. */

@@ -131,4 +131,9 @@ export interface ChangeCheck {
    * again from fresh reads (RememberedAccountOutdated). Unset: a bug (InvariantViolation).
    */
   stale?: true;
+  /**
+   * Set: the write claims an idempotency key, and another command under that key committed
+   * first; the command is answered from that one's record instead (IdempotencyKeyTaken).
+   */
+  taken?: true;
 }

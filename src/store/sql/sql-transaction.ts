@@ -687,6 +687,28 @@ export class SqlTransaction implements StoreTransaction {
       await this.all('SELECT * FROM reservations WHERE account_id = ? ORDER BY created_at_ms, id', account_id)
     ).map(reservationFromRow);
   }
+  async listReservationPage(
+    account_id: string,
+    page: { limit: number; before?: { created_at_ms: number; id: string } | undefined },
+  ) {
+    const { before, limit } = page;
+    const rows = before
+      ? await this.all(
+          `SELECT * FROM reservations WHERE account_id = ? AND (created_at_ms < ? OR (created_at_ms = ? AND id < ?))
+           ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
+          account_id,
+          before.created_at_ms,
+          before.created_at_ms,
+          before.id,
+          limit,
+        )
+      : await this.all(
+          'SELECT * FROM reservations WHERE account_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?',
+          account_id,
+          limit,
+        );
+    return rows.map(reservationFromRow);
+  }
   async insertReservation(row: ReservationRow) {
     await this.rememberReservation(row);
     await this.write(
@@ -865,8 +887,10 @@ export class SqlTransaction implements StoreTransaction {
   }
   async insertIdempotency(row: IdempotencyRow) {
     await this.write(
-      'INSERT INTO idempotency_keys (scope, key, request_hash, response_json, created_at_ms) VALUES (?, ?, ?, ?, ?)',
+      `INSERT INTO idempotency_keys (scope, key, request_hash, response_json, created_at_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, key) DO NOTHING`,
       [row.scope, row.key, row.request_hash, row.response_json, row.created_at_ms],
+      { changes: 1, failure: `${row.scope} ${row.key}`, taken: true },
     );
   }
 

@@ -14,7 +14,7 @@ import { RememberedAccountOutdated } from '../sql/account-memory.ts';
 import type { ChangeCheck, Row, SqlExecutor } from '../sql/dialect.ts';
 import { sqliteDialect } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
-import type { Store, StoreTransaction } from '../store.ts';
+import { IdempotencyKeyTaken, type Store, type StoreTransaction } from '../store.ts';
 import { migrations } from './migrations.ts';
 
 export interface SqliteStoreOptions {
@@ -74,6 +74,7 @@ class SqliteExecutor implements SqlExecutor {
   async defer(text: string, values: unknown[], check?: ChangeCheck): Promise<void> {
     const { changes } = this.get(text).run(...values);
     if (check?.stale && changes !== check.changes) throw new RememberedAccountOutdated(check.failure);
+    if (check?.taken && changes !== check.changes) throw new IdempotencyKeyTaken(check.failure);
     if (check) assert(changes === check.changes, check.failure);
   }
 }
@@ -116,6 +117,8 @@ export class SqliteStore implements Store {
   private flushing = false;
   /** Transactions committed so far; with group commit, fewer than the commands applied. */
   groups_committed = 0;
+  /** Each write runs at once: a key is looked up first, which costs no round trip in process. */
+  readonly writes_wait_for_commit = false;
   private readonly read_queue: Queue;
 
   constructor(options: SqliteStoreOptions) {

@@ -1,0 +1,81 @@
+/** Plans, subscriptions and limits (SPEC C7, C8). */
+import { formatCredits } from '../../domain/credits.ts';
+import { TallyError } from '../../domain/results.ts';
+import { accountIdInput, putLimitInput, subscriptionInput } from '../../schema/commands.ts';
+import { AccountSession } from '../account-session.ts';
+import { effectiveLimits, limitKey, limitView } from '../limits.ts';
+import { cancelSubscription, changeSubscription } from '../subscriptions.ts';
+import { command } from './command.ts';
+import { statusesOf } from './runs.ts';
+
+/** Subscribes or changes plan: an upgrade applies now with prorated credits, a downgrade at period end. */
+export const subscribeCommand = command({
+  name: 'subscribe',
+  input: subscriptionInput,
+  audited: true,
+  account: (input) => input.account,
+  run: async ({ transaction, engine, environment }, request) => {
+    const session = await AccountSession.open(transaction, request.account, environment);
+    const micros = (record: Record<string, bigint> | undefined) =>
+      record && Object.fromEntries(Object.entries(record).map(([id, amount]) => [id, amount.toString()]));
+    const overrides = request.overrides && {
+      ...(request.overrides.allowances ? { allowances: micros(request.overrides.allowances) } : {}),
+      ...(request.overrides.limits ? { limits: micros(request.overrides.limits) } : {}),
+      ...(request.overrides.entitlements ? { entitlements: request.overrides.entitlements } : {}),
+    };
+    return changeSubscription(session, engine.config, { plan: request.plan, overrides });
+  },
+});
+
+/** Sets one of the account's own limits. The operator's replaces a configuration or plan limit
+ * of the same id for this account. A customer's (`set_by: customer`) is a record of its own beside
+ * them: both apply and the tighter wins. A customer may set any limit of their own, and one
+ * with the id of a limit the operator or the configuration set only below that limit's max. */
+export const putLimitCommand = command({
+  name: 'put_limit',
+  input: putLimitInput,
+  audited: true,
+  account: (input) => input.account,
+  run: async ({ transaction, now_ms, engine, environment }, request) => {
+    const session = await AccountSession.open(transaction, request.account, environment);
+    const set_by = request.set_by === 'customer' ? 'customer' : 'operator';
+    if (set_by === 'customer') {
+      const managed = effectiveLimits(engine.config, session.account_limits, session.subscription).find(
+        (limit) => limit.rule.id === request.id && limit.source !== 'customer',
+      );
+      if (managed && request.max > managed.rule.max_micros)
+        throw new TallyError(
+          'limit_raise_forbidden',
+          `limit ${request.id} is ${formatCredits(managed.rule.max_micros)} credits, set by the ${managed.source === 'account' ? 'operator' : managed.source}; a limit of your own may only be lower`,
+          { extensions: { limit_id: request.id, max: formatCredits(managed.rule.max_micros) } },
+        );
+    }
+    await transaction.putAccountLimit({
+      account_id: request.account,
+      set_by,
+      id: request.id,
+      window: request.window,
+      max_micros: request.max,
+      kinds: request.kinds ?? null,
+      operations: request.operations ?? null,
+      member: request.member ?? null,
+      project: request.project ?? null,
+      api_key: request.api_key ?? null,
+      updated_at_ms: now_ms,
+    });
+    session.account_limits = await transaction.listAccountLimits(request.account);
+    const key = limitKey(request.id, set_by === 'customer' ? 'customer' : 'account');
+    const status = (await statusesOf(engine.config)(session)).find((candidate) => candidate.key === key)!;
+    return limitView(status);
+  },
+});
+
+/** Cancels at the end of the current period. */
+export const cancelSubscriptionCommand = command({
+  name: 'cancel_subscription',
+  input: accountIdInput,
+  audited: true,
+  account: (input) => input.account,
+  run: async ({ transaction, environment }, request) =>
+    cancelSubscription(await AccountSession.open(transaction, request.account, environment)),
+});
