@@ -8,6 +8,9 @@
  * and `billing_cycle` are months from an anchor (a sign-up, a subscription's start), on the
  * anchor's day of the month (or the month's last day when it has fewer).
  */
+/** Milliseconds in a day of 24 hours (not a local calendar day, which DST can lengthen or shorten). */
+export const DAY_MS = 86_400_000;
+
 export type Period = 'daily' | 'weekly' | 'monthly' | 'monthly_anniversary' | 'billing_cycle';
 
 interface LocalDate {

@@ -4,6 +4,7 @@
  * upgrade owes for the rest of a cycle, and when a grant from an allowance expires.
  */
 import type { Period, Window } from './calendar.ts';
+import { DAY_MS } from './calendar.ts';
 import { divideRounded } from './decimal.ts';
 
 /** Where a limit's window comes from; `rolling_24h` ends now and starts 24 hours before. */
@@ -58,8 +59,6 @@ export interface Plan {
   limits: LimitRule[];
   entitlements: string[];
 }
-
-const DAY_MS = 86_400_000;
 
 /** When a grant issued for `window` by this allowance expires; null for never. */
 export function allowanceExpiry(rule: AllowanceRule, window: Window): number | null {

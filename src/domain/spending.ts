@@ -3,11 +3,9 @@
  * applies to, and how much of it is spent — settled runs in the window plus what live
  * reservations hold (held credits count at once; released ones come back).
  */
-import { periodContaining, type Window } from './calendar.ts';
+import { DAY_MS, periodContaining, type Window } from './calendar.ts';
 import { type Allocation, operationAllowed } from './drawdown.ts';
 import type { LimitRule } from './plans.ts';
-
-const DAY_MS = 86_400_000;
 
 export interface RunScope {
   operation: string;

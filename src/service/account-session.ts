@@ -4,7 +4,9 @@
  * account's hash chain. Every command that moves credits goes through a session, so the
  * journal, the grant rows and the chain head always move together.
  */
+
 import { assert } from '../domain/assert.ts';
+import { DAY_MS } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
 import { type Allocation, type DrawableGrant, isInForce } from '../domain/drawdown.ts';
 import { balanceAlert, type EventType } from '../domain/events.ts';
@@ -28,8 +30,6 @@ import type {
 } from '../store/store.ts';
 import type { IdGenerator } from './ids.ts';
 import { runSchedules } from './schedules.ts';
-
-const DAY_MS = 86_400_000;
 
 /** What a caller decides about a new grant; the session fills in the rest. */
 export type NewGrant = Pick<

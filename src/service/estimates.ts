@@ -4,7 +4,9 @@
  * cost, the most a reservation would hold — and says whether the account can afford it now,
  * what blocks it, and how many such runs the balance covers.
  */
+
 import { computeBalance, drawableAt } from '../domain/balance.ts';
+import { DAY_MS } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal } from '../domain/decimal.ts';
 import { type DrawableGrant, type DrawCap, planDraw } from '../domain/drawdown.ts';
@@ -29,8 +31,6 @@ import {
   unblockOptions,
 } from './policy.ts';
 import { countTokens, type TokenCount } from './tokens.ts';
-
-const DAY_MS = 86_400_000;
 
 /** What an account looks like to a forecast: its usable grants, recent charges, limits and subscription. */
 export interface AccountSnapshot {

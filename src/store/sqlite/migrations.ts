@@ -369,4 +369,8 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (scope, subject)
   ) STRICT;
   `,
+  `
+  -- An account's reservations are listed a page at a time, newest first (GET …/reservations).
+  CREATE INDEX reservations_by_creation ON reservations (account_id, created_at_ms, id);
+  `,
 ];
