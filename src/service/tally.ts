@@ -4,33 +4,22 @@
  * can later share one transaction (group commit) without changing any caller.
  */
 import type { z } from 'zod';
-import { computeBalance } from '../domain/balance.ts';
-import { formatCredits } from '../domain/credits.ts';
-import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.ts';
-import { TallyError } from '../domain/results.ts';
-import {
-  type AccountSettingsInput,
-  type ChargeInput,
-  type EstimateInput,
-  estimateInput,
-  type IssueGrantInput,
-  type LimitInput,
-  type ListChargesInput,
-  listChargesInput,
-  listEventsInput,
-  type PutAccountInput,
-  type RefundInput,
-  type ReleaseInput,
-  type ReserveInput,
-  type RevokeGrantInput,
-  type SettleInput,
-  type SubscriptionInput,
-  type UsageInput,
-  usageInput,
+import type {
+  AccountSettingsInput,
+  ChargeInput,
+  IssueGrantInput,
+  LimitInput,
+  PutAccountInput,
+  RefundInput,
+  ReleaseInput,
+  ReserveInput,
+  RevokeGrantInput,
+  SettleInput,
+  SubscriptionInput,
 } from '../schema/commands.ts';
 import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
-import { type ChargeRow, IdempotencyKeyTaken, type Store, type StoreTransaction } from '../store/store.ts';
+import { IdempotencyKeyTaken, type Store, type StoreTransaction } from '../store/store.ts';
 import { Access } from './access.ts';
 import { AccountSession, finishSessions, type SessionEnvironment } from './account-session.ts';
 import type { Clock } from './clock.ts';
@@ -40,49 +29,15 @@ import { issueGrantCommand, revokeGrantCommand } from './commands/grants.ts';
 import { cancelSubscriptionCommand, putLimitCommand, subscribeCommand } from './commands/plans.ts';
 import { publishPriceBookCommand } from './commands/price-book.ts';
 import { refundChargeCommand } from './commands/refunds.ts';
-import {
-  chargeCommand,
-  operationOf,
-  releaseCommand,
-  reserveCommand,
-  settleCommand,
-} from './commands/runs.ts';
-import {
-  buildEstimate,
-  buildRemaining,
-  type EstimateView,
-  loadSnapshot,
-  type RemainingView,
-} from './estimates.ts';
-import {
-  allCharges,
-  chargeFilter,
-  decodeCursor,
-  encodeCursor,
-  summarizeUsage,
-  type UsageView,
-} from './history.ts';
+import { chargeCommand, releaseCommand, reserveCommand, settleCommand } from './commands/runs.ts';
 import { canonicalJson, type KeyLookup, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
-import { type LimitView, limitStatuses, limitView } from './limits.ts';
-import { type PlanView, planView } from './plan-view.ts';
 import { PriceBooks } from './price-books.ts';
-import { type PriceTableView, priceTableView } from './price-table.ts';
+import * as reads from './reads/reads.ts';
 import { ReservationAccounts } from './reservation-accounts.ts';
-import { type SubscriptionView, subscriptionView } from './subscriptions.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
-import {
-  type AccountView,
-  accountView,
-  type ChargeView,
-  chargeView,
-  type GrantView,
-  grantView,
-  isoTime,
-  type ReservationView,
-  reservationView,
-} from './views.ts';
-import { type EventView, eventView, Webhooks } from './webhooks.ts';
+import type { GrantView } from './views.ts';
+import { Webhooks } from './webhooks.ts';
 
 export interface CommandOptions {
   /** A replay with the same key and request returns the first result; another request under it is refused. */
@@ -95,26 +50,6 @@ export interface CommandOptions {
   actor?: string;
   /** Called when the answer is a replay of the first result (the HTTP edge sets `Idempotent-Replayed`). */
   on_replay?: () => void;
-}
-
-export interface AuditView {
-  id: string;
-  actor: string;
-  action: string;
-  account: string | null;
-  details: Record<string, unknown>;
-  at: string;
-}
-
-export interface BalanceView {
-  account: string;
-  available: string;
-  held: string;
-  by_kind: Record<string, { available: string; held: string; unusable: string }>;
-  grants: GrantView[];
-  /** Every limit on the account, how much of it is used, and when it resets (account timezone). */
-  limits: LimitView[];
-  next_expiry: { amount: string; at: string } | null;
 }
 
 export interface RefundView {
@@ -131,10 +66,17 @@ export interface DueWorkReport {
   grants_announced: number;
 }
 
-export class Tally {
+/** A read's parameters after its context. */
+type OmitContext<Read> = Read extends (context: reads.ReadContext, ...args: infer Args) => infer Answer
+  ? (...args: Args) => Answer
+  : never;
+
+export type { AuditView, BalanceView } from './reads/reads.ts';
+
+export class Tally implements reads.ReadContext {
   /** What commands use of the engine (commands/command.ts). */
   private readonly engine: CommandEngine;
-  private readonly price_books: PriceBooks;
+  readonly price_books: PriceBooks;
   /** Secret keys and customer tokens. */
   readonly access: Access;
   /** Webhook endpoints and the dispatcher that delivers events to them. */
@@ -229,7 +171,7 @@ export class Tally {
     return result.value as Answer;
   }
 
-  private environment(now_ms: number): SessionEnvironment {
+  environment(now_ms: number): SessionEnvironment {
     return { ids: this.engine.ids, now_ms, config: this.config, kind_priority: this.engine.kind_priority };
   }
 
@@ -291,320 +233,30 @@ export class Tally {
     });
   }
 
-  async listAudit(query: {
-    account?: string;
-    cursor?: string;
-    limit?: number;
-  }): Promise<{ data: AuditView[]; next_cursor: string | null }> {
-    const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
-    const rows = await this.store.read((transaction) =>
-      transaction.listAudit({ account_id: query.account, before: query.cursor }, limit + 1),
-    );
-    const page = rows.slice(0, limit);
-    return {
-      data: page.map((row) => ({
-        id: row.id,
-        actor: row.actor,
-        action: row.action,
-        account: row.account_id,
-        details: row.details,
-        at: isoTime(row.at_ms),
-      })),
-      next_cursor: rows.length > limit ? page.at(-1)!.id : null,
-    };
-  }
+  // ── Reads (reads/reads.ts) ────────────────────────────────────────────────────────────
 
-  /** Accounts whose id starts with `prefix`, in id order. */
-  async searchAccounts(query: {
-    prefix?: string;
-    cursor?: string;
-    limit?: number;
-  }): Promise<{ data: AccountView[]; next_cursor: string | null }> {
-    const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
-    const rows = await this.store.read((transaction) =>
-      transaction.searchAccounts(query.prefix ?? '', query.cursor ?? null, limit + 1),
-    );
-    const page = rows.slice(0, limit);
-    return { data: page.map(accountView), next_cursor: rows.length > limit ? page.at(-1)!.id : null };
-  }
-
-  /** An account's reservations, newest first, a page at a time (paged in the store). */
-  async listReservations(
-    account_id: string,
-    query: { limit?: number; cursor?: string } = {},
-  ): Promise<{ data: ReservationView[]; next_cursor: string | null }> {
-    const limit = Math.min(Math.max(query.limit ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
-    return this.store.read(async (transaction) => {
-      await this.existingAccount(transaction, account_id);
-      const rows = await transaction.listReservationPage(account_id, {
-        limit: limit + 1,
-        before: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-      });
-      const page = rows.slice(0, limit);
-      const now_ms = this.clock.now_ms();
-      const data: ReservationView[] = [];
-      for (const row of page)
-        data.push(
-          reservationView(
-            row,
-            (await this.price_books.get(transaction, row.price_version)).credit_value,
-            now_ms,
-          ),
-        );
-      return { data, next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!) : null };
-    });
-  }
-
-  async listPriceVersions(): Promise<{ version: number; effective_at: string; published_at: string }[]> {
-    const rows = await this.store.read((transaction) => transaction.listPriceVersions());
-    return rows.map((row) => ({
-      version: row.version,
-      effective_at: isoTime(row.effective_at_ms),
-      published_at: isoTime(row.created_at_ms),
-    }));
-  }
-
-  // ── Accounts ────────────────────────────────────────────────────────────────────────────
-
-  async getAccount(id: string): Promise<AccountView & { subscription: SubscriptionView | null }> {
-    await this.refreshIfDue(id);
-    return this.store.read(async (transaction) => {
-      const account = await this.existingAccount(transaction, id);
-      const subscription = await transaction.getSubscription(id);
-      return { ...accountView(account), subscription: subscription ? subscriptionView(subscription) : null };
-    });
-  }
-
-  // ── Plans, subscriptions and limits ────────────────────────────────────────────────────
-
-  listPlans(): PlanView[] {
-    return [...this.config.plans.values()].sort((a, b) => a.rank - b.rank).map(planView);
-  }
-
-  async getSubscription(account_id: string): Promise<SubscriptionView | null> {
-    await this.refreshIfDue(account_id);
-    return this.store.read(async (transaction) => {
-      await this.existingAccount(transaction, account_id);
-      const row = await transaction.getSubscription(account_id);
-      return row ? subscriptionView(row) : null;
-    });
-  }
-
-  async listLimits(account_id: string): Promise<LimitView[]> {
-    await this.refreshIfDue(account_id);
-    return this.store.read(async (transaction) => {
-      const account = await this.existingAccount(transaction, account_id);
-      const subscription = await transaction.getSubscription(account_id);
-      const account_limits = await transaction.listAccountLimits(account_id);
-      const now_ms = this.clock.now_ms();
-      return (
-        await limitStatuses(transaction, this.config, account, subscription, account_limits, now_ms)
-      ).map(limitView);
-    });
-  }
-
-  /**
-   * Reads are exact at any instant: when scheduled work (an allowance period, a renewal) has
-   * fallen due and no job has run it yet, it is run first.
-   */
-  private async refreshIfDue(account_id: string): Promise<void> {
-    const now_ms = this.clock.now_ms();
-    const account = await this.store.read((transaction) => transaction.getAccount(account_id));
-    if (!account || account.schedule_due_at_ms === null || account.schedule_due_at_ms > now_ms) return;
-    await this.store.transaction(async (transaction) => {
-      await AccountSession.open(transaction, account_id, this.environment(now_ms));
-      await finishSessions(transaction);
-    });
-  }
-
-  // ── Grants ──────────────────────────────────────────────────────────────────────────────
-
-  async listGrants(account_id: string): Promise<GrantView[]> {
-    return (await this.getBalance(account_id)).grants;
-  }
-
-  // ── Balance ─────────────────────────────────────────────────────────────────────────────
-
-  /** The balance at this instant: exact whether or not due work has been booked. */
-  async getBalance(account_id: string): Promise<BalanceView> {
-    await this.refreshIfDue(account_id);
-    return this.store.read(async (transaction) => {
-      const now_ms = this.clock.now_ms();
-      const account = await this.existingAccount(transaction, account_id);
-      const grants = await transaction.listGrants(account_id);
-      const held = await transaction.listHeldReservations(account_id);
-      const subscription = await transaction.getSubscription(account_id);
-      const balance = computeBalance(
-        grants,
-        held,
-        this.config.kinds,
-        now_ms,
-        subscription?.status === 'active',
-      );
-      const account_limits = await transaction.listAccountLimits(account_id);
-      const limits = await limitStatuses(
-        transaction,
-        this.config,
-        account,
-        subscription,
-        account_limits,
-        now_ms,
-      );
-      const by_kind: BalanceView['by_kind'] = {};
-      for (const [kind, amounts] of balance.by_kind) {
-        by_kind[kind] = {
-          available: formatCredits(amounts.available_micros),
-          held: formatCredits(amounts.held_micros),
-          unusable: formatCredits(amounts.unusable_micros),
-        };
-      }
-      return {
-        account: account_id,
-        available: formatCredits(balance.available_micros),
-        held: formatCredits(balance.held_micros),
-        by_kind,
-        grants: grants.map((grant) =>
-          grantView(grant, now_ms, balance.grants.get(grant.id)?.available_micros ?? grant.remaining_micros),
-        ),
-        limits: limits.map(limitView),
-        next_expiry: balance.next_expiry && {
-          amount: formatCredits(balance.next_expiry.amount_micros),
-          at: isoTime(balance.next_expiry.at_ms),
-        },
-      };
-    });
-  }
-
-  // ── Reservations and charges ────────────────────────────────────────────────────────────
-
-  async getReservation(id: string): Promise<ReservationView> {
-    return this.store.read(async (transaction) => {
-      const reservation = await transaction.getReservation(id);
-      if (!reservation) throw new TallyError('reservation_not_found', `no reservation ${id}`);
-      const book = await this.price_books.get(transaction, reservation.price_version);
-      return reservationView(reservation, book.credit_value, this.clock.now_ms());
-    });
-  }
-
-  async getCharge(id: string): Promise<ChargeView> {
-    return this.store.read(async (transaction) => {
-      const charge = await transaction.getCharge(id);
-      if (!charge) throw new TallyError('charge_not_found', `no charge ${id}`);
-      const book = await this.price_books.get(transaction, charge.price_version);
-      return chargeView(charge, book.credit_value);
-    });
-  }
-
-  // ── History ─────────────────────────────────────────────────────────────────────────────
-
-  /** An account's charges, newest first, filtered, one page at a time. */
-  async listCharges(input: ListChargesInput): Promise<{ data: ChargeView[]; next_cursor: string | null }> {
-    const query = parseInput(listChargesInput, input);
-    const after = decodeCursor(query.cursor);
-    return this.store.read(async (transaction) => {
-      await this.existingAccount(transaction, query.account);
-      const rows = await transaction.listCharges(chargeFilter(query), { limit: query.limit + 1, after });
-      const page = rows.slice(0, query.limit);
-      return {
-        data: await this.chargeViews(transaction, page),
-        next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!) : null,
-      };
-    });
-  }
-
-  /** Every charge matching a filter (for exports), newest first; refused beyond HISTORY_ROWS_MAX rows. */
-  async exportCharges(input: Omit<ListChargesInput, 'limit' | 'cursor'>): Promise<ChargeView[]> {
-    const query = parseInput(listChargesInput, input);
-    return this.store.read(async (transaction) => {
-      await this.existingAccount(transaction, query.account);
-      const rows = await allCharges(transaction, chargeFilter(query));
-      return this.chargeViews(transaction, rows);
-    });
-  }
-
-  /** Usage grouped by day (account timezone), operation, model, thread, project, member or outcome. */
-  async usage(input: UsageInput): Promise<UsageView> {
-    const query = parseInput(usageInput, input);
-    return this.store.read(async (transaction) => {
-      const account = await this.existingAccount(transaction, query.account);
-      return summarizeUsage(query, await allCharges(transaction, chargeFilter(query)), account.timezone);
-    });
-  }
-
-  /** Charges shown with money at their own price version's credit value. */
-  private async chargeViews(
-    transaction: StoreTransaction,
-    rows: readonly ChargeRow[],
-  ): Promise<ChargeView[]> {
-    const views: ChargeView[] = [];
-    for (const row of rows)
-      views.push(chargeView(row, (await this.price_books.get(transaction, row.price_version)).credit_value));
-    return views;
-  }
-
-  private async existingAccount(transaction: StoreTransaction, account_id: string) {
-    const account = await transaction.getAccount(account_id);
-    if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
-    return account;
-  }
-
-  /** The event feed, oldest first after `cursor` (an event id); optionally of one account and one type. */
-  async listEvents(input: {
-    account?: string;
-    type?: string;
-    cursor?: string;
-    limit?: number;
-  }): Promise<{ data: EventView[]; next_cursor: string | null }> {
-    const query = parseInput(listEventsInput, input);
-    const rows = await this.store.read((transaction) =>
-      transaction.listEvents(
-        { account_id: query.account, type: query.type, after: query.cursor },
-        query.limit + 1,
-      ),
-    );
-    const page = rows.slice(0, query.limit);
-    return { data: page.map(eventView), next_cursor: rows.length > query.limit ? page.at(-1)!.id : null };
-  }
-
-  // ── Prices and forecasts ─────────────────────────────────────────────────────────────────
-
-  /** The public price table of the version in force now, or of a given version. */
-  async priceTable(version?: number): Promise<PriceTableView> {
-    return this.store.read(async (transaction) =>
-      priceTableView(
-        version === undefined
-          ? await this.price_books.inForceAt(transaction, this.clock.now_ms())
-          : await this.price_books.get(transaction, version),
-      ),
-    );
-  }
-
-  /** Prices one run for an account before it happens; changes nothing. */
-  async estimate(
-    input: EstimateInput,
-    options: Pick<CommandOptions, 'api_key_id'> = {},
-  ): Promise<EstimateView> {
-    const request = parseInput(estimateInput, input);
-    await this.refreshIfDue(request.account);
-    return this.store.read(async (transaction) => {
-      const now_ms = this.clock.now_ms();
-      const book = await this.price_books.inForceAt(transaction, now_ms);
-      const operation = operationOf(book.operations, request.operation);
-      const snapshot = await loadSnapshot(transaction, request.account, this.config, now_ms);
-      return buildEstimate(request, operation, book, snapshot, this.config, now_ms, options.api_key_id);
-    });
-  }
-
-  /** "About N more": runs the balance covers for every operation at typical usage, and runway at the recent burn rate. */
-  async remaining(account_id: string): Promise<RemainingView> {
-    await this.refreshIfDue(account_id);
-    return this.store.read(async (transaction) => {
-      const now_ms = this.clock.now_ms();
-      const book = await this.price_books.inForceAt(transaction, now_ms);
-      const snapshot = await loadSnapshot(transaction, account_id, this.config, now_ms);
-      return buildRemaining(account_id, book, snapshot, this.config, now_ms);
-    });
-  }
+  listAudit: OmitContext<typeof reads.listAudit> = (...args) => reads.listAudit(this, ...args);
+  searchAccounts: OmitContext<typeof reads.searchAccounts> = (...args) => reads.searchAccounts(this, ...args);
+  listReservations: OmitContext<typeof reads.listReservations> = (...args) =>
+    reads.listReservations(this, ...args);
+  listPriceVersions: OmitContext<typeof reads.listPriceVersions> = (...args) =>
+    reads.listPriceVersions(this, ...args);
+  getAccount: OmitContext<typeof reads.getAccount> = (...args) => reads.getAccount(this, ...args);
+  listPlans: OmitContext<typeof reads.listPlans> = (...args) => reads.listPlans(this, ...args);
+  getSubscription: OmitContext<typeof reads.getSubscription> = (...args) =>
+    reads.getSubscription(this, ...args);
+  listLimits: OmitContext<typeof reads.listLimits> = (...args) => reads.listLimits(this, ...args);
+  listGrants: OmitContext<typeof reads.listGrants> = (...args) => reads.listGrants(this, ...args);
+  getBalance: OmitContext<typeof reads.getBalance> = (...args) => reads.getBalance(this, ...args);
+  getReservation: OmitContext<typeof reads.getReservation> = (...args) => reads.getReservation(this, ...args);
+  getCharge: OmitContext<typeof reads.getCharge> = (...args) => reads.getCharge(this, ...args);
+  listCharges: OmitContext<typeof reads.listCharges> = (...args) => reads.listCharges(this, ...args);
+  exportCharges: OmitContext<typeof reads.exportCharges> = (...args) => reads.exportCharges(this, ...args);
+  usage: OmitContext<typeof reads.usage> = (...args) => reads.usage(this, ...args);
+  listEvents: OmitContext<typeof reads.listEvents> = (...args) => reads.listEvents(this, ...args);
+  priceTable: OmitContext<typeof reads.priceTable> = (...args) => reads.priceTable(this, ...args);
+  estimate: OmitContext<typeof reads.estimate> = (...args) => reads.estimate(this, ...args);
+  remaining: OmitContext<typeof reads.remaining> = (...args) => reads.remaining(this, ...args);
 
   // ── Background work and checks ──────────────────────────────────────────────────────────
 
