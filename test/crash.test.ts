@@ -4,12 +4,12 @@
  * outcome the client never heard are sent again under their idempotency keys. At the end no
  * acknowledged charge is lost, no request was executed twice, and `tally verify` is clean.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTally } from '../src/index.ts';
+import { startTallyServe } from './serve-process.ts';
 
 const KILLS = 20;
 /** Clients sending at once while the server is killed. */
@@ -23,23 +23,7 @@ const database = join(directory, 'tally.db');
 writeFileSync(config, 'price_book:\n  operations:\n    run:\n      rates: { credits: "1" }\n');
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-async function start(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['bin/tally.js', 'serve', '--db', database, '--config', config, '--port', '0'],
-    { env: { ...process.env, TALLY_ADMIN_KEY: ADMIN }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!/listening on http/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`tally serve did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return { child, url: /listening on (http:\/\/\S+)/.exec(output)![1]! };
-}
+const start = () => startTallyServe(['--db', database, '--config', config], ADMIN);
 
 /** One charge of 1 credit under `key` (also its request_id): its charge id, or undefined if unheard. */
 async function charge(url: string, key: string): Promise<{ id: string; replayed: boolean } | undefined> {

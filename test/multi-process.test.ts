@@ -2,7 +2,7 @@
  * Many Tally processes on one PostgreSQL database (issue 6): real `tally serve` processes,
  * real HTTP, one real server.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import { TallyClient } from '../src/sdk/client.ts';
 import { dialects } from './dialects.ts';
 import { outcomes } from './helpers.ts';
 import { createDatabase } from './postgres-server.ts';
+import { startTallyServe } from './serve-process.ts';
 
 const ADMIN = 'sk_admin_multi_process_0123456789';
 const directory = mkdtempSync(join(tmpdir(), 'tally-multi-'));
@@ -30,31 +31,10 @@ interface Process {
 }
 
 async function startProcess(database_url: string, options: { test_clock?: boolean } = {}): Promise<Process> {
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/tally.js',
-      'serve',
-      '--database-url',
-      database_url,
-      '--config',
-      config,
-      '--port',
-      '0',
-      ...(options.test_clock ? ['--test-clock'] : []),
-    ],
-    { env: { ...process.env, TALLY_ADMIN_KEY: ADMIN }, stdio: ['ignore', 'pipe', 'pipe'] },
+  const { child, url } = await startTallyServe(
+    ['--database-url', database_url, '--config', config, ...(options.test_clock ? ['--test-clock'] : [])],
+    ADMIN,
   );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!/listening on http/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`tally serve did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const url = /listening on (http:\/\/\S+)/.exec(output)![1]!;
   return { url, child, client: new TallyClient({ url, credential: ADMIN }) };
 }
 

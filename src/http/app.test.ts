@@ -4,7 +4,7 @@ import { ledgerSnapshot, openTestTally } from '../../test/helpers.ts';
 import type { TestClock } from '../service/clock.ts';
 import type { Tally } from '../service/tally.ts';
 import { createApp } from './app.ts';
-import { routes, testClockRoutes } from './routes.ts';
+import { routes, testClockRoutes } from './routes/index.ts';
 
 const listedCount = (document: { paths: Record<string, object> }) =>
   Object.values(document.paths).reduce((count, operations) => count + Object.keys(operations).length, 0);

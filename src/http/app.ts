@@ -19,7 +19,7 @@ import type { Tally } from '../service/tally.ts';
 import { docsPage } from './docs-page.ts';
 import { openApiDocument } from './openapi.ts';
 import { problemResponse } from './problem.ts';
-import { type RouteDefinition, routes, testClockRoutes } from './routes.ts';
+import { type RouteDefinition, routes, testClockRoutes } from './routes/index.ts';
 
 export const API_VERSION = '0.1.0';
 

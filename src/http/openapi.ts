@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { resultCodes } from '../domain/results.ts';
-import type { RouteDefinition } from './routes.ts';
+import type { RouteDefinition } from './routes/index.ts';
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {

@@ -108,6 +108,20 @@ async function heldReservation(
   return { reservation, session };
 }
 
+/** Opens a new run's account and prices the run at the price book version in force there. */
+async function openPriced(
+  { transaction, engine, environment }: Pick<CommandContext, 'transaction' | 'engine' | 'environment'>,
+  run: { account: string; operation: string; model?: string | undefined; add_ons?: string[] | undefined },
+  usage: ReadonlyMap<string, Decimal>,
+) {
+  const session = await AccountSession.open(transaction, run.account, environment);
+  const book = await engine.price_books.ofVersionInForce(transaction, session.price_version_in_force);
+  const operation = operationOf(book.operations, run.operation);
+  const priced = priceRun(operation, { model: run.model, usage, add_ons: run.add_ons });
+  if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+  return { session, book, operation, priced_micros: priced.micros };
+}
+
 /** The account a command on a reservation works on, where this process made the reservation. */
 const accountOfReservation = (input: { reservation: string }, engine: CommandEngine) =>
   engine.reservation_accounts.accountOf(input.reservation);
@@ -119,17 +133,13 @@ export const reserveCommand = command({
   audited: false,
   account: (input) => input.account,
   run: async ({ transaction, now_ms, engine, environment, api_key_id }, request) => {
-    const session = await AccountSession.open(transaction, request.account, environment);
-    const book = await engine.price_books.ofVersionInForce(transaction, session.price_version_in_force);
-    const operation = operationOf(book.operations, request.operation);
-    const priced = priceRun(operation, {
-      model: request.model,
-      usage: request.usage ?? new Map(),
-      add_ons: request.add_ons,
-    });
-    if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+    const { session, book, operation, priced_micros } = await openPriced(
+      { transaction, engine, environment },
+      request,
+      request.usage ?? new Map(),
+    );
     // The hold is the most the run may cost: what the caller allows, else the priced usage, else the operation's maximum.
-    const amount_micros = request.max_credits ?? (request.usage ? priced.micros : operation.max_micros);
+    const amount_micros = request.max_credits ?? (request.usage ? priced_micros : operation.max_micros);
     if (amount_micros === undefined) {
       throw new TallyError('usage_required', `${operation.id} has no maximum; give usage or max_credits`);
     }
@@ -276,17 +286,13 @@ export const chargeCommand = command({
   audited: false,
   account: (input) => input.account,
   run: async ({ transaction, now_ms, engine, environment, api_key_id }, request) => {
-    const session = await AccountSession.open(transaction, request.account, environment);
-    const book = await engine.price_books.ofVersionInForce(transaction, session.price_version_in_force);
-    const operation = operationOf(book.operations, request.operation);
-    const priced = priceRun(operation, {
-      model: request.model,
-      usage: request.usage,
-      add_ons: request.add_ons,
-    });
-    if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+    const { session, book, operation, priced_micros } = await openPriced(
+      { transaction, engine, environment },
+      request,
+      request.usage,
+    );
     const outcome: Outcome = request.outcome ?? 'succeeded';
-    const cost_micros = costForOutcome(operation, priced.micros, outcome);
+    const cost_micros = costForOutcome(operation, priced_micros, outcome);
     const allocations = await drawForRun(
       engine,
       session,

@@ -1,0 +1,48 @@
+/** Grants (SPEC C1). */
+import { issueGrantInput, revokeGrantInput } from '../../schema/commands.ts';
+import { parseInput } from '../../schema/parse.ts';
+import { issueGrantCommand, revokeGrantCommand } from '../../service/commands/grants.ts';
+
+import { listQuery, objectBody, type RouteDefinition, without } from './route.ts';
+
+export const grantsRoutes: RouteDefinition[] = [
+  {
+    method: 'post',
+    path: '/v1/accounts/{id}/grants',
+    summary: 'Grant credits to an account',
+    tag: 'grants',
+    access: 'write',
+    customer: false,
+    body: without(issueGrantInput, 'account'),
+    idempotent: true,
+    handle: ({ tally, params, body, options }) =>
+      tally.run(issueGrantCommand, { ...objectBody(body), account: params.id }, options),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/grants',
+    summary: "An account's grants, as they stand now",
+    tag: 'grants',
+    access: 'read',
+    customer: true,
+    query: listQuery,
+    handle: async ({ tally, params, query, ownAccount }) => {
+      ownAccount(params.id);
+      const { status } = parseInput(listQuery, query);
+      const grants = await tally.listGrants(params.id!);
+      return { data: status ? grants.filter((grant) => grant.status === status) : grants, next_cursor: null };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/grants/{id}/revoke',
+    summary: 'Revoke what a grant has left',
+    tag: 'grants',
+    access: 'write',
+    customer: false,
+    body: without(revokeGrantInput, 'grant'),
+    idempotent: true,
+    handle: ({ tally, params, body, options }) =>
+      tally.run(revokeGrantCommand, { ...objectBody(body), grant: params.id }, options),
+  },
+];

@@ -1,0 +1,27 @@
+/** Every HTTP endpoint, a file per capability. */
+
+import { accessRoutes } from './access.ts';
+import { accountsRoutes } from './accounts.ts';
+import { eventsRoutes } from './events.ts';
+import { grantsRoutes } from './grants.ts';
+import { historyRoutes } from './history.ts';
+import { metaRoutes } from './meta.ts';
+import { plansRoutes } from './plans.ts';
+import { pricesRoutes } from './prices.ts';
+import type { RouteDefinition } from './route.ts';
+import { runsRoutes } from './runs.ts';
+
+export type { RouteContext, RouteDefinition } from './route.ts';
+export { testClockRoutes } from './test-clock.ts';
+
+export const routes: RouteDefinition[] = [
+  ...metaRoutes,
+  ...pricesRoutes,
+  ...accountsRoutes,
+  ...runsRoutes,
+  ...accessRoutes,
+  ...grantsRoutes,
+  ...historyRoutes,
+  ...plansRoutes,
+  ...eventsRoutes,
+];

@@ -1,0 +1,94 @@
+/** Plans, subscriptions and limits (SPEC C7, C8). */
+import { limitInput, subscriptionInput } from '../../schema/commands.ts';
+import {
+  cancelSubscriptionCommand,
+  putLimitCommand,
+  subscribeCommand,
+} from '../../service/commands/plans.ts';
+
+import { objectBody, type RouteDefinition, without } from './route.ts';
+
+export const plansRoutes: RouteDefinition[] = [
+  {
+    method: 'get',
+    path: '/v1/plans',
+    summary: 'Plans: price, rank, allowances, limits and entitlements',
+    tag: 'plans',
+    access: 'public',
+    customer: true,
+    handle: async ({ tally }) => ({ data: tally.listPlans(), next_cursor: null }),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/subscription',
+    summary: "The account's subscription, or null",
+    tag: 'plans',
+    access: 'read',
+    customer: true,
+    handle: ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return tally.getSubscription(params.id!);
+    },
+  },
+  {
+    method: 'put',
+    path: '/v1/accounts/{id}/subscription',
+    summary:
+      'Subscribe or change plan: an upgrade applies now with prorated credits, a downgrade at period end',
+    tag: 'plans',
+    access: 'write',
+    customer: false,
+    body: without(subscriptionInput, 'account'),
+    idempotent: true,
+    handle: ({ tally, params, body, options }) =>
+      tally.run(subscribeCommand, { ...objectBody(body), account: params.id }, options),
+  },
+  {
+    method: 'delete',
+    path: '/v1/accounts/{id}/subscription',
+    summary: 'Cancel at the end of the current period',
+    tag: 'plans',
+    access: 'write',
+    customer: false,
+    idempotent: true,
+    handle: ({ tally, params, options }) =>
+      tally.run(cancelSubscriptionCommand, { account: params.id }, options),
+  },
+  {
+    method: 'get',
+    path: '/v1/accounts/{id}/limits',
+    summary: "The account's limits with what is used and when each resets",
+    tag: 'plans',
+    access: 'read',
+    customer: true,
+    handle: async ({ tally, params, ownAccount }) => {
+      ownAccount(params.id);
+      return { data: await tally.listLimits(params.id!), next_cursor: null };
+    },
+  },
+  {
+    method: 'put',
+    path: '/v1/accounts/{id}/limits/{limit_id}',
+    summary:
+      'Set a limit: an operator may replace a plan limit for this account; a customer sets spending limits of their own',
+    tag: 'plans',
+    access: 'write',
+    customer: true,
+    body: limitInput.omit({ account: true, id: true }),
+    idempotent: true,
+    handle: ({ tally, params, body, options, principal, ownAccount }) => {
+      ownAccount(params.id);
+      // Who sets the limit comes from the caller, never from the body: a customer's is their own.
+      return tally.run(
+        putLimitCommand,
+        {
+          ...objectBody(body),
+          account: params.id,
+          id: params.limit_id,
+          set_by: principal?.kind === 'customer' ? 'customer' : 'operator',
+        },
+        options,
+      );
+    },
+  },
+];
