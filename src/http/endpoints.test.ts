@@ -150,6 +150,17 @@ it('finds accounts by prefix, lists reservations and price versions', async () =
   const first = await client.reserve({ account: 'ana', operation: 'web.extract' });
   const second = await client.reserve({ account: 'ana', operation: 'web.extract' });
   expect((await client.reservations('ana')).data.map((row) => row.id)).toEqual([second.id, first.id]);
+  // Grants are paged in the store too, and filtered by their state now.
+  await client.issueGrant('ana', { kind: 'promo', amount: '1' });
+  const grants = await client.grants('ana', { limit: 1 });
+  expect(grants.next_cursor).not.toBeNull();
+  expect(grants.data).toHaveLength(1);
+  const rest = await client.grants('ana', { cursor: grants.next_cursor!, limit: 200 });
+  expect([...grants.data, ...rest.data].map((grant) => grant.id)).toEqual(
+    (await tally.listGrants('ana')).map((grant) => grant.id),
+  );
+  expect(rest.next_cursor).toBeNull();
+  expect((await client.grants('ana', { status: 'revoked' })).data).toEqual([]);
   const page = await client.reservations('ana', { limit: 1 });
   expect([page.data.map((row) => row.id), page.next_cursor]).toEqual([[second.id], expect.any(String)]);
   const next = await client.reservations('ana', { limit: 1, cursor: page.next_cursor! });

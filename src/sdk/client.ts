@@ -158,7 +158,7 @@ export class TallyClient {
   balance = (id: string) => this.json<BalanceView>('GET', TallyClient.path('/v1/accounts/{id}/balance', id));
   remaining = (id: string) =>
     this.json<RemainingView>('GET', TallyClient.path('/v1/accounts/{id}/remaining', id));
-  grants = (id: string, query: { status?: string } = {}) =>
+  grants = (id: string, query: { status?: string; cursor?: string; limit?: number } = {}) =>
     this.json<Page<GrantView>>('GET', TallyClient.path('/v1/accounts/{id}/grants', id), { query });
   issueGrant = (account: string, body: Omit<IssueGrantInput, 'account'>, options?: WriteOptions) =>
     this.json<GrantView>('POST', TallyClient.path('/v1/accounts/{id}/grants', account), { body, options });

@@ -247,6 +247,7 @@ export class Tally implements reads.ReadContext {
     reads.getSubscription(this, ...args);
   listLimits: OmitContext<typeof reads.listLimits> = (...args) => reads.listLimits(this, ...args);
   listGrants: OmitContext<typeof reads.listGrants> = (...args) => reads.listGrants(this, ...args);
+  listGrantPage: OmitContext<typeof reads.listGrantPage> = (...args) => reads.listGrantPage(this, ...args);
   getBalance: OmitContext<typeof reads.getBalance> = (...args) => reads.getBalance(this, ...args);
   getReservation: OmitContext<typeof reads.getReservation> = (...args) => reads.getReservation(this, ...args);
   getCharge: OmitContext<typeof reads.getCharge> = (...args) => reads.getCharge(this, ...args);

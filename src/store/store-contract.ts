@@ -14,6 +14,7 @@ import {
   IdempotencyKeyTaken,
   type ReservationRow,
   type Store,
+  type StoreTransaction,
 } from './store.ts';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -207,6 +208,34 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       const grant = await store.read((tx) => tx.getGrant('gr_big'));
       expect(grant?.amount_micros).toBe(AMOUNT_MICROS_MAX);
       expect(grant?.remaining_micros).toBe(AMOUNT_MICROS_MAX - 1n);
+    });
+
+    it("pages an account's grants in creation order, in a state at an instant", async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertAccount(accountRow('alice'));
+        await tx.insertGrant(grantRow('alice', 'gr_a', 1n, { created_at_ms: T0 }));
+        await tx.insertGrant(
+          grantRow('alice', 'gr_b', 1n, { created_at_ms: T0 + 1, effective_at_ms: T0 + 100 }),
+        );
+        await tx.insertGrant(
+          grantRow('alice', 'gr_c', 1n, { created_at_ms: T0 + 2, expires_at_ms: T0 + 50 }),
+        );
+        await tx.insertGrant(
+          grantRow('alice', 'gr_d', 1n, { created_at_ms: T0 + 3, status: 'revoked', remaining_micros: 0n }),
+        );
+      });
+      const ids = (page: Parameters<StoreTransaction['listGrantPage']>[1]) =>
+        store.read(async (tx) => (await tx.listGrantPage('alice', page)).map((grant) => grant.id));
+      const now_ms = T0 + 60;
+      expect(await ids({ limit: 10, now_ms })).toEqual(['gr_a', 'gr_b', 'gr_c', 'gr_d']);
+      expect(await ids({ limit: 2, now_ms, after: { created_at_ms: T0, id: 'gr_a' } })).toEqual([
+        'gr_b',
+        'gr_c',
+      ]);
+      expect(await ids({ limit: 10, now_ms, state: 'active' })).toEqual(['gr_a']);
+      expect(await ids({ limit: 10, now_ms, state: 'pending' })).toEqual(['gr_b']);
+      expect(await ids({ limit: 10, now_ms, state: 'expired' })).toEqual(['gr_c']);
+      expect(await ids({ limit: 10, now_ms, state: 'revoked' })).toEqual(['gr_d']);
     });
 
     it('lists open grants and refuses a remaining outside 0..amount', async () => {

@@ -329,6 +329,19 @@ export interface StoreTransaction {
   /** Grants not yet closed (stored status `active`), any effective time. */
   listOpenGrants(account_id: string): Promise<GrantRow[]>;
   listGrants(account_id: string): Promise<GrantRow[]>;
+  /**
+   * One page of the account's grants in creation order, after `after`, optionally only those in
+   * a state at `now_ms` (pending: not yet in force; expired: closed as such or past its expiry).
+   */
+  listGrantPage(
+    account_id: string,
+    page: {
+      limit: number;
+      after?: { created_at_ms: number; id: string } | undefined;
+      state?: 'pending' | 'active' | 'expired' | 'revoked' | undefined;
+      now_ms: number;
+    },
+  ): Promise<GrantRow[]>;
   insertGrant(row: GrantRow): Promise<void>;
   /**
    * Moves a grant's remaining by `delta_micros` only if it stays within 0..amount and the grant is

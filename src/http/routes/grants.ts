@@ -3,7 +3,7 @@ import { issueGrantInput, revokeGrantInput } from '../../schema/commands.ts';
 import { parseInput } from '../../schema/parse.ts';
 import { issueGrantCommand, revokeGrantCommand } from '../../service/commands/grants.ts';
 
-import { listQuery, objectBody, type RouteDefinition, without } from './route.ts';
+import { grantsQuery, objectBody, type RouteDefinition, without } from './route.ts';
 
 export const grantsRoutes: RouteDefinition[] = [
   {
@@ -25,12 +25,10 @@ export const grantsRoutes: RouteDefinition[] = [
     tag: 'grants',
     access: 'read',
     customer: true,
-    query: listQuery,
-    handle: async ({ tally, params, query, ownAccount }) => {
+    query: grantsQuery,
+    handle: ({ tally, params, query, ownAccount }) => {
       ownAccount(params.id);
-      const { status } = parseInput(listQuery, query);
-      const grants = await tally.listGrants(params.id!);
-      return { data: status ? grants.filter((grant) => grant.status === status) : grants, next_cursor: null };
+      return tally.listGrantPage(params.id!, parseInput(grantsQuery, query));
     },
   },
   {

@@ -58,12 +58,19 @@ export function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-export const listQuery = z.strictObject({
-  status: z.enum(['pending', 'active', 'expired', 'revoked']).optional(),
-});
-
 /** Query strings carry numbers as text: a page size is coerced, then must be a whole number in range. */
 export const pageLimit = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).optional();
+
+/** A page of grants, optionally in one state. */
+export const grantsQuery = z.strictObject({
+  status: z.enum(['pending', 'active', 'expired', 'revoked']).optional(),
+  cursor: z
+    .string()
+    .max(IDENTIFIER_LENGTH_MAX * 2)
+    .optional(),
+  limit: pageLimit,
+});
+
 export const pageQuery = z.strictObject({
   cursor: z
     .string()

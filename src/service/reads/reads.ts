@@ -226,6 +226,43 @@ export async function listGrants(context: ReadContext, account_id: string): Prom
   return (await getBalance(context, account_id)).grants;
 }
 
+/** An account's grants in creation order, a page at a time (paged in the store), optionally in one state. */
+export async function listGrantPage(
+  context: ReadContext,
+  account_id: string,
+  query: { status?: 'pending' | 'active' | 'expired' | 'revoked'; cursor?: string; limit?: number } = {},
+): Promise<{ data: GrantView[]; next_cursor: string | null }> {
+  const limit = Math.min(Math.max(query.limit ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
+  await refreshIfDue(context, account_id);
+  return context.store.read(async (transaction) => {
+    const now_ms = context.clock.now_ms();
+    await existingAccount(transaction, account_id);
+    const rows = await transaction.listGrantPage(account_id, {
+      limit: limit + 1,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      state: query.status,
+      now_ms,
+    });
+    const page = rows.slice(0, limit);
+    // What each grant has usable now: held credits of lapsed reservations count as back (domain/balance.ts).
+    const held = await transaction.listHeldReservations(account_id);
+    const subscription = await transaction.getSubscription(account_id);
+    const balance = computeBalance(
+      page,
+      held,
+      context.config.kinds,
+      now_ms,
+      subscription?.status === 'active',
+    );
+    return {
+      data: page.map((grant) =>
+        grantView(grant, now_ms, balance.grants.get(grant.id)?.available_micros ?? grant.remaining_micros),
+      ),
+      next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!) : null,
+    };
+  });
+}
+
 // ── Balance ─────────────────────────────────────────────────────────────────────────────
 
 /** The balance at this instant: exact whether or not due work has been booked. */

@@ -635,6 +635,49 @@ export class SqlTransaction implements StoreTransaction {
       await this.all('SELECT * FROM grants WHERE account_id = ? ORDER BY created_at_ms, id', account_id)
     ).map(grantFromRow);
   }
+  async listGrantPage(
+    account_id: string,
+    page: {
+      limit: number;
+      after?: { created_at_ms: number; id: string } | undefined;
+      state?: 'pending' | 'active' | 'expired' | 'revoked' | undefined;
+      now_ms: number;
+    },
+  ) {
+    const conditions = ['account_id = ?'];
+    const parameters: unknown[] = [account_id];
+    if (page.after) {
+      conditions.push('(created_at_ms > ? OR (created_at_ms = ? AND id > ?))');
+      parameters.push(page.after.created_at_ms, page.after.created_at_ms, page.after.id);
+    }
+    const now = page.now_ms;
+    switch (page.state) {
+      case 'pending':
+        conditions.push("status = 'active' AND effective_at_ms > ?");
+        parameters.push(now);
+        break;
+      case 'active':
+        conditions.push(
+          "status = 'active' AND effective_at_ms <= ? AND (expires_at_ms IS NULL OR expires_at_ms > ?)",
+        );
+        parameters.push(now, now);
+        break;
+      case 'expired':
+        conditions.push("(status = 'expired' OR (status = 'active' AND expires_at_ms <= ?))");
+        parameters.push(now);
+        break;
+      case 'revoked':
+        conditions.push("status = 'revoked'");
+        break;
+    }
+    parameters.push(page.limit);
+    return (
+      await this.all(
+        `SELECT * FROM grants WHERE ${conditions.join(' AND ')} ORDER BY created_at_ms, id LIMIT ?`,
+        ...parameters,
+      )
+    ).map(grantFromRow);
+  }
   async insertGrant(row: GrantRow) {
     await this.rememberGrant(row);
     await this.write(
