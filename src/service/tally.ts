@@ -21,7 +21,7 @@ import type { PriceBookInput, TallyConfig } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
 import { IdempotencyKeyTaken, type Store, type StoreTransaction } from '../store/store.ts';
 import { Access } from './access.ts';
-import { AccountSession, finishSessions, type SessionEnvironment } from './account-session.ts';
+import { finishSessions, type SessionEnvironment } from './account-session.ts';
 import type { Clock } from './clock.ts';
 import { accountSettingsCommand, putAccountCommand } from './commands/accounts.ts';
 import type { Command, CommandEngine } from './commands/command.ts';
@@ -32,6 +32,7 @@ import { refundChargeCommand } from './commands/refunds.ts';
 import { chargeCommand, releaseCommand, reserveCommand, settleCommand } from './commands/runs.ts';
 import { canonicalJson, type KeyLookup, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
+import { bookDueWork, type DueWorkReport } from './jobs/due-work.ts';
 import { PriceBooks } from './price-books.ts';
 import * as reads from './reads/reads.ts';
 import { ReservationAccounts } from './reservation-accounts.ts';
@@ -59,12 +60,7 @@ export interface RefundView {
   grant: GrantView;
 }
 
-export interface DueWorkReport {
-  accounts: number;
-  reservations_expired: number;
-  grants_expired: number;
-  grants_announced: number;
-}
+export type { DueWorkReport } from './jobs/due-work.ts';
 
 /** A read's parameters after its context. */
 type OmitContext<Read> = Read extends (context: reads.ReadContext, ...args: infer Args) => infer Answer
@@ -261,38 +257,8 @@ export class Tally implements reads.ReadContext {
 
   // ── Background work and checks ──────────────────────────────────────────────────────────
 
-  /**
-   * Books reservations past their TTL and grants past their expiry. Balances never depend on
-   * this having run; it keeps the stored rows and journal in step with the clock.
-   */
-  async bookDueWork(batch_size = 100): Promise<DueWorkReport> {
-    const report: DueWorkReport = {
-      accounts: 0,
-      reservations_expired: 0,
-      grants_expired: 0,
-      grants_announced: 0,
-    };
-    for (;;) {
-      const now_ms = this.clock.now_ms();
-      const expiring_soon_ms = this.config.expiring_soon_days * 86_400_000;
-      const account_ids = await this.store.read((transaction) =>
-        transaction.listAccountsWithDueWork(now_ms, now_ms + expiring_soon_ms, batch_size),
-      );
-      if (account_ids.length === 0) return report;
-      for (const account_id of account_ids) {
-        // Opening a session books everything due on the account.
-        const booked = await this.store.transaction(async (transaction) => {
-          const session = await AccountSession.open(transaction, account_id, this.environment(now_ms));
-          await finishSessions(transaction);
-          return session.booked_on_open;
-        });
-        report.accounts++;
-        report.reservations_expired += booked.reservations_expired;
-        report.grants_expired += booked.grants_expired;
-        report.grants_announced += booked.grants_announced;
-      }
-    }
-  }
+  /** Books what has fallen due on every account (jobs/due-work.ts). */
+  bookDueWork = (batch_size?: number): Promise<DueWorkReport> => bookDueWork(this, batch_size);
 
   /** Checks the whole ledger; see verify.ts for what is checked. */
   async verify(
