@@ -604,3 +604,55 @@ describe('HTTP API', () => {
     expect(page.json).toContain('/v1/reservations/{id}/settle');
   });
 });
+
+describe('answers and their schemas', () => {
+  it('answers exactly what each route declares: real answers parse with the strict answer schemas', async () => {
+    const answered = async (method: string, path: string, key: string, body?: unknown) => {
+      const route = routes.find(
+        (candidate) =>
+          candidate.method === method.toLowerCase() &&
+          new RegExp(`^${candidate.path.replace(/\{\w+\}/g, '[^/?]+')}(\\?.*)?$`).test(path),
+      )!;
+      expect(route.answer, `${method} ${path} declares its answer`).toBeDefined();
+      const { json, status } = await call(method, path, { key, body });
+      expect(status).toBe(200);
+      const parsed = route.answer!.safeParse(json);
+      expect(parsed.error?.issues ?? [], `${method} ${path}`).toEqual([]);
+      return json;
+    };
+    const grant = await answered('POST', '/v1/accounts/alice/grants', write_key, {
+      kind: 'promo',
+      amount: '5',
+    });
+    await answered('GET', '/v1/accounts/alice/grants', read_key);
+    const reservation = await answered('POST', '/v1/reservations', write_key, {
+      account: 'alice',
+      operation: 'chat.fast',
+      max_credits: '3',
+      metadata: { thread: 't1', tags: ['a'] },
+    });
+    await answered('GET', `/v1/reservations/${reservation.id}`, read_key);
+    const charge = await answered('POST', `/v1/reservations/${reservation.id}/settle`, write_key, {
+      usage: { input_tokens: 10 },
+    });
+    await answered('GET', `/v1/charges/${charge.id}`, read_key);
+    await answered('POST', '/v1/charges', write_key, {
+      account: 'alice',
+      operation: 'web.extract',
+      usage: {},
+    });
+    const held = await answered('POST', '/v1/reservations', write_key, {
+      account: 'alice',
+      operation: 'web.extract',
+    });
+    await answered('POST', `/v1/reservations/${held.id}/release`, write_key, {});
+    await answered('GET', '/v1/accounts/alice/reservations', read_key);
+    await answered('GET', '/v1/accounts?prefix=a', read_key);
+    await answered('POST', `/v1/grants/${grant.id}/revoke`, write_key, { reason: 'test' });
+    // The document carries them: the OpenAPI answer of a charge lists its fields.
+    const document = (await call('GET', '/openapi.json')).json;
+    const settle =
+      document.paths['/v1/reservations/{id}/settle'].post.responses['200'].content['application/json'];
+    expect(Object.keys(settle.schema.properties)).toContain('uncollected');
+  });
+});

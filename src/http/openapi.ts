@@ -14,6 +14,15 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
+/** An answer's JSON Schema as the server writes it (zod's output side). */
+function answerSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io: 'output',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return rest;
+}
+
 const problemSchema = {
   type: 'object',
   required: ['type', 'title', 'status', 'code', 'detail'],
@@ -82,7 +91,12 @@ export function openApiDocument(
           }
         : {}),
       responses: {
-        '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+        '200': {
+          description: 'OK',
+          content: {
+            'application/json': { schema: route.answer ? answerSchema(route.answer) : { type: 'object' } },
+          },
+        },
         default: {
           description: 'A problem: the closed set of codes is listed in docs/errors.md',
           content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },

@@ -1,26 +1,26 @@
 /**
  * What commands answer: rows shaped as the HTTP contract (API.md) shapes them, with credits as
- * decimal strings and times as RFC 3339. The library and the HTTP edge return the same objects,
+ * decimal strings and times as RFC 3339; the types are those of the answer schemas (schema/answers.ts). The library and the HTTP edge return the same objects,
  * and idempotent replays return them verbatim.
  */
-import { type GrantState, grantState } from '../domain/balance.ts';
+import type { z } from 'zod';
+import { grantState } from '../domain/balance.ts';
 import { formatCredits } from '../domain/credits.ts';
 import type { Allocation } from '../domain/drawdown.ts';
-import { type CreditValue, type Money, moneyFor } from '../domain/money.ts';
-import type { AccountRow, ChargeRow, GrantRow, ReservationRow, RunMetadata } from '../store/store.ts';
+import { type CreditValue, moneyFor } from '../domain/money.ts';
+import type {
+  accountAnswer,
+  allocationAnswer,
+  chargeAnswer,
+  grantAnswer,
+  reservationAnswer,
+} from '../schema/answers.ts';
+import type { AccountRow, ChargeRow, GrantRow, ReservationRow } from '../store/store.ts';
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 
-export interface AccountView {
-  id: string;
-  kind: 'user' | 'team';
-  timezone: string;
-  status: 'active' | 'closed';
-  low_balance_threshold: string | null;
-  created_at: string;
-  metadata: Record<string, string>;
-}
+export type AccountView = z.infer<typeof accountAnswer>;
 
 export function accountView(row: AccountRow): AccountView {
   return {
@@ -35,26 +35,7 @@ export function accountView(row: AccountRow): AccountView {
   };
 }
 
-export interface GrantView {
-  id: string;
-  account: string;
-  kind: string;
-  amount: string;
-  remaining: string;
-  effective_at: string;
-  expires_at: string | null;
-  priority: number;
-  source: string;
-  status: GrantState;
-  reason: string | null;
-  /** When it was revoked or its expiry was booked, and why it was revoked. */
-  closed_at: string | null;
-  closed_reason: string | null;
-  allowed_operations: string[] | null;
-  refund_of: string | null;
-  metadata: Record<string, string>;
-  created_at: string;
-}
+export type GrantView = z.infer<typeof grantAnswer>;
 
 /** `remaining_micros` may be given when reads count credits freed by lapsed reservations. */
 export function grantView(row: GrantRow, now_ms: number, remaining_micros = row.remaining_micros): GrantView {
@@ -79,11 +60,7 @@ export function grantView(row: GrantRow, now_ms: number, remaining_micros = row.
   };
 }
 
-export interface AllocationView {
-  grant_id: string;
-  kind: string;
-  amount: string;
-}
+export type AllocationView = z.infer<typeof allocationAnswer>;
 
 const allocationViews = (allocations: readonly Allocation[]): AllocationView[] =>
   allocations.map((allocation) => ({
@@ -92,25 +69,7 @@ const allocationViews = (allocations: readonly Allocation[]): AllocationView[] =
     amount: formatCredits(allocation.amount_micros),
   }));
 
-export interface ReservationView {
-  id: string;
-  account: string;
-  operation: string;
-  model: string | null;
-  status: 'held' | 'settled' | 'released' | 'expired';
-  amount: string;
-  /** The amount held, in money at the reservation's price version. */
-  money: Money;
-  expires_at: string;
-  price_version: number;
-  grants: AllocationView[];
-  usage: Record<string, string> | null;
-  member: string | null;
-  metadata: RunMetadata;
-  created_at: string;
-  resolved_at: string | null;
-  charge_id: string | null;
-}
+export type ReservationView = z.infer<typeof reservationAnswer>;
 
 export function reservationView(
   row: ReservationRow,
@@ -138,25 +97,7 @@ export function reservationView(
   };
 }
 
-export interface ChargeView {
-  id: string;
-  account: string;
-  reservation_id: string | null;
-  operation: string;
-  model: string | null;
-  usage: Record<string, string>;
-  credits: string;
-  /** The credits charged, in money at the charge's price version. */
-  money: Money;
-  uncollected: string;
-  refunded: string;
-  grants: AllocationView[];
-  outcome: 'succeeded' | 'failed' | 'rejected';
-  price_version: number;
-  member: string | null;
-  metadata: RunMetadata;
-  created_at: string;
-}
+export type ChargeView = z.infer<typeof chargeAnswer>;
 
 export function chargeView(row: ChargeRow, credit_value: CreditValue): ChargeView {
   return {

@@ -1,4 +1,5 @@
 /** Accounts and what they hold (SPEC §1, C1). */
+import { accountAnswer, pageAnswer } from '../../schema/answers.ts';
 import { accountSettingsInput, putAccountInput } from '../../schema/commands.ts';
 import { parseInput } from '../../schema/parse.ts';
 import { accountSettingsCommand, putAccountCommand } from '../../service/commands/accounts.ts';
@@ -25,6 +26,7 @@ export const accountsRoutes: RouteDefinition[] = [
     access: 'read',
     customer: false,
     query: accountSearchQuery,
+    answer: pageAnswer(accountAnswer),
     handle: ({ tally, query }) => tally.searchAccounts(parseInput(accountSearchQuery, query)),
   },
   {

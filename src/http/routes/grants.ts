@@ -1,4 +1,5 @@
 /** Grants (SPEC C1). */
+import { grantAnswer, pageAnswer } from '../../schema/answers.ts';
 import { issueGrantInput, revokeGrantInput } from '../../schema/commands.ts';
 import { parseInput } from '../../schema/parse.ts';
 import { issueGrantCommand, revokeGrantCommand } from '../../service/commands/grants.ts';
@@ -15,6 +16,7 @@ export const grantsRoutes: RouteDefinition[] = [
     customer: false,
     body: without(issueGrantInput, 'account'),
     idempotent: true,
+    answer: grantAnswer,
     handle: ({ tally, params, body, options }) =>
       tally.run(issueGrantCommand, { ...objectBody(body), account: params.id }, options),
   },
@@ -26,6 +28,7 @@ export const grantsRoutes: RouteDefinition[] = [
     access: 'read',
     customer: true,
     query: grantsQuery,
+    answer: pageAnswer(grantAnswer),
     handle: ({ tally, params, query, ownAccount }) => {
       ownAccount(params.id);
       return tally.listGrantPage(params.id!, parseInput(grantsQuery, query));
@@ -40,6 +43,7 @@ export const grantsRoutes: RouteDefinition[] = [
     customer: false,
     body: without(revokeGrantInput, 'grant'),
     idempotent: true,
+    answer: grantAnswer,
     handle: ({ tally, params, body, options }) =>
       tally.run(revokeGrantCommand, { ...objectBody(body), grant: params.id }, options),
   },

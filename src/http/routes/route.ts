@@ -41,6 +41,8 @@ export interface RouteDefinition {
   body?: z.ZodType;
   /** The query parameters it takes, checked at the edge (unknown ones refused); none if absent. */
   query?: z.ZodType;
+  /** What it answers (schema/answers.ts), for the OpenAPI document; an object when not given yet. */
+  answer?: z.ZodType;
   idempotent?: boolean;
   handle(context: RouteContext): Promise<unknown>;
 }

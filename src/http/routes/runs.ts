@@ -1,4 +1,5 @@
 /** Metering: estimates, reservations, settlement, charges and refunds (SPEC C5, C6). */
+import { chargeAnswer, pageAnswer, reservationAnswer } from '../../schema/answers.ts';
 import {
   chargeInput,
   estimateInput,
@@ -22,6 +23,7 @@ export const runsRoutes: RouteDefinition[] = [
     access: 'read',
     customer: true,
     query: pageQuery,
+    answer: pageAnswer(reservationAnswer),
     handle: ({ tally, params, query, ownAccount }) => {
       ownAccount(params.id);
       return tally.listReservations(params.id!, parseInput(pageQuery, query));
@@ -50,6 +52,7 @@ export const runsRoutes: RouteDefinition[] = [
     customer: false,
     body: reserveInput,
     idempotent: true,
+    answer: reservationAnswer,
     handle: ({ tally, body, options }) => tally.run(reserveCommand, body, options),
   },
   {
@@ -59,6 +62,7 @@ export const runsRoutes: RouteDefinition[] = [
     tag: 'runs',
     access: 'read',
     customer: true,
+    answer: reservationAnswer,
     handle: async ({ tally, params, ownAccount }) => {
       const reservation = await tally.getReservation(params.id!);
       ownAccount(reservation.account, 'reservation_not_found');
@@ -74,6 +78,7 @@ export const runsRoutes: RouteDefinition[] = [
     customer: false,
     body: without(settleInput, 'reservation'),
     idempotent: true,
+    answer: chargeAnswer,
     handle: ({ tally, params, body, options }) =>
       tally.run(settleCommand, { ...objectBody(body), reservation: params.id }, options),
   },
@@ -86,6 +91,7 @@ export const runsRoutes: RouteDefinition[] = [
     customer: false,
     body: without(releaseInput, 'reservation'),
     idempotent: true,
+    answer: reservationAnswer,
     handle: ({ tally, params, body, options }) =>
       tally.run(releaseCommand, { ...objectBody(body ?? {}), reservation: params.id }, options),
   },
@@ -98,6 +104,7 @@ export const runsRoutes: RouteDefinition[] = [
     customer: false,
     body: chargeInput,
     idempotent: true,
+    answer: chargeAnswer,
     handle: ({ tally, body, options }) => tally.run(chargeCommand, body, options),
   },
   {
@@ -107,6 +114,7 @@ export const runsRoutes: RouteDefinition[] = [
     tag: 'runs',
     access: 'read',
     customer: true,
+    answer: chargeAnswer,
     handle: async ({ tally, params, ownAccount }) => {
       const charge = await tally.getCharge(params.id!);
       ownAccount(charge.account, 'charge_not_found');

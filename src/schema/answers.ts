@@ -1,0 +1,107 @@
+/**
+ * What Tally answers, as schemas (issue 17): the view types the engine returns, the SDK and the
+ * dashboard use, and the OpenAPI document's answers are all derived from these. Strict objects,
+ * so a field added to an answer without its schema fails the test that parses real answers.
+ */
+import { z } from 'zod';
+
+/** Credits as a decimal string: at most 6 decimals. */
+const credits = z.string().regex(/^-?\d+(\.\d{1,6})?$/);
+const time = z.iso.datetime();
+const nullableTime = time.nullable();
+const stringRecord = z.record(z.string(), z.string());
+
+export const moneyAnswer = z.strictObject({
+  currency: z.string(),
+  /** Rounded to the nearest minor unit. */
+  amount_minor: z.number().int(),
+  /** Exact, in major units ("0.0109" dollars). */
+  amount: z.string(),
+});
+
+export const runMetadataAnswer = z.strictObject({
+  thread: z.string().optional(),
+  project: z.string().optional(),
+  app: z.string().optional(),
+  author: z.string().optional(),
+  request_id: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+});
+
+export const accountAnswer = z.strictObject({
+  id: z.string(),
+  kind: z.enum(['user', 'team']),
+  timezone: z.string(),
+  status: z.enum(['active', 'closed']),
+  low_balance_threshold: credits.nullable(),
+  created_at: time,
+  metadata: stringRecord,
+});
+
+export const grantAnswer = z.strictObject({
+  id: z.string(),
+  account: z.string(),
+  kind: z.string(),
+  amount: credits,
+  remaining: credits,
+  effective_at: time,
+  expires_at: nullableTime,
+  priority: z.number().int(),
+  source: z.string(),
+  status: z.enum(['pending', 'active', 'expired', 'revoked']),
+  reason: z.string().nullable(),
+  /** When it was revoked or its expiry was booked, and why it was revoked. */
+  closed_at: nullableTime,
+  closed_reason: z.string().nullable(),
+  allowed_operations: z.array(z.string()).nullable(),
+  refund_of: z.string().nullable(),
+  metadata: stringRecord,
+  created_at: time,
+});
+
+export const allocationAnswer = z.strictObject({ grant_id: z.string(), kind: z.string(), amount: credits });
+
+export const reservationAnswer = z.strictObject({
+  id: z.string(),
+  account: z.string(),
+  operation: z.string(),
+  model: z.string().nullable(),
+  status: z.enum(['held', 'settled', 'released', 'expired']),
+  amount: credits,
+  /** The amount held, in money at the reservation's price version. */
+  money: moneyAnswer,
+  expires_at: time,
+  price_version: z.number().int(),
+  grants: z.array(allocationAnswer),
+  usage: stringRecord.nullable(),
+  member: z.string().nullable(),
+  metadata: runMetadataAnswer,
+  created_at: time,
+  resolved_at: nullableTime,
+  charge_id: z.string().nullable(),
+});
+
+export const chargeAnswer = z.strictObject({
+  id: z.string(),
+  account: z.string(),
+  reservation_id: z.string().nullable(),
+  operation: z.string(),
+  model: z.string().nullable(),
+  usage: stringRecord,
+  credits,
+  /** The credits charged, in money at the charge's price version. */
+  money: moneyAnswer,
+  /** What the run cost beyond what was charged (capped, or more than the balance held). */
+  uncollected: credits,
+  refunded: credits,
+  grants: z.array(allocationAnswer),
+  outcome: z.enum(['succeeded', 'failed', 'rejected']),
+  price_version: z.number().int(),
+  member: z.string().nullable(),
+  metadata: runMetadataAnswer,
+  created_at: time,
+});
+
+/** A list: one page, and where the next one starts (null at the end). */
+export const pageAnswer = <Item extends z.ZodType>(item: Item) =>
+  z.strictObject({ data: z.array(item), next_cursor: z.string().nullable() });
