@@ -649,6 +649,10 @@ describe('answers and their schemas', () => {
     await answered('GET', '/v1/accounts/alice/reservations', read_key);
     await answered('GET', '/v1/accounts?prefix=a', read_key);
     await answered('POST', `/v1/grants/${grant.id}/revoke`, write_key, { reason: 'test' });
+    await answered('PUT', '/v1/accounts/alice/limits/daily', write_key, { window: 'day', max: '50' });
+    await answered('GET', '/v1/accounts/alice/limits', read_key);
+    await answered('GET', '/v1/accounts/alice/balance', read_key);
+    await answered('GET', '/v1/events', read_key);
     // The document carries them: the OpenAPI answer of a charge lists its fields.
     const document = (await call('GET', '/openapi.json')).json;
     const settle =

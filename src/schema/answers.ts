@@ -102,6 +102,41 @@ export const chargeAnswer = z.strictObject({
   created_at: time,
 });
 
+export const limitAnswer = z.strictObject({
+  id: z.string(),
+  window: z.enum(['day', 'week', 'month', 'billing_cycle', 'rolling_24h']),
+  max: credits,
+  used: credits,
+  remaining: credits,
+  /** When the window ends, in the account's timezone; null for a rolling window. */
+  resets_at: nullableTime,
+  kinds: z.array(z.string()).nullable(),
+  operations: z.array(z.string()).nullable(),
+  member: z.string().nullable(),
+  project: z.string().nullable(),
+  /** `account`: the operator's for this account; `customer`: the customer's own. */
+  source: z.enum(['config', 'plan', 'account', 'customer']),
+});
+
+export const balanceAnswer = z.strictObject({
+  account: z.string(),
+  available: credits,
+  held: credits,
+  by_kind: z.record(z.string(), z.strictObject({ available: credits, held: credits, unusable: credits })),
+  grants: z.array(grantAnswer),
+  /** Every limit on the account, how much of it is used, and when it resets (account timezone). */
+  limits: z.array(limitAnswer),
+  next_expiry: z.strictObject({ amount: credits, at: time }).nullable(),
+});
+
+export const eventAnswer = z.strictObject({
+  id: z.string(),
+  type: z.string(),
+  account: z.string(),
+  created_at: time,
+  data: z.record(z.string(), z.unknown()),
+});
+
 /** A list: one page, and where the next one starts (null at the end). */
 export const pageAnswer = <Item extends z.ZodType>(item: Item) =>
   z.strictObject({ data: z.array(item), next_cursor: z.string().nullable() });

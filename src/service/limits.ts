@@ -3,6 +3,7 @@
  * the operator or by the user as a spending limit), each measured over its window in the
  * account's timezone. They become caps on draw-down, lines in the balance and reasons in a refusal.
  */
+import type { z } from 'zod';
 import type { Window } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
 import type { DrawCap } from '../domain/drawdown.ts';
@@ -14,6 +15,7 @@ import {
   type SpendRecord,
   spentUnder,
 } from '../domain/spending.ts';
+import type { limitAnswer } from '../schema/answers.ts';
 import type { TallyConfig } from '../schema/config.ts';
 import type {
   AccountLimitRow,
@@ -49,19 +51,7 @@ export interface LimitStatus {
   resets_at_ms: number | null;
 }
 
-export interface LimitView {
-  id: string;
-  window: LimitRule['window'];
-  max: string;
-  used: string;
-  remaining: string;
-  resets_at: string | null;
-  kinds: string[] | null;
-  operations: string[] | null;
-  member: string | null;
-  project: string | null;
-  source: LimitSource;
-}
+export type LimitView = z.infer<typeof limitAnswer>;
 
 export function limitView(status: LimitStatus): LimitView {
   const remaining = status.rule.max_micros - status.used_micros;

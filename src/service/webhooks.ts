@@ -5,10 +5,12 @@
  * attempt. Deliveries can be replayed by hand. The event id is the `webhook-id`, so receivers
  * can drop duplicates.
  */
+
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Webhook } from 'standardwebhooks';
+import type { z } from 'zod';
 import { assert } from '../domain/assert.ts';
 import { EVENT_TYPES } from '../domain/events.ts';
 import {
@@ -22,6 +24,7 @@ import {
   WEBHOOK_TIMEOUT_MS,
 } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
+import type { eventAnswer } from '../schema/answers.ts';
 import type {
   EventRow,
   Store,
@@ -41,13 +44,7 @@ import {
   type WebhookTargetPolicy,
 } from './webhook-targets.ts';
 
-export interface EventView {
-  id: string;
-  type: string;
-  account: string;
-  created_at: string;
-  data: Record<string, unknown>;
-}
+export type EventView = z.infer<typeof eventAnswer>;
 
 export const eventView = (row: EventRow): EventView => ({
   id: row.id,

@@ -1,5 +1,5 @@
 /** Accounts and what they hold (SPEC §1, C1). */
-import { accountAnswer, pageAnswer } from '../../schema/answers.ts';
+import { accountAnswer, balanceAnswer, pageAnswer } from '../../schema/answers.ts';
 import { accountSettingsInput, putAccountInput } from '../../schema/commands.ts';
 import { parseInput } from '../../schema/parse.ts';
 import { accountSettingsCommand, putAccountCommand } from '../../service/commands/accounts.ts';
@@ -62,6 +62,7 @@ export const accountsRoutes: RouteDefinition[] = [
     tag: 'accounts',
     access: 'read',
     customer: true,
+    answer: balanceAnswer,
     handle: ({ tally, params, ownAccount }) => {
       ownAccount(params.id);
       return tally.getBalance(params.id!);

@@ -1,4 +1,5 @@
 /** Events and webhooks (SPEC C12). */
+import { eventAnswer, pageAnswer } from '../../schema/answers.ts';
 import { listEventsInput, webhookEndpointInput } from '../../schema/commands.ts';
 import { createEndpointCommand, replayDeliveryCommand } from '../../service/commands/webhooks.ts';
 
@@ -13,6 +14,7 @@ export const eventsRoutes: RouteDefinition[] = [
     access: 'read',
     customer: true,
     query: listEventsInput,
+    answer: pageAnswer(eventAnswer),
     handle: ({ tally, query, principal, ownAccount }) => {
       // A customer token sees its own account's events only.
       if (query.account !== undefined) ownAccount(query.account);

@@ -1,4 +1,5 @@
 /** Plans, subscriptions and limits (SPEC C7, C8). */
+import { limitAnswer, pageAnswer } from '../../schema/answers.ts';
 import { limitInput, subscriptionInput } from '../../schema/commands.ts';
 import {
   cancelSubscriptionCommand,
@@ -61,6 +62,7 @@ export const plansRoutes: RouteDefinition[] = [
     tag: 'plans',
     access: 'read',
     customer: true,
+    answer: pageAnswer(limitAnswer),
     handle: async ({ tally, params, ownAccount }) => {
       ownAccount(params.id);
       return { data: await tally.listLimits(params.id!), next_cursor: null };
@@ -76,6 +78,7 @@ export const plansRoutes: RouteDefinition[] = [
     customer: true,
     body: limitInput.omit({ account: true, id: true }),
     idempotent: true,
+    answer: limitAnswer,
     handle: ({ tally, params, body, options, principal, ownAccount }) => {
       ownAccount(params.id);
       // Who sets the limit comes from the caller, never from the body: a customer's is their own.

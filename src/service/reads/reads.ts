@@ -1,7 +1,9 @@
+import type { z } from 'zod';
 import { computeBalance } from '../../domain/balance.ts';
 import { formatCredits } from '../../domain/credits.ts';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../../domain/limits.ts';
 import { TallyError } from '../../domain/results.ts';
+import type { balanceAnswer } from '../../schema/answers.ts';
 import {
   type EstimateInput,
   estimateInput,
@@ -59,16 +61,7 @@ export interface AuditView {
   at: string;
 }
 
-export interface BalanceView {
-  account: string;
-  available: string;
-  held: string;
-  by_kind: Record<string, { available: string; held: string; unusable: string }>;
-  grants: GrantView[];
-  /** Every limit on the account, how much of it is used, and when it resets (account timezone). */
-  limits: LimitView[];
-  next_expiry: { amount: string; at: string } | null;
-}
+export type BalanceView = z.infer<typeof balanceAnswer>;
 
 /** What reads use of the engine. */
 export interface ReadContext {
