@@ -63,6 +63,10 @@ export interface AuditView {
 
 export type BalanceView = z.infer<typeof balanceAnswer>;
 
+/** Rows a page holds: what was asked, within 1..PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT when unasked. */
+const pageSize = (asked: number | undefined): number =>
+  Math.min(Math.max(asked ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
+
 /** What reads use of the engine. */
 export interface ReadContext {
   readonly store: Store;
@@ -80,7 +84,7 @@ export async function listAudit(
     limit?: number;
   },
 ): Promise<{ data: AuditView[]; next_cursor: string | null }> {
-  const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
+  const limit = pageSize(query.limit);
   const rows = await context.store.read((transaction) =>
     transaction.listAudit({ account_id: query.account, before: query.cursor }, limit + 1),
   );
@@ -107,7 +111,7 @@ export async function searchAccounts(
     limit?: number;
   },
 ): Promise<{ data: AccountView[]; next_cursor: string | null }> {
-  const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
+  const limit = pageSize(query.limit);
   const rows = await context.store.read((transaction) =>
     transaction.searchAccounts(query.prefix ?? '', query.cursor ?? null, limit + 1),
   );
@@ -121,7 +125,7 @@ export async function listReservations(
   account_id: string,
   query: { limit?: number; cursor?: string } = {},
 ): Promise<{ data: ReservationView[]; next_cursor: string | null }> {
-  const limit = Math.min(Math.max(query.limit ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
+  const limit = pageSize(query.limit);
   return context.store.read(async (transaction) => {
     await existingAccount(transaction, account_id);
     const rows = await transaction.listReservationPage(account_id, {
@@ -225,7 +229,7 @@ export async function listGrantPage(
   account_id: string,
   query: { status?: 'pending' | 'active' | 'expired' | 'revoked'; cursor?: string; limit?: number } = {},
 ): Promise<{ data: GrantView[]; next_cursor: string | null }> {
-  const limit = Math.min(Math.max(query.limit ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
+  const limit = pageSize(query.limit);
   await refreshIfDue(context, account_id);
   return context.store.read(async (transaction) => {
     const now_ms = context.clock.now_ms();
