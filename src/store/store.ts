@@ -304,7 +304,8 @@ export interface OpenedAccount {
   reservation: ReservationRow | undefined;
 }
 
-export interface StoreTransaction {
+/** Accounts, and the lock every command on one takes first. */
+export interface AccountStore {
   /** Reads an account and, on stores with row locks, locks it until the transaction ends. */
   getAccountForUpdate(id: string): Promise<AccountRow | undefined>;
   /**
@@ -324,7 +325,10 @@ export interface StoreTransaction {
   listAccountIds(after: string | null, limit: number): Promise<string[]>;
   /** Accounts whose id starts with `prefix`, in id order after `after`. */
   searchAccounts(prefix: string, after: string | null, limit: number): Promise<AccountRow[]>;
+}
 
+/** Grants: the buckets credits are held in. */
+export interface GrantStore {
   getGrant(id: string): Promise<GrantRow | undefined>;
   /** Grants not yet closed (stored status `active`), any effective time. */
   listOpenGrants(account_id: string): Promise<GrantRow[]>;
@@ -351,7 +355,10 @@ export interface StoreTransaction {
   adjustGrantRemaining(account_id: string, id: string, delta_micros: bigint): Promise<void>;
   /** Writes remaining, status, closed_at and closed_reason of a grant. */
   updateGrant(row: GrantRow): Promise<void>;
+}
 
+/** Reservations: credits held for a run. */
+export interface ReservationStore {
   getReservation(id: string): Promise<ReservationRow | undefined>;
   listHeldReservations(account_id: string): Promise<ReservationRow[]>;
   /** Every reservation of the account, oldest first (for verify and tools; pages read listReservationPage). */
@@ -364,7 +371,10 @@ export interface StoreTransaction {
   insertReservation(row: ReservationRow): Promise<void>;
   /** Writes status, resolved_at and charge_id of a reservation. */
   updateReservation(row: ReservationRow): Promise<void>;
+}
 
+/** Charges and their refunds. */
+export interface ChargeStore {
   getCharge(id: string): Promise<ChargeRow | undefined>;
   insertCharge(row: ChargeRow): Promise<void>;
   /** Writes refunded_micros of a charge; a value above its credits breaks an invariant and fails. */
@@ -373,15 +383,24 @@ export interface StoreTransaction {
   listCharges(filter: ChargeFilter, page: ChargePage): Promise<ChargeRow[]>;
   /** An account's charges created at or after `since_ms`, newest first, at most `limit`. */
   listRecentCharges(account_id: string, since_ms: number, limit: number): Promise<ChargeRow[]>;
+}
 
+/** The journal: each account's hash-chained transactions. */
+export interface JournalStore {
   /** Appends a transaction and moves the account's chain head; the head must be where the transaction says it was. */
   appendJournal(transaction: JournalTransaction): Promise<void>;
   listJournal(account_id: string): Promise<JournalTransaction[]>;
+}
 
+/** Idempotency records: each key's first answer. */
+export interface IdempotencyStore {
   getIdempotency(scope: string, key: string): Promise<IdempotencyRow | undefined>;
   /** Claims the key with its first answer; IdempotencyKeyTaken (at commit, where writes wait for it) if it was taken. */
   insertIdempotency(row: IdempotencyRow): Promise<void>;
+}
 
+/** Price book versions. */
+export interface PriceBookStore {
   getPriceVersion(version: number): Promise<PriceVersionRow | undefined>;
   listPriceVersions(): Promise<PriceVersionRow[]>;
   /** The highest version whose effective time is at or before `now_ms`. */
@@ -389,13 +408,19 @@ export interface StoreTransaction {
   /** The highest version published, whatever its effective time. */
   getLatestPriceVersion(): Promise<PriceVersionRow | undefined>;
   insertPriceVersion(row: PriceVersionRow): Promise<void>;
+}
 
+/** Secret API keys, stored as hashes. */
+export interface ApiKeyStore {
   insertApiKey(row: ApiKeyRow): Promise<void>;
   getApiKeyByHash(secret_hash: string): Promise<ApiKeyRow | undefined>;
   listApiKeys(): Promise<ApiKeyRow[]>;
   /** Marks a key revoked, once: a second revocation keeps the first time and says so. */
   revokeApiKey(id: string, revoked_at_ms: number): Promise<'revoked' | 'already_revoked' | 'not_found'>;
+}
 
+/** Customer token revocations (tokens themselves are signed, not stored). */
+export interface CustomerTokenStore {
   /**
    * Revokes every customer token of an account, or minted by a key, issued at or before
    * `revoked_at_ms` (a later revocation moves the time on, never back).
@@ -406,17 +431,26 @@ export interface StoreTransaction {
     account: string,
     key_id: string | null,
   ): Promise<{ account_ms: number | null; key_ms: number | null }>;
+}
 
+/** Secrets of the server (the customer token signing key). */
+export interface ServerSecretStore {
   getServerSecret(name: string): Promise<string | undefined>;
   /** Stores a secret unless one of that name exists; returns the one stored. */
   putServerSecretOnce(name: string, value: string, created_at_ms: number): Promise<string>;
+}
 
+/** Accounts with work due. */
+export interface DueWorkStore {
   /**
    * Accounts with work due at `now_ms`: reservations held past their TTL, open grants past their
    * expiry, or grants expiring before `expiring_before_ms` that have not been announced.
    */
   listAccountsWithDueWork(now_ms: number, expiring_before_ms: number, limit: number): Promise<string[]>;
+}
 
+/** Allowance schedules and the grants they issued. */
+export interface AllowanceStore {
   listAllowanceSchedules(account_id: string): Promise<AllowanceScheduleRow[]>;
   putAllowanceSchedule(row: AllowanceScheduleRow): Promise<void>;
   deleteAllowanceSchedule(account_id: string, allowance_id: string): Promise<void>;
@@ -426,19 +460,31 @@ export interface StoreTransaction {
     allowance_id: string,
     period_start_ms: number,
   ): Promise<GrantRow | undefined>;
+}
 
+/** Subscriptions. */
+export interface SubscriptionStore {
   getSubscription(account_id: string): Promise<SubscriptionRow | undefined>;
   putSubscription(row: SubscriptionRow): Promise<void>;
+}
 
+/** Account limits, and the window in which each was last reached. */
+export interface LimitStore {
   listAccountLimits(account_id: string): Promise<AccountLimitRow[]>;
   putAccountLimit(row: AccountLimitRow): Promise<void>;
   getLimitReachedWindow(account_id: string, limit_id: string): Promise<number | undefined>;
   putLimitReachedWindow(account_id: string, limit_id: string, window_start_ms: number): Promise<void>;
+}
 
+/** The audit log of operator actions. */
+export interface AuditStore {
   insertAudit(row: AuditRow): Promise<void>;
   /** The newest entries first, before the `before` id; optionally of one account. */
   listAudit(filter: { account_id?: string; before?: string }, limit: number): Promise<AuditRow[]>;
+}
 
+/** Events: the outbox. */
+export interface EventStore {
   insertEvent(row: EventRow): Promise<void>;
   getEvent(id: string): Promise<EventRow | undefined>;
   /** Events newest last, after the `after` id; optionally of one account and one type. */
@@ -449,7 +495,10 @@ export interface StoreTransaction {
   /** Events not yet fanned out to webhook endpoints, oldest first. */
   listUndispatchedEvents(limit: number): Promise<EventRow[]>;
   markEventsDispatched(ids: readonly string[]): Promise<void>;
+}
 
+/** Webhook endpoints, deliveries and their attempts. */
+export interface WebhookStore {
   insertWebhookEndpoint(row: WebhookEndpointRow): Promise<void>;
   listWebhookEndpoints(): Promise<WebhookEndpointRow[]>;
   getWebhookEndpoint(id: string): Promise<WebhookEndpointRow | undefined>;
@@ -474,6 +523,30 @@ export interface StoreTransaction {
   insertWebhookAttempt(row: WebhookAttemptRow): Promise<void>;
   listWebhookAttempts(delivery_id: string): Promise<WebhookAttemptRow[]>;
 }
+
+/**
+ * What a command may do inside one store transaction: every capability's part of the store. A
+ * new capability adds an interface of its own here (and its part of the contract suite), rather
+ * than growing one long list.
+ */
+export interface StoreTransaction
+  extends AccountStore,
+    GrantStore,
+    ReservationStore,
+    ChargeStore,
+    JournalStore,
+    IdempotencyStore,
+    PriceBookStore,
+    ApiKeyStore,
+    CustomerTokenStore,
+    ServerSecretStore,
+    DueWorkStore,
+    AllowanceStore,
+    SubscriptionStore,
+    LimitStore,
+    AuditStore,
+    EventStore,
+    WebhookStore {}
 
 /** What a command tells the store ahead of running, so it can batch it well. */
 export interface CommandHint {
