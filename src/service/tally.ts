@@ -1,7 +1,8 @@
 /**
- * The service: every command validates its input, then runs in one store transaction with its
- * idempotency record. Commands return promises from the start, so commands arriving together
- * can later share one transaction (group commit) without changing any caller.
+ * The engine: one runner for every command (commands/*.ts: validate, idempotency key, one store
+ * transaction, audit), and the library's facade over the commands, the reads (reads/), due work
+ * (jobs/) and verify. Commands return promises from the start, so commands arriving together
+ * share one transaction (group commit) without changing any caller.
  */
 import type { z } from 'zod';
 import type {
