@@ -653,6 +653,14 @@ describe('answers and their schemas', () => {
     await answered('GET', '/v1/accounts/alice/limits', read_key);
     await answered('GET', '/v1/accounts/alice/balance', read_key);
     await answered('GET', '/v1/events', read_key);
+    await answered('POST', '/v1/keys', ADMIN, { scope: 'read', name: 'schema' });
+    await answered('GET', '/v1/keys', ADMIN);
+    await answered('POST', '/v1/webhook-endpoints', ADMIN, {
+      url: 'http://127.0.0.1:9/hooks',
+      events: ['*'],
+    });
+    await answered('GET', '/v1/webhook-endpoints', ADMIN);
+    await answered('GET', '/v1/audit', ADMIN);
     // The document carries them: the OpenAPI answer of a charge lists its fields.
     const document = (await call('GET', '/openapi.json')).json;
     const settle =

@@ -137,6 +137,39 @@ export const eventAnswer = z.strictObject({
   data: z.record(z.string(), z.unknown()),
 });
 
+export const apiKeyAnswer = z.strictObject({
+  id: z.string(),
+  scope: z.enum(['admin', 'write', 'read']),
+  name: z.string(),
+  /** Enough of the secret to tell keys apart; the secret itself is never shown again. */
+  secret_prefix: z.string(),
+  created_at: time,
+  revoked_at: nullableTime,
+});
+
+/** A key as made: its secret, this once (null when a retry replays the making). */
+export const madeApiKeyAnswer = apiKeyAnswer.extend({ secret: z.string().nullable() });
+
+export const webhookEndpointAnswer = z.strictObject({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.string()),
+  created_at: time,
+});
+
+/** An endpoint as made, with the secret its deliveries are signed with (Standard Webhooks). */
+export const madeWebhookEndpointAnswer = webhookEndpointAnswer.extend({ secret: z.string() });
+
+export const auditAnswer = z.strictObject({
+  id: z.string(),
+  /** An API key id, `cli`, or `library`. */
+  actor: z.string(),
+  action: z.string(),
+  account: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  at: time,
+});
+
 /** A list: one page, and where the next one starts (null at the end). */
 export const pageAnswer = <Item extends z.ZodType>(item: Item) =>
   z.strictObject({ data: z.array(item), next_cursor: z.string().nullable() });

@@ -4,7 +4,9 @@
  * made. Customer tokens (`ct_…`) are signed with a server secret (HMAC-SHA-256), expire
  * within a day, and see one account only.
  */
+
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
 import {
   API_KEY_CACHE_ENTRIES_MAX,
   API_KEY_CACHE_SECONDS,
@@ -12,6 +14,7 @@ import {
   CUSTOMER_TOKEN_TTL_SECONDS_MAX,
 } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
+import type { apiKeyAnswer } from '../schema/answers.ts';
 import type { ApiKeyRow, KeyScope, Store, StoreTransaction } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
@@ -21,14 +24,7 @@ export type Principal =
   | { kind: 'key'; key_id: string; scope: KeyScope }
   | { kind: 'customer'; account: string; expires_at_ms: number };
 
-export interface ApiKeyView {
-  id: string;
-  scope: KeyScope;
-  name: string;
-  secret_prefix: string;
-  created_at: string;
-  revoked_at: string | null;
-}
+export type ApiKeyView = z.infer<typeof apiKeyAnswer>;
 
 const TOKEN_SIGNING_SECRET = 'customer_token_signing';
 /** A customer token: base64url claims, a dot, and the base64url HMAC-SHA-256 of the claims (43 characters). */

@@ -24,7 +24,7 @@ import {
   WEBHOOK_TIMEOUT_MS,
 } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
-import type { eventAnswer } from '../schema/answers.ts';
+import type { eventAnswer, webhookEndpointAnswer } from '../schema/answers.ts';
 import type {
   EventRow,
   Store,
@@ -54,12 +54,7 @@ export const eventView = (row: EventRow): EventView => ({
   data: row.data,
 });
 
-export interface EndpointView {
-  id: string;
-  url: string;
-  events: string[];
-  created_at: string;
-}
+export type EndpointView = z.infer<typeof webhookEndpointAnswer>;
 
 const endpointView = (row: WebhookEndpointRow): EndpointView => ({
   id: row.id,

@@ -1,4 +1,5 @@
 /** Keys, customer tokens and the audit log (SPEC §6, C13). */
+import { apiKeyAnswer, auditAnswer, madeApiKeyAnswer, pageAnswer } from '../../schema/answers.ts';
 import { parseInput } from '../../schema/parse.ts';
 import {
   createKeyCommand,
@@ -20,6 +21,7 @@ export const accessRoutes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     query: auditQuery,
+    answer: pageAnswer(auditAnswer),
     handle: ({ tally, query }) => tally.listAudit(parseInput(auditQuery, query)),
   },
   {
@@ -60,6 +62,7 @@ export const accessRoutes: RouteDefinition[] = [
     tag: 'access',
     access: 'admin',
     customer: false,
+    answer: pageAnswer(apiKeyAnswer),
     handle: async ({ tally }) => ({ data: await tally.access.listKeys(), next_cursor: null }),
   },
   {
@@ -71,6 +74,7 @@ export const accessRoutes: RouteDefinition[] = [
     customer: false,
     body: createKeyInput,
     idempotent: true,
+    answer: madeApiKeyAnswer,
     handle: ({ tally, body, options }) => tally.run(createKeyCommand, body, options),
   },
   {

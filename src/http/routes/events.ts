@@ -1,5 +1,10 @@
 /** Events and webhooks (SPEC C12). */
-import { eventAnswer, pageAnswer } from '../../schema/answers.ts';
+import {
+  eventAnswer,
+  madeWebhookEndpointAnswer,
+  pageAnswer,
+  webhookEndpointAnswer,
+} from '../../schema/answers.ts';
 import { listEventsInput, webhookEndpointInput } from '../../schema/commands.ts';
 import { createEndpointCommand, replayDeliveryCommand } from '../../service/commands/webhooks.ts';
 
@@ -33,6 +38,7 @@ export const eventsRoutes: RouteDefinition[] = [
     customer: false,
     body: webhookEndpointInput,
     idempotent: true,
+    answer: madeWebhookEndpointAnswer,
     handle: ({ tally, body, options }) => tally.run(createEndpointCommand, body, options),
   },
   {
@@ -42,6 +48,7 @@ export const eventsRoutes: RouteDefinition[] = [
     tag: 'events',
     access: 'admin',
     customer: false,
+    answer: pageAnswer(webhookEndpointAnswer),
     handle: async ({ tally }) => ({ data: await tally.webhooks.listEndpoints(), next_cursor: null }),
   },
   {

@@ -3,7 +3,7 @@ import { computeBalance } from '../../domain/balance.ts';
 import { formatCredits } from '../../domain/credits.ts';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../../domain/limits.ts';
 import { TallyError } from '../../domain/results.ts';
-import type { balanceAnswer } from '../../schema/answers.ts';
+import type { auditAnswer, balanceAnswer } from '../../schema/answers.ts';
 import {
   type EstimateInput,
   estimateInput,
@@ -52,14 +52,7 @@ import {
 } from '../views.ts';
 import { type EventView, eventView } from '../webhooks.ts';
 
-export interface AuditView {
-  id: string;
-  actor: string;
-  action: string;
-  account: string | null;
-  details: Record<string, unknown>;
-  at: string;
-}
+export type AuditView = z.infer<typeof auditAnswer>;
 
 export type BalanceView = z.infer<typeof balanceAnswer>;
 
