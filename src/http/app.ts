@@ -124,6 +124,9 @@ const browserPolicy = secureHeaders({
   crossOriginOpenerPolicy: false,
 });
 
+/** An OpenAPI path (`/v1/accounts/{id}`) as Hono routes it (`/v1/accounts/:id`). */
+const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
 export function createApp(options: AppOptions): Hono {
   const { tally, test_clock } = options;
   const app = new Hono();
@@ -155,8 +158,11 @@ export function createApp(options: AppOptions): Hono {
   const all = [...served, ...meta];
   const document = openApiDocument(all, API_VERSION);
 
+  // A known path asked with another method is a 405 naming the methods it takes, not a 404.
+  const methods_by_path = new Map<string, string[]>();
   for (const route of all) {
-    const path = route.path.replace(/\{(\w+)\}/g, ':$1');
+    const path = honoPath(route.path);
+    methods_by_path.set(path, [...(methods_by_path.get(path) ?? []), route.method.toUpperCase()]);
     app.on(route.method.toUpperCase(), path, async (context) => {
       try {
         const principal = await principalOf(tally, context.req.header('authorization'));
@@ -208,12 +214,6 @@ export function createApp(options: AppOptions): Hono {
         return problemResponse(error);
       }
     });
-  }
-  // A known path asked with another method is a 405 naming the methods it takes, not a 404.
-  const methods_by_path = new Map<string, string[]>();
-  for (const route of all) {
-    const path = route.path.replace(/\{(\w+)\}/g, ':$1');
-    methods_by_path.set(path, [...(methods_by_path.get(path) ?? []), route.method.toUpperCase()]);
   }
   if (!test_clock) {
     for (const route of testClockRoutes)

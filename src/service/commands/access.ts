@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 import { CUSTOMER_TOKEN_TTL_SECONDS_MAX } from '../../domain/limits.ts';
-import { TallyError } from '../../domain/results.ts';
 import { identifierField } from '../../schema/fields.ts';
 import { insertApiKey, revokeApiKey } from '../access.ts';
+import { existingAccount } from '../reads/reads.ts';
 import { isoTime } from '../views.ts';
 import { command } from './command.ts';
 
@@ -50,8 +50,7 @@ export const mintTokenCommand = command({
   audited: true,
   account: (input) => input.account,
   run: async ({ transaction, engine }, request) => {
-    if (!(await transaction.getAccount(request.account)))
-      throw new TallyError('account_not_found', `no account ${request.account}`);
+    await existingAccount(transaction, request.account);
     return engine.access.mintCustomerToken(
       request.account,
       request.ttl_seconds,
@@ -69,8 +68,7 @@ export const revokeTokensCommand = command({
   audited: true,
   account: (input) => input.account,
   run: async ({ transaction, now_ms }, { account }) => {
-    if (!(await transaction.getAccount(account)))
-      throw new TallyError('account_not_found', `no account ${account}`);
+    await existingAccount(transaction, account);
     await transaction.revokeCustomerTokens('account', account, now_ms);
     return { account, revoked_before: isoTime(now_ms) };
   },

@@ -60,6 +60,16 @@ export type BalanceView = z.infer<typeof balanceAnswer>;
 const pageSize = (asked: number | undefined): number =>
   Math.min(Math.max(asked ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
 
+/** The first `limit` of rows read one over the limit, and the cursor of the next page if there is one. */
+function pageOf<Row>(
+  rows: readonly Row[],
+  limit: number,
+  cursorOf: (row: Row) => string,
+): { page: Row[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  return { page, next_cursor: rows.length > limit ? cursorOf(page.at(-1)!) : null };
+}
+
 /** What reads use of the engine. */
 export interface ReadContext {
   readonly store: Store;
@@ -81,7 +91,7 @@ export async function listAudit(
   const rows = await context.store.read((transaction) =>
     transaction.listAudit({ account_id: query.account, before: query.cursor }, limit + 1),
   );
-  const page = rows.slice(0, limit);
+  const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
   return {
     data: page.map((row) => ({
       id: row.id,
@@ -91,7 +101,7 @@ export async function listAudit(
       details: row.details,
       at: isoTime(row.at_ms),
     })),
-    next_cursor: rows.length > limit ? page.at(-1)!.id : null,
+    next_cursor,
   };
 }
 
@@ -108,8 +118,8 @@ export async function searchAccounts(
   const rows = await context.store.read((transaction) =>
     transaction.searchAccounts(query.prefix ?? '', query.cursor ?? null, limit + 1),
   );
-  const page = rows.slice(0, limit);
-  return { data: page.map(accountView), next_cursor: rows.length > limit ? page.at(-1)!.id : null };
+  const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
+  return { data: page.map(accountView), next_cursor };
 }
 
 /** An account's reservations, newest first, a page at a time (paged in the store). */
@@ -125,7 +135,7 @@ export async function listReservations(
       limit: limit + 1,
       before: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     });
-    const page = rows.slice(0, limit);
+    const { page, next_cursor } = pageOf(rows, limit, encodeCursor);
     const now_ms = context.clock.now_ms();
     const data: ReservationView[] = [];
     for (const row of page)
@@ -136,7 +146,7 @@ export async function listReservations(
           now_ms,
         ),
       );
-    return { data, next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!) : null };
+    return { data, next_cursor };
   });
 }
 
@@ -233,7 +243,7 @@ export async function listGrantPage(
       state: query.status,
       now_ms,
     });
-    const page = rows.slice(0, limit);
+    const { page, next_cursor } = pageOf(rows, limit, encodeCursor);
     // What each grant has usable now: held credits of lapsed reservations count as back (domain/balance.ts).
     const held = await transaction.listHeldReservations(account_id);
     const subscription = await transaction.getSubscription(account_id);
@@ -248,7 +258,7 @@ export async function listGrantPage(
       data: page.map((grant) =>
         grantView(grant, now_ms, balance.grants.get(grant.id)?.available_micros ?? grant.remaining_micros),
       ),
-      next_cursor: rows.length > limit ? encodeCursor(page.at(-1)!) : null,
+      next_cursor,
     };
   });
 }
@@ -337,10 +347,10 @@ export async function listCharges(
   return context.store.read(async (transaction) => {
     await existingAccount(transaction, query.account);
     const rows = await transaction.listCharges(chargeFilter(query), { limit: query.limit + 1, after });
-    const page = rows.slice(0, query.limit);
+    const { page, next_cursor } = pageOf(rows, query.limit, encodeCursor);
     return {
       data: await chargeViews(context, transaction, page),
-      next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!) : null,
+      next_cursor,
     };
   });
 }
@@ -402,8 +412,8 @@ export async function listEvents(
       query.limit + 1,
     ),
   );
-  const page = rows.slice(0, query.limit);
-  return { data: page.map(eventView), next_cursor: rows.length > query.limit ? page.at(-1)!.id : null };
+  const { page, next_cursor } = pageOf(rows, query.limit, (row) => row.id);
+  return { data: page.map(eventView), next_cursor };
 }
 
 // ── Prices and forecasts ─────────────────────────────────────────────────────────────────
