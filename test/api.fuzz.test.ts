@@ -68,7 +68,7 @@ beforeAll(async () => {
   ids.reservation = (await tally.reserve({ account: 'alice', operation: 'chat.fast', max_credits: '5' })).id;
   ids.charge = (await tally.charge({ account: 'bob', operation: 'web.extract', usage: {} })).id;
   ids.grant = (await tally.listGrants('alice'))[0]!.id;
-  ids.key = (await tally.access.listKeys())[0]!.id;
+  ids.key = (await tally.access.listKeys()).data[0]!.id;
   inspector = new Database(file, { readonly: true });
 
   const document = (await (await app.request('/openapi.json')).json()) as {

@@ -41,7 +41,7 @@ export async function ledgerSnapshot(tally: Tally): Promise<unknown> {
     for (const account of accounts) {
       snapshot.push({
         account: await transaction.getAccount(account),
-        journal: await transaction.listJournal(account),
+        journal: await transaction.listJournal(account, { after_sequence: 0, limit: 1_000_000 }),
         grants: await transaction.listGrants(account),
         reservations: await transaction.listReservations(account),
       });

@@ -214,9 +214,9 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
     .description('create the database, register the configuration, and print the first admin key (once)')
     .action(async (options: EngineOptions) => {
       await withTally(options, async (tally) => {
-        const admins = (await tally.access.listKeys()).filter(
-          (key) => key.scope === 'admin' && key.revoked_at === null,
-        );
+        const admins = [];
+        for await (const key of tally.access.allKeys())
+          if (key.scope === 'admin' && key.revoked_at === null) admins.push(key);
         if (admins.length > 0) {
           output.error(
             `already initialised: ${options.db} has ${admins.length} admin key(s); make more with POST /v1/keys`,

@@ -39,7 +39,7 @@ async function call(
   return {
     status: response.status,
     headers: response.headers,
-    json: text.startsWith('{') ? JSON.parse(text) : text,
+    json: /json/.test(response.headers.get('content-type') ?? '') ? JSON.parse(text) : text,
   };
 }
 
@@ -440,6 +440,27 @@ describe('HTTP API', () => {
     ]);
   });
 
+  it('moves the test clock once per idempotency key, and audits the move', async () => {
+    const advance = () =>
+      call('POST', '/v1/test/clock', {
+        key: ADMIN,
+        body: { advance_seconds: 3600 },
+        headers: { 'idempotency-key': 'one-hour' },
+      });
+    const first = await advance();
+    const again = await advance();
+    expect([first.json.now, again.json.now, again.headers.get('idempotent-replayed')]).toEqual([
+      '2026-03-01T11:00:00.000Z',
+      '2026-03-01T11:00:00.000Z',
+      'true',
+    ]);
+    expect((await call('GET', '/v1/test/clock', { key: read_key })).json.now).toBe(
+      '2026-03-01T11:00:00.000Z',
+    );
+    const audit = (await call('GET', '/v1/audit', { key: ADMIN })).json.data;
+    expect(audit.filter((entry: { action: string }) => entry.action === 'move_test_clock')).toHaveLength(1);
+  });
+
   it('answers a known path asked with another method as 405 with Allow, and refuses unknown or malformed query parameters', async () => {
     const wrong = await call('DELETE', '/v1/accounts/alice/balance', { key: ADMIN });
     expect([wrong.status, wrong.json.code, wrong.headers.get('allow')]).toEqual([
@@ -608,14 +629,14 @@ describe('HTTP API', () => {
 describe('answers and their schemas', () => {
   it('answers exactly what each route declares: real answers parse with the strict answer schemas', async () => {
     const answered = async (method: string, path: string, key: string, body?: unknown) => {
-      const route = routes.find(
+      const route = [...routes, ...testClockRoutes].find(
         (candidate) =>
           candidate.method === method.toLowerCase() &&
           new RegExp(`^${candidate.path.replace(/\{\w+\}/g, '[^/?]+')}(\\?.*)?$`).test(path),
       )!;
       expect(route.answer, `${method} ${path} declares its answer`).toBeDefined();
       const { json, status } = await call(method, path, { key, body });
-      expect(status).toBe(200);
+      expect(status, `${method} ${path}: ${JSON.stringify(json)}`).toBe(200);
       const parsed = route.answer!.safeParse(json);
       expect(parsed.error?.issues ?? [], `${method} ${path}`).toEqual([]);
       return json;
@@ -661,10 +682,94 @@ describe('answers and their schemas', () => {
     });
     await answered('GET', '/v1/webhook-endpoints', ADMIN);
     await answered('GET', '/v1/audit', ADMIN);
+    await answered('GET', '/v1/accounts/alice', read_key);
+    await answered('PUT', '/v1/accounts/carol', write_key, { kind: 'user' });
+    await answered('PUT', '/v1/accounts/alice/settings', write_key, { low_balance_threshold: '5' });
+    await answered('GET', '/v1/accounts/alice/remaining', read_key);
+    await answered('GET', '/v1/accounts/alice/usage?group_by=operation', read_key);
+    await answered('GET', '/v1/charges?account=alice', read_key);
+    await answered('POST', '/v1/estimates', read_key, {
+      account: 'alice',
+      operation: 'chat.fast',
+      input_text: 'hello there',
+    });
+    await answered('POST', '/v1/estimates', read_key, {
+      account: 'alice',
+      operation: 'image.standard',
+      usage: { images: 100 },
+    });
+    await answered('POST', `/v1/charges/${charge.id}/refund`, write_key, {
+      amount: '0.001',
+      reason: 'schema',
+    });
+    await answered('POST', '/v1/accounts/alice/tokens', write_key, {});
+    await answered('POST', '/v1/accounts/alice/tokens/revoke', write_key);
+    const made = await answered('POST', '/v1/keys', ADMIN, { scope: 'read', name: 'to revoke' });
+    await answered('POST', `/v1/keys/${made.id}/revoke`, ADMIN);
+    await answered('GET', '/v1/prices', read_key);
+    await answered('GET', '/v1/price-book/versions', read_key);
+    await answered('GET', '/v1/price-book/versions/1', read_key);
+    await answered('GET', '/v1/plans', read_key);
+    await answered('GET', '/v1/accounts/alice/subscription', read_key);
+    await answered('GET', '/v1/test/clock', read_key);
+    await answered('GET', '/healthz', read_key);
+    const [endpoint] = (await call('GET', '/v1/webhook-endpoints', { key: ADMIN })).json.data;
+    // An event after the endpoint exists, fanned out by the clock's pass.
+    await call('PUT', '/v1/accounts/alice/settings', {
+      key: write_key,
+      body: { low_balance_threshold: '500' },
+    });
+    await call('POST', '/v1/charges', {
+      key: write_key,
+      body: { account: 'alice', operation: 'web.extract' },
+    });
+    const fanned = await call('POST', '/v1/test/clock', { key: ADMIN, body: { advance_seconds: 1 } });
+    expect(fanned.json.webhooks.fanned_out).toBeGreaterThan(0);
+    const deliveries = await answered('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`, ADMIN);
+    await answered('POST', `/v1/webhook-deliveries/${deliveries.data[0].id}/replay`, ADMIN);
+    await answered('POST', '/v1/test/clock', ADMIN, { advance_seconds: 60 });
+    await answered('POST', '/v1/price-book/versions', ADMIN, {
+      effective_at: '2026-04-01T00:00:00Z',
+      operations: { 'web.extract': { flat_credits: '9' } },
+    });
+    // Every route declares its answer, so the OpenAPI document and the SDK types cover them all.
+    expect(
+      [...routes, ...testClockRoutes].filter((route) => !route.answer).map((route) => route.path),
+    ).toEqual([]);
     // The document carries them: the OpenAPI answer of a charge lists its fields.
     const document = (await call('GET', '/openapi.json')).json;
     const settle =
       document.paths['/v1/reservations/{id}/settle'].post.responses['200'].content['application/json'];
     expect(Object.keys(settle.schema.properties)).toContain('uncollected');
+  });
+
+  it('answers subscriptions as declared, on a configuration with plans', async () => {
+    const planned = await openTestTally({ config: 'examples/prompt-marketplace.yaml' });
+    const served = createApp({ tally: planned.tally, test_clock: planned.clock });
+    await planned.tally.access.createKey({ scope: 'admin', name: 'test', secret: ADMIN });
+    const answered = async (method: string, path: string, body?: unknown) => {
+      const route = routes.find(
+        (candidate) =>
+          candidate.method === method.toLowerCase() &&
+          new RegExp(`^${candidate.path.replace(/\{\w+\}/g, '[^/?]+')}$`).test(path),
+      )!;
+      const response = await served.request(path, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await response.json()) as { data?: { id: string }[] };
+      expect(response.status, JSON.stringify(json)).toBe(200);
+      expect(route.answer!.safeParse(json).error?.issues ?? [], `${method} ${path}`).toEqual([]);
+      return json;
+    };
+    await answered('PUT', '/v1/accounts/dana', { kind: 'user', plan: 'pro' });
+    const plans = await answered('GET', '/v1/plans');
+    expect(plans.data?.map((plan) => plan.id)).toContain('pro');
+    await answered('GET', '/v1/accounts/dana/subscription');
+    await answered('PUT', '/v1/accounts/dana/subscription', { plan: 'pro' });
+    await answered('GET', '/v1/accounts/dana');
+    await answered('DELETE', '/v1/accounts/dana/subscription');
+    await planned.tally.close();
   });
 });

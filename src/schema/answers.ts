@@ -170,6 +170,283 @@ export const auditAnswer = z.strictObject({
   at: time,
 });
 
+export const deliveryAnswer = z.strictObject({
+  id: z.string(),
+  endpoint_id: z.string(),
+  event_id: z.string(),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  attempts: z.array(
+    z.strictObject({
+      at: time,
+      status_code: z.number().int().nullable(),
+      error: z.string().nullable(),
+      duration_ms: z.number(),
+    }),
+  ),
+  next_attempt_at: nullableTime,
+  created_at: time,
+  completed_at: nullableTime,
+});
+
+export const revokedApiKeyAnswer = z.strictObject({
+  id: z.string(),
+  revoked: z.literal(true),
+  already_revoked: z.boolean(),
+});
+
+export const customerTokenAnswer = z.strictObject({
+  /** Null when a retry replays the minting: a credential is shown once. */
+  token: z.string().nullable(),
+  account: z.string(),
+  expires_at: time,
+});
+
+export const revokedTokensAnswer = z.strictObject({ account: z.string(), revoked_before: time });
+
+export const priceVersionAnswer = z.strictObject({
+  version: z.number().int(),
+  effective_at: time,
+  published_at: time,
+});
+
+const decimalRecord = stringRecord;
+const priceMoney = z.strictObject({ currency: z.string(), amount_minor: z.number().int() });
+
+const providerPriceAnswer = z
+  .strictObject({ per_units: z.number(), rates: decimalRecord, markup: z.string() })
+  .nullable();
+
+export const operationPriceAnswer = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  category: z.string(),
+  /** Credits per unit of each dimension. */
+  rates: decimalRecord,
+  flat_credits: credits,
+  provider_price: providerPriceAnswer,
+  models: z.array(
+    z.strictObject({
+      id: z.string(),
+      rates: decimalRecord,
+      flat_credits: credits.nullable(),
+      provider_price: providerPriceAnswer,
+      /** An entitlement this model needs (in place of the operation's), or null. */
+      requires_entitlement: z.string().nullable(),
+    }),
+  ),
+  add_ons: decimalRecord,
+  min_credits: credits.nullable(),
+  max_credits: credits.nullable(),
+  rounding: z.strictObject({ mode: z.string(), step_credits: credits }),
+  failed_run: z.strictObject({ policy: z.string(), credits: credits.optional() }),
+  creator_share: z.strictObject({ basis: z.enum(['cost', 'premium']), rate: z.string() }).nullable(),
+  requires_entitlement: z.string().nullable(),
+  example_usage: decimalRecord,
+  /** The example usage priced (with the first model when the operation prices only per model); null if it cannot be. */
+  example_cost: z.strictObject({ credits, money: moneyAnswer, model: z.string().nullable() }).nullable(),
+});
+
+export const priceTableAnswer = z.strictObject({
+  version: z.number().int(),
+  effective_at: time,
+  /** What one credit is worth: in minor units as configured, and exactly in major units. */
+  credit_value: z.strictObject({
+    currency: z.string(),
+    amount_minor_per_credit: z.string(),
+    amount_per_credit: z.string(),
+  }),
+  operations: z.array(operationPriceAnswer),
+});
+
+export const allowanceAnswer = z.strictObject({
+  id: z.string(),
+  kind: z.string(),
+  amount: credits,
+  /** As configured: a monthly period starts on the account's anniversary or on the 1st (`month_starts`). */
+  period: z.enum(['daily', 'weekly', 'monthly', 'billing_cycle']),
+  month_starts: z.enum(['signup', 'calendar']).nullable(),
+  expires: z.union([z.enum(['period_end', 'never']), z.strictObject({ after_days: z.number().int() })]),
+  rollover: z.union([
+    z.enum(['none', 'full']),
+    z.strictObject({ max_credits: credits, max_periods: z.number().int().nullable() }),
+  ]),
+  reset: z.boolean(),
+  requires_subscription: z.boolean(),
+});
+
+export const planAnswer = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  price: priceMoney,
+  rank: z.number().int(),
+  allowances: z.array(allowanceAnswer),
+  limits: z.array(
+    z.strictObject({
+      id: z.string(),
+      window: limitAnswer.shape.window,
+      max: credits,
+      kinds: z.array(z.string()).nullable(),
+      operations: z.array(z.string()).nullable(),
+    }),
+  ),
+  entitlements: z.array(z.string()),
+});
+
+export const subscriptionAnswer = z.strictObject({
+  account: z.string(),
+  plan: z.string(),
+  status: z.enum(['active', 'canceled']),
+  current_period_start: time,
+  current_period_end: time,
+  cancel_at_period_end: z.boolean(),
+  /** A downgrade that takes effect at the end of the period. */
+  pending_plan: z.string().nullable(),
+  overrides: z.strictObject({
+    /** Allowance amounts by allowance id, in micro-credits as decimal strings. */
+    allowances: stringRecord.optional(),
+    /** Limit maxima by limit id, in micro-credits as decimal strings. */
+    limits: stringRecord.optional(),
+    entitlements: z.array(z.string()).optional(),
+  }),
+  started_at: time,
+  ended_at: nullableTime,
+});
+
+export const subscriptionChangeAnswer = z.strictObject({
+  subscription: subscriptionAnswer,
+  /** What an upgrade granted at once for the rest of the cycle, and what it costs. */
+  proration: z.strictObject({ credits, money: priceMoney }).nullable(),
+  /** When the change takes effect: now, or at the end of the period. */
+  effective: z.enum(['now', 'period_end']),
+});
+
+/** An account with its subscription, if it has one. */
+export const accountWithSubscriptionAnswer = accountAnswer.extend({
+  subscription: subscriptionAnswer.nullable(),
+});
+
+/** What would block a run: the policy's reasons, or a missing entitlement with the plans that give it. */
+export const blockerAnswer = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('insufficient_credits'), needed: credits, available: credits }),
+  z.strictObject({
+    kind: z.literal('limit'),
+    limit_id: z.string(),
+    /** Whether the customer set this limit themselves (they can raise it again) or the operator did. */
+    set_by: z.enum(['operator', 'customer']),
+    window: z.string(),
+    max: credits,
+    used: credits,
+    resets_at: nullableTime,
+  }),
+  z.strictObject({
+    kind: z.literal('subscription_required'),
+    grant_id: z.string(),
+    grant_kind: z.string(),
+    amount: credits,
+  }),
+  z.strictObject({
+    kind: z.literal('restriction'),
+    grant_id: z.string(),
+    grant_kind: z.string(),
+    amount: credits,
+  }),
+  z.strictObject({ kind: z.literal('entitlement'), entitlement: z.string(), plans: z.array(z.string()) }),
+]);
+
+export const usageBasisAnswer = z.enum(['given', 'history', 'example']);
+
+export const estimateAnswer = z.strictObject({
+  account: z.string(),
+  operation: z.string(),
+  model: z.string().nullable(),
+  price_version: z.number().int(),
+  credits_min: credits,
+  credits_expected: credits,
+  credits_max: credits,
+  money: z.strictObject({ min: moneyAnswer, expected: moneyAnswer, max: moneyAnswer }),
+  /** The usage `credits_expected` prices, and where it came from. */
+  usage_expected: stringRecord,
+  usage_basis: usageBasisAnswer,
+  input_tokens: z
+    .strictObject({
+      tokens: z.number().int(),
+      method: z.enum(['o200k_base', 'cl100k_base', 'characters_per_4']),
+    })
+    .nullable(),
+  /** Whether a reservation of `credits_max` would succeed now. */
+  affordable: z.boolean(),
+  blocked_by: z.array(blockerAnswer),
+  /** What would unblock it: top_up, upgrade, wait. */
+  options: z.array(z.string()),
+  /** Credits usable for this operation now. */
+  available: credits,
+  balance_after: credits.nullable(),
+  /** Whole runs at the expected cost the usable balance covers; null when a run costs nothing. */
+  runs_affordable: z.number().int().nullable(),
+});
+
+export const remainingAnswer = z.strictObject({
+  account: z.string(),
+  price_version: z.number().int(),
+  operations: z.array(
+    z.strictObject({
+      id: z.string(),
+      name: z.string(),
+      runs_affordable: z.number().int().nullable(),
+      /** An entitlement the account lacks for this operation (runs_affordable is then 0), or null. */
+      entitlement_required: z.string().nullable(),
+      /** What would make a run possible when none is: `upgrade` (a plan with the entitlement) or `top_up`. */
+      options: z.array(z.string()),
+      typical_cost: credits,
+      typical_money: moneyAnswer,
+      typical_usage: stringRecord,
+      usage_basis: usageBasisAnswer,
+    }),
+  ),
+  /** Average credits spent per day over the last BURN_RATE_WINDOW_DAYS days. */
+  burn_per_day: credits,
+  /** Days the usable balance lasts at that rate; null when nothing was spent. */
+  runway_days: z.string().nullable(),
+});
+
+export const usageAnswer = z.strictObject({
+  account: z.string(),
+  group_by: z.string(),
+  groups: z.array(
+    z.strictObject({ key: z.string(), credits, count: z.number().int(), failed: z.number().int() }),
+  ),
+  total_credits: credits,
+  runs: z.number().int(),
+  usable_outputs: z.number().int(),
+  /** All credits spent ÷ runs that succeeded; null when none did. */
+  effective_cost_per_usable_output: z.string().nullable(),
+});
+
+export const refundAnswer = z.strictObject({
+  refund_id: z.string(),
+  charge_id: z.string(),
+  amount: credits,
+  grant: grantAnswer,
+});
+
+export const clockAnswer = z.strictObject({ now: time });
+
+/** The clock moved, and what the jobs that came due on the way did. */
+export const clockMoveAnswer = clockAnswer.extend({
+  due_work: z.strictObject({
+    accounts: z.number().int(),
+    reservations_expired: z.number().int(),
+    grants_expired: z.number().int(),
+    grants_announced: z.number().int(),
+  }),
+  webhooks: z.strictObject({
+    fanned_out: z.number().int(),
+    delivered: z.number().int(),
+    failed_attempts: z.number().int(),
+  }),
+});
+
 /** A list: one page, and where the next one starts (null at the end). */
 export const pageAnswer = <Item extends z.ZodType>(item: Item) =>
   z.strictObject({ data: z.array(item), next_cursor: z.string().nullable() });

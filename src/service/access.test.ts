@@ -23,7 +23,7 @@ describe('access', () => {
     const { access: keys, store } = access();
     const made = await keys.createKey({ scope: 'write', name: 'backend' });
     expect(made.secret).toMatch(/^sk_write_/);
-    const [row] = await store.read((transaction) => transaction.listApiKeys());
+    const [row] = await store.read((transaction) => transaction.listApiKeys({ limit: 10 }));
     expect(JSON.stringify(row)).not.toContain(made.secret);
     expect(await keys.authenticate(made.secret)).toEqual({ kind: 'key', key_id: made.id, scope: 'write' });
     expect(await keys.revokeKey(made.id)).toBe(true);

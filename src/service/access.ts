@@ -12,12 +12,14 @@ import {
   API_KEY_CACHE_SECONDS,
   CUSTOMER_TOKEN_TTL_SECONDS_DEFAULT,
   CUSTOMER_TOKEN_TTL_SECONDS_MAX,
+  PAGE_SIZE_MAX,
 } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import type { apiKeyAnswer } from '../schema/answers.ts';
 import type { ApiKeyRow, KeyScope, Store, StoreTransaction } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
+import { type Page, pageOf, pageSize } from './reads/page.ts';
 import { isoTime } from './views.ts';
 
 export type Principal =
@@ -132,8 +134,24 @@ export class Access {
     );
   }
 
-  async listKeys(): Promise<ApiKeyView[]> {
-    return (await this.store.read((transaction) => transaction.listApiKeys())).map(keyView);
+  /** Keys in creation order, a page at a time. */
+  async listKeys(query: { cursor?: string; limit?: number } = {}): Promise<Page<ApiKeyView>> {
+    const limit = pageSize(query.limit);
+    const rows = await this.store.read((transaction) =>
+      transaction.listApiKeys({ after: query.cursor, limit: limit + 1 }),
+    );
+    const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
+    return { data: page.map(keyView), next_cursor };
+  }
+
+  /** Every key, page after page (a database has a handful; this is for the CLI's checks). */
+  async *allKeys(): AsyncGenerator<ApiKeyView> {
+    for (let cursor: string | undefined; ; ) {
+      const page = await this.listKeys({ cursor, limit: PAGE_SIZE_MAX });
+      yield* page.data;
+      if (page.next_cursor === null) return;
+      cursor = page.next_cursor;
+    }
   }
 
   /** Revokes a key, and every customer token it minted; true if this call revoked it, false if it already was. */

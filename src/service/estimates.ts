@@ -5,6 +5,7 @@
  * what blocks it, and how many such runs the balance covers.
  */
 
+import type { z } from 'zod';
 import { computeBalance, drawableAt } from '../domain/balance.ts';
 import { DAY_MS } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
@@ -16,9 +17,10 @@ import {
   TYPICAL_USAGE_CHARGES_MAX,
   TYPICAL_USAGE_WINDOW_DAYS,
 } from '../domain/limits.ts';
-import { type Money, moneyFor } from '../domain/money.ts';
+import { moneyFor } from '../domain/money.ts';
 import { type OperationPrice, priceRun } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
+import type { estimateAnswer, remainingAnswer } from '../schema/answers.ts';
 import type { estimateInput } from '../schema/commands.ts';
 import type { PriceBook, TallyConfig } from '../schema/config.ts';
 import type { ChargeRow, GrantRow, StoreTransaction, SubscriptionRow } from '../store/store.ts';
@@ -121,30 +123,7 @@ const usageRecord = (usage: ReadonlyMap<string, Decimal>) =>
 /** What would block the run: policy's reasons, or a missing entitlement with the plans that give it. */
 export type EstimateBlocker = BlockedBy | { kind: 'entitlement'; entitlement: string; plans: string[] };
 
-export interface EstimateView {
-  account: string;
-  operation: string;
-  model: string | null;
-  price_version: number;
-  credits_min: string;
-  credits_expected: string;
-  credits_max: string;
-  money: { min: Money; expected: Money; max: Money };
-  /** The usage `credits_expected` prices, and where it came from. */
-  usage_expected: Record<string, string>;
-  usage_basis: UsageBasis;
-  input_tokens: TokenCount | null;
-  /** Whether a reservation of `credits_max` would succeed now. */
-  affordable: boolean;
-  blocked_by: EstimateBlocker[];
-  /** What would unblock it: top_up, upgrade, wait. */
-  options: string[];
-  /** Credits usable for this operation now. */
-  available: string;
-  balance_after: string | null;
-  /** Whole runs at the expected cost the usable balance covers; null when a run costs nothing. */
-  runs_affordable: number | null;
-}
+export type EstimateView = z.infer<typeof estimateAnswer>;
 
 export async function buildEstimate(
   request: ReturnType<typeof estimateInput.parse>,
@@ -276,27 +255,7 @@ export async function buildEstimate(
   };
 }
 
-export interface RemainingView {
-  account: string;
-  price_version: number;
-  operations: {
-    id: string;
-    name: string;
-    runs_affordable: number | null;
-    /** An entitlement the account lacks for this operation (runs_affordable is then 0), or null. */
-    entitlement_required: string | null;
-    /** What would make a run possible when none is: `upgrade` (a plan with the entitlement) or `top_up`. */
-    options: string[];
-    typical_cost: string;
-    typical_money: Money;
-    typical_usage: Record<string, string>;
-    usage_basis: UsageBasis;
-  }[];
-  /** Average credits spent per day over the last BURN_RATE_WINDOW_DAYS days. */
-  burn_per_day: string;
-  /** Days the usable balance lasts at that rate; null when nothing was spent. */
-  runway_days: string | null;
-}
+export type RemainingView = z.infer<typeof remainingAnswer>;
 
 /** The entitlement a run needs and the account lacks, with the plans that give it; null when it may run. */
 function missingEntitlement(

@@ -4,9 +4,11 @@
  * outcome, with the effective cost per usable output (failed and rejected runs count in the
  * spend, not in the outputs — seed 001).
  */
+import type { z } from 'zod';
 import { formatCredits } from '../domain/credits.ts';
 import { HISTORY_ROWS_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
+import type { usageAnswer } from '../schema/answers.ts';
 import type { listChargesInput, usageInput } from '../schema/commands.ts';
 import type { ChargeFilter, ChargeRow, StoreTransaction } from '../store/store.ts';
 
@@ -65,23 +67,9 @@ export async function allCharges(transaction: StoreTransaction, filter: ChargeFi
   }
 }
 
-export interface UsageGroup {
-  key: string;
-  credits: string;
-  count: number;
-  failed: number;
-}
+export type UsageGroup = UsageView['groups'][number];
 
-export interface UsageView {
-  account: string;
-  group_by: string;
-  groups: UsageGroup[];
-  total_credits: string;
-  runs: number;
-  usable_outputs: number;
-  /** All credits spent ÷ runs that succeeded; null when none did. */
-  effective_cost_per_usable_output: string | null;
-}
+export type UsageView = z.infer<typeof usageAnswer>;
 
 function groupKey(charge: ChargeRow, group_by: string, day: Intl.DateTimeFormat): string {
   switch (group_by) {

@@ -1,19 +1,10 @@
 /** Plans as the API shows them (`GET /v1/plans`). */
+import type { z } from 'zod';
 import { formatCredits } from '../domain/credits.ts';
 import type { AllowanceRule, LimitRule, Plan } from '../domain/plans.ts';
+import type { allowanceAnswer, planAnswer } from '../schema/answers.ts';
 
-export interface AllowanceView {
-  id: string;
-  kind: string;
-  amount: string;
-  /** As configured: a monthly period starts on the account's anniversary or on the 1st (`month_starts`). */
-  period: Exclude<AllowanceRule['period'], 'monthly_anniversary'>;
-  month_starts: 'signup' | 'calendar' | null;
-  expires: 'period_end' | 'never' | { after_days: number };
-  rollover: 'none' | 'full' | { max_credits: string; max_periods: number | null };
-  reset: boolean;
-  requires_subscription: boolean;
-}
+export type AllowanceView = z.infer<typeof allowanceAnswer>;
 
 export const allowanceView = (rule: AllowanceRule): AllowanceView => ({
   id: rule.id,
@@ -39,15 +30,7 @@ export const limitRuleView = (rule: LimitRule) => ({
   operations: rule.operations,
 });
 
-export interface PlanView {
-  id: string;
-  name: string;
-  price: { currency: string; amount_minor: number };
-  rank: number;
-  allowances: AllowanceView[];
-  limits: ReturnType<typeof limitRuleView>[];
-  entitlements: string[];
-}
+export type PlanView = z.infer<typeof planAnswer>;
 
 export const planView = (plan: Plan): PlanView => ({
   id: plan.id,

@@ -3,59 +3,24 @@
  * every operation with its rates, add-ons, limits, rounding and an example cost in credits and
  * money. Rates derived from a provider's price show the derived rate, with where it came from.
  */
+import type { z } from 'zod';
 import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal } from '../domain/decimal.ts';
 import { MICROS_PER_CREDIT } from '../domain/limits.ts';
-import { type Money, moneyFor } from '../domain/money.ts';
+import { moneyFor } from '../domain/money.ts';
 import { type OperationPrice, type ProviderPrice, priceRun } from '../domain/pricing.ts';
+import type { operationPriceAnswer, priceTableAnswer } from '../schema/answers.ts';
 import type { PriceBook } from '../schema/config.ts';
 import { isoTime } from './views.ts';
 
 const decimals = (map: ReadonlyMap<string, Decimal>): Record<string, string> =>
   Object.fromEntries([...map].map(([key, value]) => [key, formatDecimal(value)]));
 
-export interface ProviderPriceView {
-  per_units: number;
-  rates: Record<string, string>;
-  markup: string;
-}
+export type ProviderPriceView = NonNullable<OperationPriceView['provider_price']>;
 
-export interface OperationPriceView {
-  id: string;
-  name: string;
-  description: string | null;
-  category: string;
-  /** Credits per unit of each dimension. */
-  rates: Record<string, string>;
-  flat_credits: string;
-  provider_price: ProviderPriceView | null;
-  models: {
-    id: string;
-    rates: Record<string, string>;
-    flat_credits: string | null;
-    provider_price: ProviderPriceView | null;
-    /** An entitlement this model needs (in place of the operation's), or null. */
-    requires_entitlement: string | null;
-  }[];
-  add_ons: Record<string, string>;
-  min_credits: string | null;
-  max_credits: string | null;
-  rounding: { mode: string; step_credits: string };
-  failed_run: { policy: string; credits?: string };
-  creator_share: { basis: 'cost' | 'premium'; rate: string } | null;
-  requires_entitlement: string | null;
-  example_usage: Record<string, string>;
-  /** The example usage priced (with the first model when the operation prices only per model); null if it cannot be. */
-  example_cost: { credits: string; money: Money; model: string | null } | null;
-}
+export type OperationPriceView = z.infer<typeof operationPriceAnswer>;
 
-export interface PriceTableView {
-  version: number;
-  effective_at: string;
-  /** What one credit is worth: in minor units as configured, and exactly in major units. */
-  credit_value: { currency: string; amount_minor_per_credit: string; amount_per_credit: string };
-  operations: OperationPriceView[];
-}
+export type PriceTableView = z.infer<typeof priceTableAnswer>;
 
 const providerView = (price: ProviderPrice | undefined): ProviderPriceView | null =>
   price

@@ -3,10 +3,12 @@
  * cycle (and the prorated money, for the payment side), downgrade and cancel at period end,
  * custom per-account overrides of a plan's numbers.
  */
+import type { z } from 'zod';
 import { periodContaining, type Window } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
 import { type Plan, proratedMicros, proratedMoney } from '../domain/plans.ts';
 import { TallyError } from '../domain/results.ts';
+import type { subscriptionAnswer, subscriptionChangeAnswer } from '../schema/answers.ts';
 import type { TallyConfig } from '../schema/config.ts';
 import type { SubscriptionOverrides, SubscriptionRow } from '../store/store.ts';
 import type { AccountSession } from './account-session.ts';
@@ -19,27 +21,9 @@ import {
 } from './schedules.ts';
 import { isoTime } from './views.ts';
 
-export interface SubscriptionView {
-  account: string;
-  plan: string;
-  status: 'active' | 'canceled';
-  current_period_start: string;
-  current_period_end: string;
-  cancel_at_period_end: boolean;
-  /** A downgrade that takes effect at the end of the period. */
-  pending_plan: string | null;
-  overrides: SubscriptionOverrides;
-  started_at: string;
-  ended_at: string | null;
-}
+export type SubscriptionView = z.infer<typeof subscriptionAnswer>;
 
-export interface SubscriptionChange {
-  subscription: SubscriptionView;
-  /** What an upgrade granted at once for the rest of the cycle, and what it costs. */
-  proration: { credits: string; money: { currency: string; amount_minor: number } } | null;
-  /** When the change takes effect: now, or at the end of the period. */
-  effective: 'now' | 'period_end';
-}
+export type SubscriptionChange = z.infer<typeof subscriptionChangeAnswer>;
 
 export function subscriptionView(row: SubscriptionRow): SubscriptionView {
   return {

@@ -5,6 +5,7 @@
  * share one transaction (group commit) without changing any caller.
  */
 import type { z } from 'zod';
+import type { refundAnswer } from '../schema/answers.ts';
 import type {
   AccountSettingsInput,
   ChargeInput,
@@ -23,7 +24,7 @@ import { parseInput } from '../schema/parse.ts';
 import { IdempotencyKeyTaken, type Store, type StoreTransaction } from '../store/store.ts';
 import { Access } from './access.ts';
 import { finishSessions, type SessionEnvironment } from './account-session.ts';
-import type { Clock } from './clock.ts';
+import { type Clock, TestClock } from './clock.ts';
 import { accountSettingsCommand, putAccountCommand } from './commands/accounts.ts';
 import type { Command, CommandEngine } from './commands/command.ts';
 import { issueGrantCommand, revokeGrantCommand } from './commands/grants.ts';
@@ -38,7 +39,6 @@ import { PriceBooks } from './price-books.ts';
 import * as reads from './reads/reads.ts';
 import { ReservationAccounts } from './reservation-accounts.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
-import type { GrantView } from './views.ts';
 import { Webhooks } from './webhooks.ts';
 
 export interface CommandOptions {
@@ -54,12 +54,7 @@ export interface CommandOptions {
   on_replay?: () => void;
 }
 
-export interface RefundView {
-  refund_id: string;
-  charge_id: string;
-  amount: string;
-  grant: GrantView;
-}
+export type RefundView = z.infer<typeof refundAnswer>;
 
 export type { DueWorkReport } from './jobs/due-work.ts';
 
@@ -96,6 +91,7 @@ export class Tally implements reads.ReadContext {
       access: this.access,
       webhook_targets: config.webhook_targets,
       reservation_accounts: new ReservationAccounts(),
+      test_clock: clock instanceof TestClock ? clock : undefined,
     };
   }
 

@@ -26,6 +26,21 @@ export interface VerifyReport {
 }
 
 const ACCOUNTS_PER_PAGE = 500;
+/** Journal transactions read at a time: an account's whole history is never in memory at once. */
+const JOURNAL_TRANSACTIONS_PER_PAGE = 1_000;
+
+/** An account's journal in sequence order, read a page at a time. */
+async function* journalOf(transaction: StoreTransaction, account_id: string) {
+  for (let after_sequence = 0; ; ) {
+    const page = await transaction.listJournal(account_id, {
+      after_sequence,
+      limit: JOURNAL_TRANSACTIONS_PER_PAGE,
+    });
+    yield* page;
+    if (page.length < JOURNAL_TRANSACTIONS_PER_PAGE) return;
+    after_sequence = page.at(-1)!.sequence;
+  }
+}
 
 async function verifyAccount(
   transaction: StoreTransaction,
@@ -35,14 +50,13 @@ async function verifyAccount(
   const problem = (check: VerifyProblem['check'], message: string) =>
     report.problems.push({ account: account_id, check, message });
   const account = (await transaction.getAccount(account_id))!;
-  const journal = await transaction.listJournal(account_id);
-  report.transactions += journal.length;
-
   let previous_hash = GENESIS_HASH;
   let expected_sequence = 1;
   const grant_book = new Map<string, bigint>();
   const hold_book = new Map<string, bigint>();
-  for (const entry of journal) {
+  let last: { sequence: number; hash: string } | undefined;
+  for await (const entry of journalOf(transaction, account_id)) {
+    report.transactions++;
     if (entry.sequence !== expected_sequence) {
       problem('chain', `transaction ${expected_sequence} is missing (next found is ${entry.sequence})`);
     } else if (entry.previous_hash !== previous_hash) {
@@ -74,8 +88,8 @@ async function verifyAccount(
     }
     previous_hash = hash;
     expected_sequence = entry.sequence + 1;
+    last = entry;
   }
-  const last = journal.at(-1);
   if (
     (last?.sequence ?? 0) !== account.ledger.sequence ||
     (last?.hash ?? GENESIS_HASH) !== account.ledger.hash

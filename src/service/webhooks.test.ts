@@ -153,7 +153,7 @@ describe('webhooks', () => {
     clock.advanceSeconds(86_400);
     await tally.webhooks.dispatch();
     expect(receiver.received).toHaveLength(4);
-    const [delivery] = await tally.webhooks.deliveries(endpoint.id);
+    const [delivery] = (await tally.webhooks.deliveries(endpoint.id)).data;
     expect(delivery).toMatchObject({ status: 'succeeded', next_attempt_at: null });
     expect(delivery!.attempts.map((attempt) => attempt.status_code)).toEqual([500, 503, 500, 204]);
   });
@@ -168,14 +168,14 @@ describe('webhooks', () => {
       await tally.webhooks.dispatch();
       clock.advanceSeconds(3_600);
     }
-    const deliveries = await tally.webhooks.deliveries(endpoint.id);
+    const deliveries = (await tally.webhooks.deliveries(endpoint.id)).data;
     expect(deliveries.map((delivery) => delivery.status)).toEqual(['failed', 'failed']);
     const attempts = deliveries[0]!.attempts.length;
     expect(attempts).toBeGreaterThan(5);
     receiver.answers = [];
     await tally.webhooks.replay(deliveries[0]!.id);
     await tally.webhooks.dispatch();
-    const [replayed] = await tally.webhooks.deliveries(endpoint.id);
+    const [replayed] = (await tally.webhooks.deliveries(endpoint.id)).data;
     expect(replayed).toMatchObject({ status: 'succeeded' });
     expect(replayed!.attempts).toHaveLength(attempts + 1);
   });
@@ -251,7 +251,7 @@ describe('webhooks', () => {
     expect(report.failed_attempts).toBeGreaterThan(0);
     expect(resolved).toContain('hooks.example.com');
     const [endpoint] = await webhooks.listEndpoints();
-    const [delivery] = await webhooks.deliveries(endpoint!.id);
+    const [delivery] = (await webhooks.deliveries(endpoint!.id)).data;
     expect(delivery!.attempts[0]).toMatchObject({
       status_code: null,
       error: 'refused: hooks.example.com resolves to 169.254.169.254 is a private or reserved address',
@@ -273,7 +273,7 @@ describe('webhooks', () => {
       await crossBelowThreshold();
       expect(await tally.webhooks.dispatch()).toMatchObject({ delivered: 0, failed_attempts: 1 });
       expect(elsewhere.received).toEqual([]);
-      const [delivery] = await tally.webhooks.deliveries(endpoint.id);
+      const [delivery] = (await tally.webhooks.deliveries(endpoint.id)).data;
       expect(delivery!.attempts[0]).toMatchObject({ status_code: 302, error: 'HTTP 302' });
     } finally {
       await new Promise((resolve) => redirecting.close(resolve));

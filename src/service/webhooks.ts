@@ -24,7 +24,7 @@ import {
   WEBHOOK_TIMEOUT_MS,
 } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
-import type { eventAnswer, webhookEndpointAnswer } from '../schema/answers.ts';
+import type { deliveryAnswer, eventAnswer, webhookEndpointAnswer } from '../schema/answers.ts';
 import type {
   EventRow,
   Store,
@@ -35,6 +35,7 @@ import type {
 } from '../store/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
+import { type Page, pageOf, pageSize } from './reads/page.ts';
 import { isoTime } from './views.ts';
 import {
   checkedLookup,
@@ -63,16 +64,7 @@ const endpointView = (row: WebhookEndpointRow): EndpointView => ({
   created_at: isoTime(row.created_at_ms),
 });
 
-export interface DeliveryView {
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempts: { at: string; status_code: number | null; error: string | null; duration_ms: number }[];
-  next_attempt_at: string | null;
-  created_at: string;
-  completed_at: string | null;
-}
+export type DeliveryView = z.infer<typeof deliveryAnswer>;
 
 function deliveryView(row: WebhookDeliveryRow, attempts: WebhookAttemptRow[]): DeliveryView {
   return {
@@ -192,15 +184,24 @@ export class Webhooks {
     return (await this.store.read((transaction) => transaction.listWebhookEndpoints())).map(endpointView);
   }
 
-  /** The delivery log of an endpoint, newest first, with every attempt. */
-  async deliveries(endpoint_id: string, limit = 50): Promise<DeliveryView[]> {
+  /** The delivery log of an endpoint, newest first, with every attempt, a page at a time. */
+  async deliveries(
+    endpoint_id: string,
+    query: { cursor?: string; limit?: number } = {},
+  ): Promise<Page<DeliveryView>> {
+    const limit = pageSize(query.limit);
     return this.store.read(async (transaction) => {
       if (!(await transaction.getWebhookEndpoint(endpoint_id)))
         throw new TallyError('not_found', `no webhook endpoint ${endpoint_id}`);
-      const rows = await transaction.listWebhookDeliveries(endpoint_id, limit);
-      return Promise.all(
-        rows.map(async (row) => deliveryView(row, await transaction.listWebhookAttempts(row.id))),
+      const rows = await transaction.listWebhookDeliveries(endpoint_id, {
+        before: query.cursor,
+        limit: limit + 1,
+      });
+      const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
+      const data = await Promise.all(
+        page.map(async (row) => deliveryView(row, await transaction.listWebhookAttempts(row.id))),
       );
+      return { data, next_cursor };
     });
   }
 

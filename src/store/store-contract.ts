@@ -324,7 +324,10 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
         await tx.insertGrant(grantRow('alice', 'gr_1', 7n));
         await tx.appendJournal(first);
       });
-      expect(await store.read((tx) => tx.listJournal('alice'))).toEqual([first]);
+      expect(await store.read((tx) => tx.listJournal('alice', { after_sequence: 0, limit: 10 }))).toEqual([
+        first,
+      ]);
+      expect(await store.read((tx) => tx.listJournal('alice', { after_sequence: 1, limit: 10 }))).toEqual([]);
       expect((await store.read((tx) => tx.getAccount('alice')))?.ledger).toEqual({
         sequence: 1,
         hash: first.hash,
@@ -562,8 +565,18 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 5))).toBe('revoked');
       expect(await store.transaction((tx) => tx.revokeApiKey('key_1', T0 + 9))).toBe('already_revoked');
       expect(await store.transaction((tx) => tx.revokeApiKey('key_nope', T0 + 9))).toBe('not_found');
-      expect(await store.read((tx) => tx.listApiKeys())).toEqual([{ ...key, revoked_at_ms: T0 + 5 }]);
+      expect(await store.read((tx) => tx.listApiKeys({ limit: 10 }))).toEqual([
+        { ...key, revoked_at_ms: T0 + 5 },
+      ]);
       await expect(store.transaction((tx) => tx.insertApiKey({ ...key, id: 'key_2' }))).rejects.toThrow();
+      await store.transaction(async (tx) => {
+        await tx.insertApiKey({ ...key, id: 'key_2', secret_hash: 'h2' });
+        await tx.insertApiKey({ ...key, id: 'key_3', secret_hash: 'h3' });
+      });
+      const keyIds = async (page: { after?: string; limit: number }) =>
+        (await store.read((tx) => tx.listApiKeys(page))).map((row) => row.id);
+      expect(await keyIds({ limit: 2 })).toEqual(['key_1', 'key_2']);
+      expect(await keyIds({ after: 'key_2', limit: 2 })).toEqual(['key_3']);
     });
 
     it('keeps events in an outbox and webhook deliveries with their attempts', async () => {
@@ -654,6 +667,13 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       await expect(
         store.transaction((tx) => tx.insertWebhookDelivery({ ...delivery, id: 'whd_2' })),
       ).rejects.toThrow();
+      await store.transaction((tx) =>
+        tx.insertWebhookDelivery({ ...delivery, id: 'whd_2', event_id: 'evt_2' }),
+      );
+      const deliveryIds = async (page: { before?: string; limit: number }) =>
+        (await store.read((tx) => tx.listWebhookDeliveries('whe_1', page))).map((row) => row.id);
+      expect(await deliveryIds({ limit: 1 })).toEqual(['whd_2']);
+      expect(await deliveryIds({ before: 'whd_2', limit: 10 })).toEqual(['whd_1']);
     });
 
     it('keeps allowance schedules, one grant per allowance period, subscriptions and limits', async () => {
@@ -803,7 +823,10 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
       expect(ids(await store.read((tx) => tx.listAudit({ account_id: 'bob' }, 10)))).toEqual(['aud_1']);
       expect(ids(await store.read((tx) => tx.listAudit({ before: 'aud_2' }, 10)))).toEqual(['aud_1']);
       expect((await store.read((tx) => tx.listAudit({}, 1)))[0]?.details).toEqual({});
-      expect((await store.read((tx) => tx.listPriceVersions())).map((row) => row.version)).toEqual([1]);
+      const versions = (page: { after_version: number; limit: number }) =>
+        store.read(async (tx) => (await tx.listPriceVersions(page)).map((row) => row.version));
+      expect(await versions({ after_version: 0, limit: 10 })).toEqual([1]);
+      expect(await versions({ after_version: 1, limit: 10 })).toEqual([]);
     });
 
     it('keeps the first server secret of a name', async () => {

@@ -389,7 +389,11 @@ export interface ChargeStore {
 export interface JournalStore {
   /** Appends a transaction and moves the account's chain head; the head must be where the transaction says it was. */
   appendJournal(transaction: JournalTransaction): Promise<void>;
-  listJournal(account_id: string): Promise<JournalTransaction[]>;
+  /** An account's transactions in sequence order, the page after `after_sequence` (0: from the start). */
+  listJournal(
+    account_id: string,
+    page: { after_sequence: number; limit: number },
+  ): Promise<JournalTransaction[]>;
 }
 
 /** Idempotency records: each key's first answer. */
@@ -402,7 +406,8 @@ export interface IdempotencyStore {
 /** Price book versions. */
 export interface PriceBookStore {
   getPriceVersion(version: number): Promise<PriceVersionRow | undefined>;
-  listPriceVersions(): Promise<PriceVersionRow[]>;
+  /** Versions in order, the page after `after_version` (0: from the first). */
+  listPriceVersions(page: { after_version: number; limit: number }): Promise<PriceVersionRow[]>;
   /** The highest version whose effective time is at or before `now_ms`. */
   getPriceVersionInForce(now_ms: number): Promise<PriceVersionRow | undefined>;
   /** The highest version published, whatever its effective time. */
@@ -414,7 +419,8 @@ export interface PriceBookStore {
 export interface ApiKeyStore {
   insertApiKey(row: ApiKeyRow): Promise<void>;
   getApiKeyByHash(secret_hash: string): Promise<ApiKeyRow | undefined>;
-  listApiKeys(): Promise<ApiKeyRow[]>;
+  /** Keys in creation order, the page after the key `after` (unset: from the first). */
+  listApiKeys(page: { after?: string | undefined; limit: number }): Promise<ApiKeyRow[]>;
   /** Marks a key revoked, once: a second revocation keeps the first time and says so. */
   revokeApiKey(id: string, revoked_at_ms: number): Promise<'revoked' | 'already_revoked' | 'not_found'>;
 }
@@ -500,6 +506,7 @@ export interface EventStore {
 /** Webhook endpoints, deliveries and their attempts. */
 export interface WebhookStore {
   insertWebhookEndpoint(row: WebhookEndpointRow): Promise<void>;
+  /** Every endpoint in creation order: there are at most WEBHOOK_ENDPOINTS_MAX. */
   listWebhookEndpoints(): Promise<WebhookEndpointRow[]>;
   getWebhookEndpoint(id: string): Promise<WebhookEndpointRow | undefined>;
   insertWebhookDelivery(row: WebhookDeliveryRow): Promise<void>;
@@ -519,7 +526,11 @@ export interface WebhookStore {
   ): Promise<WebhookDeliveryRow[]>;
   /** Writes a delivery's outcome if `owner` still holds its lease; false when the lease was lost. */
   completeWebhookDelivery(row: WebhookDeliveryRow, owner: string): Promise<boolean>;
-  listWebhookDeliveries(endpoint_id: string, limit: number): Promise<WebhookDeliveryRow[]>;
+  /** An endpoint's deliveries newest first, the page before the delivery `before` (unset: the newest). */
+  listWebhookDeliveries(
+    endpoint_id: string,
+    page: { before?: string | undefined; limit: number },
+  ): Promise<WebhookDeliveryRow[]>;
   insertWebhookAttempt(row: WebhookAttemptRow): Promise<void>;
   listWebhookAttempts(delivery_id: string): Promise<WebhookAttemptRow[]>;
 }

@@ -1,5 +1,13 @@
 /** Keys, customer tokens and the audit log (SPEC §6, C13). */
-import { apiKeyAnswer, auditAnswer, madeApiKeyAnswer, pageAnswer } from '../../schema/answers.ts';
+import {
+  apiKeyAnswer,
+  auditAnswer,
+  customerTokenAnswer,
+  madeApiKeyAnswer,
+  pageAnswer,
+  revokedApiKeyAnswer,
+  revokedTokensAnswer,
+} from '../../schema/answers.ts';
 import { parseInput } from '../../schema/parse.ts';
 import {
   createKeyCommand,
@@ -10,7 +18,7 @@ import {
   revokeTokensCommand,
 } from '../../service/commands/access.ts';
 
-import { auditQuery, objectBody, type RouteDefinition } from './route.ts';
+import { auditQuery, objectBody, pageQuery, type RouteDefinition } from './route.ts';
 
 export const accessRoutes: RouteDefinition[] = [
   {
@@ -33,6 +41,7 @@ export const accessRoutes: RouteDefinition[] = [
     customer: false,
     body: mintTokenInput.omit({ account: true, minted_by: true }),
     idempotent: true,
+    answer: customerTokenAnswer,
     handle: ({ tally, params, body, options, principal }) =>
       tally.run(
         mintTokenCommand,
@@ -53,6 +62,7 @@ export const accessRoutes: RouteDefinition[] = [
     access: 'write',
     customer: false,
     idempotent: true,
+    answer: revokedTokensAnswer,
     handle: ({ tally, params, options }) => tally.run(revokeTokensCommand, { account: params.id }, options),
   },
   {
@@ -63,7 +73,8 @@ export const accessRoutes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     answer: pageAnswer(apiKeyAnswer),
-    handle: async ({ tally }) => ({ data: await tally.access.listKeys(), next_cursor: null }),
+    query: pageQuery,
+    handle: ({ tally, query }) => tally.access.listKeys(parseInput(pageQuery, query)),
   },
   {
     method: 'post',
@@ -85,6 +96,7 @@ export const accessRoutes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     idempotent: true,
+    answer: revokedApiKeyAnswer,
     handle: ({ tally, params, options }) => tally.run(revokeKeyCommand, { key: params.id }, options),
   },
 ];

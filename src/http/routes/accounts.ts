@@ -1,5 +1,11 @@
 /** Accounts and what they hold (SPEC §1, C1). */
-import { accountAnswer, balanceAnswer, pageAnswer } from '../../schema/answers.ts';
+import {
+  accountAnswer,
+  accountWithSubscriptionAnswer,
+  balanceAnswer,
+  pageAnswer,
+  remainingAnswer,
+} from '../../schema/answers.ts';
 import { accountSettingsInput, putAccountInput } from '../../schema/commands.ts';
 import { parseInput } from '../../schema/parse.ts';
 import { accountSettingsCommand, putAccountCommand } from '../../service/commands/accounts.ts';
@@ -15,6 +21,7 @@ export const accountsRoutes: RouteDefinition[] = [
     access: 'write',
     customer: false,
     body: without(putAccountInput, 'id'),
+    answer: accountWithSubscriptionAnswer,
     handle: ({ tally, params, body, options }) =>
       tally.run(putAccountCommand, { ...objectBody(body), id: params.id }, options),
   },
@@ -38,6 +45,7 @@ export const accountsRoutes: RouteDefinition[] = [
     customer: true,
     body: without(accountSettingsInput, 'account'),
     idempotent: true,
+    answer: accountAnswer,
     handle: ({ tally, params, body, options, ownAccount }) => {
       ownAccount(params.id);
       return tally.run(accountSettingsCommand, { ...objectBody(body), account: params.id }, options);
@@ -50,6 +58,7 @@ export const accountsRoutes: RouteDefinition[] = [
     tag: 'accounts',
     access: 'read',
     customer: true,
+    answer: accountWithSubscriptionAnswer,
     handle: ({ tally, params, ownAccount }) => {
       ownAccount(params.id);
       return tally.getAccount(params.id!);
@@ -75,6 +84,7 @@ export const accountsRoutes: RouteDefinition[] = [
     tag: 'accounts',
     access: 'read',
     customer: true,
+    answer: remainingAnswer,
     handle: ({ tally, params, ownAccount }) => {
       ownAccount(params.id);
       return tally.remaining(params.id!);

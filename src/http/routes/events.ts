@@ -1,14 +1,16 @@
 /** Events and webhooks (SPEC C12). */
 import {
+  deliveryAnswer,
   eventAnswer,
   madeWebhookEndpointAnswer,
   pageAnswer,
   webhookEndpointAnswer,
 } from '../../schema/answers.ts';
 import { listEventsInput, webhookEndpointInput } from '../../schema/commands.ts';
+import { parseInput } from '../../schema/parse.ts';
 import { createEndpointCommand, replayDeliveryCommand } from '../../service/commands/webhooks.ts';
 
-import type { RouteDefinition } from './route.ts';
+import { pageQuery, type RouteDefinition } from './route.ts';
 
 export const eventsRoutes: RouteDefinition[] = [
   {
@@ -21,12 +23,13 @@ export const eventsRoutes: RouteDefinition[] = [
     query: listEventsInput,
     answer: pageAnswer(eventAnswer),
     handle: ({ tally, query, principal, ownAccount }) => {
+      const filter = parseInput(listEventsInput, query);
       // A customer token sees its own account's events only.
-      if (query.account !== undefined) ownAccount(query.account);
+      if (filter.account !== undefined) ownAccount(filter.account);
       return tally.listEvents({
-        ...query,
+        ...filter,
         ...(principal?.kind === 'customer' ? { account: principal.account } : {}),
-      } as never);
+      });
     },
   },
   {
@@ -49,6 +52,7 @@ export const eventsRoutes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     answer: pageAnswer(webhookEndpointAnswer),
+    // Endpoints are few (WEBHOOK_ENDPOINTS_MAX): one page holds them all.
     handle: async ({ tally }) => ({ data: await tally.webhooks.listEndpoints(), next_cursor: null }),
   },
   {
@@ -58,10 +62,9 @@ export const eventsRoutes: RouteDefinition[] = [
     tag: 'events',
     access: 'admin',
     customer: false,
-    handle: async ({ tally, params }) => ({
-      data: await tally.webhooks.deliveries(params.id!),
-      next_cursor: null,
-    }),
+    answer: pageAnswer(deliveryAnswer),
+    query: pageQuery,
+    handle: ({ tally, params, query }) => tally.webhooks.deliveries(params.id!, parseInput(pageQuery, query)),
   },
   {
     method: 'post',
@@ -71,6 +74,7 @@ export const eventsRoutes: RouteDefinition[] = [
     access: 'admin',
     customer: false,
     idempotent: true,
+    answer: deliveryAnswer,
     handle: ({ tally, params, options }) =>
       tally.run(replayDeliveryCommand, { delivery: params.id }, options),
   },

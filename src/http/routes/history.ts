@@ -1,9 +1,14 @@
 /** Usage history and analytics (SPEC C13). */
+
 import { z } from 'zod';
+import { chargeAnswer, pageAnswer, usageAnswer } from '../../schema/answers.ts';
 import { listChargesInput, usageInput } from '../../schema/commands.ts';
 import { chargesCsv } from '../csv.ts';
 
-import type { RouteDefinition } from './route.ts';
+import { checkedInput, type RouteDefinition } from './route.ts';
+
+const chargesQuery = listChargesInput.extend({ format: z.enum(['json', 'csv']).optional() });
+const usageQuery = usageInput.omit({ account: true });
 
 export const historyRoutes: RouteDefinition[] = [
   {
@@ -14,13 +19,14 @@ export const historyRoutes: RouteDefinition[] = [
     tag: 'history',
     access: 'read',
     customer: true,
-    query: listChargesInput.extend({ format: z.enum(['json', 'csv']).optional() }),
+    query: chargesQuery,
+    answer: pageAnswer(chargeAnswer),
     handle: async ({ tally, query, ownAccount }) => {
-      const { format, ...filter } = query;
+      const { format, ...filter } = checkedInput(chargesQuery, query);
       ownAccount(filter.account);
-      if (format !== 'csv') return tally.listCharges(filter as never);
+      if (format !== 'csv') return tally.listCharges(filter);
       const { limit: _limit, cursor: _cursor, ...all } = filter;
-      return new Response(chargesCsv(await tally.exportCharges(all as never)), {
+      return new Response(chargesCsv(await tally.exportCharges(all)), {
         headers: {
           'content-type': 'text/csv; charset=utf-8',
           'content-disposition': `attachment; filename="charges-${filter.account}.csv"`,
@@ -36,10 +42,11 @@ export const historyRoutes: RouteDefinition[] = [
     tag: 'history',
     access: 'read',
     customer: true,
-    query: usageInput.omit({ account: true }),
+    query: usageQuery,
+    answer: usageAnswer,
     handle: ({ tally, params, query, ownAccount }) => {
       ownAccount(params.id);
-      return tally.usage({ ...query, account: params.id } as never);
+      return tally.usage({ ...checkedInput(usageQuery, query), account: params.id! });
     },
   },
 ];

@@ -1,4 +1,5 @@
 /** Liveness. */
+import { z } from 'zod';
 import type { RouteDefinition } from './route.ts';
 
 export const metaRoutes: RouteDefinition[] = [
@@ -9,6 +10,7 @@ export const metaRoutes: RouteDefinition[] = [
     tag: 'meta',
     access: 'public',
     customer: true,
+    answer: z.strictObject({ ok: z.literal(true) }),
     handle: async () => ({ ok: true }),
   },
 ];

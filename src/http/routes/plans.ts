@@ -1,5 +1,11 @@
 /** Plans, subscriptions and limits (SPEC C7, C8). */
-import { limitAnswer, pageAnswer } from '../../schema/answers.ts';
+import {
+  limitAnswer,
+  pageAnswer,
+  planAnswer,
+  subscriptionAnswer,
+  subscriptionChangeAnswer,
+} from '../../schema/answers.ts';
 import { limitInput, subscriptionInput } from '../../schema/commands.ts';
 import {
   cancelSubscriptionCommand,
@@ -17,6 +23,7 @@ export const plansRoutes: RouteDefinition[] = [
     tag: 'plans',
     access: 'public',
     customer: true,
+    answer: pageAnswer(planAnswer),
     handle: async ({ tally }) => ({ data: tally.listPlans(), next_cursor: null }),
   },
   {
@@ -26,6 +33,7 @@ export const plansRoutes: RouteDefinition[] = [
     tag: 'plans',
     access: 'read',
     customer: true,
+    answer: subscriptionAnswer.nullable(),
     handle: ({ tally, params, ownAccount }) => {
       ownAccount(params.id);
       return tally.getSubscription(params.id!);
@@ -41,6 +49,7 @@ export const plansRoutes: RouteDefinition[] = [
     customer: false,
     body: without(subscriptionInput, 'account'),
     idempotent: true,
+    answer: subscriptionChangeAnswer,
     handle: ({ tally, params, body, options }) =>
       tally.run(subscribeCommand, { ...objectBody(body), account: params.id }, options),
   },
@@ -52,6 +61,7 @@ export const plansRoutes: RouteDefinition[] = [
     access: 'write',
     customer: false,
     idempotent: true,
+    answer: subscriptionAnswer,
     handle: ({ tally, params, options }) =>
       tally.run(cancelSubscriptionCommand, { account: params.id }, options),
   },

@@ -1,9 +1,12 @@
 /** The public price table and the price book (SPEC C4). */
+
 import { z } from 'zod';
 import { TallyError } from '../../domain/results.ts';
+import { pageAnswer, priceTableAnswer, priceVersionAnswer } from '../../schema/answers.ts';
+import { parseInput } from '../../schema/parse.ts';
 import { publishPriceBookCommand } from '../../service/commands/price-book.ts';
 
-import type { RouteDefinition } from './route.ts';
+import { pageQuery, type RouteDefinition } from './route.ts';
 
 export const pricesRoutes: RouteDefinition[] = [
   {
@@ -13,6 +16,7 @@ export const pricesRoutes: RouteDefinition[] = [
     tag: 'prices',
     access: 'public',
     customer: true,
+    answer: priceTableAnswer,
     handle: ({ tally }) => tally.priceTable(),
   },
   {
@@ -22,7 +26,9 @@ export const pricesRoutes: RouteDefinition[] = [
     tag: 'prices',
     access: 'public',
     customer: true,
-    handle: async ({ tally }) => ({ data: await tally.listPriceVersions(), next_cursor: null }),
+    answer: pageAnswer(priceVersionAnswer),
+    query: pageQuery,
+    handle: ({ tally, query }) => tally.listPriceVersions(parseInput(pageQuery, query)),
   },
   {
     method: 'post',
@@ -33,6 +39,7 @@ export const pricesRoutes: RouteDefinition[] = [
     customer: false,
     body: z.object({ operations: z.record(z.string(), z.unknown()) }).passthrough(),
     idempotent: true,
+    answer: priceTableAnswer,
     handle: ({ tally, body, options }) => tally.run(publishPriceBookCommand, body, options),
   },
   {
@@ -42,6 +49,7 @@ export const pricesRoutes: RouteDefinition[] = [
     tag: 'prices',
     access: 'public',
     customer: true,
+    answer: priceTableAnswer,
     handle: ({ tally, params }) => {
       const version = Number(params.version);
       if (!Number.isSafeInteger(version))

@@ -4,8 +4,9 @@
  * Routes hold no ledger logic (STYLE rule 10); each capability's are in a file of their own.
  */
 import { z } from 'zod';
-import { IDENTIFIER_LENGTH_MAX, PAGE_SIZE_MAX, TEST_CLOCK_LATEST_MS } from '../../domain/limits.ts';
+import { IDENTIFIER_LENGTH_MAX, PAGE_SIZE_MAX } from '../../domain/limits.ts';
 import { type ResultCode, TallyError } from '../../domain/results.ts';
+import { parseInput } from '../../schema/parse.ts';
 import type { Principal } from '../../service/access.ts';
 import type { TestClock } from '../../service/clock.ts';
 import type { CommandOptions, Tally } from '../../service/tally.ts';
@@ -60,6 +61,16 @@ export function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/**
+ * A query or body as the read it feeds takes it (the read parses it itself, turning times into
+ * milliseconds and amounts into decimals): checked against the schema here, so the raw value is
+ * known to be the schema's input.
+ */
+export function checkedInput<Schema extends z.ZodType>(schema: Schema, raw: unknown): z.input<Schema> {
+  parseInput(schema, raw);
+  return raw as z.input<Schema>;
+}
+
 /** Query strings carry numbers as text: a page size is coerced, then must be a whole number in range. */
 export const pageLimit = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).optional();
 
@@ -90,14 +101,3 @@ export const auditQuery = z.strictObject({
   cursor: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
   limit: pageLimit,
 });
-
-export const clockBody = z.union([
-  z.strictObject({
-    advance_seconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(TEST_CLOCK_LATEST_MS / 1000),
-  }),
-  z.strictObject({ now: z.iso.datetime({ offset: true }) }),
-]);

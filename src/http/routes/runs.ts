@@ -1,5 +1,11 @@
 /** Metering: estimates, reservations, settlement, charges and refunds (SPEC C5, C6). */
-import { chargeAnswer, pageAnswer, reservationAnswer } from '../../schema/answers.ts';
+import {
+  chargeAnswer,
+  estimateAnswer,
+  pageAnswer,
+  refundAnswer,
+  reservationAnswer,
+} from '../../schema/answers.ts';
 import {
   chargeInput,
   estimateInput,
@@ -12,7 +18,7 @@ import { parseInput } from '../../schema/parse.ts';
 import { refundChargeCommand } from '../../service/commands/refunds.ts';
 import { chargeCommand, releaseCommand, reserveCommand, settleCommand } from '../../service/commands/runs.ts';
 
-import { objectBody, pageQuery, type RouteDefinition, without } from './route.ts';
+import { checkedInput, objectBody, pageQuery, type RouteDefinition, without } from './route.ts';
 
 export const runsRoutes: RouteDefinition[] = [
   {
@@ -38,9 +44,11 @@ export const runsRoutes: RouteDefinition[] = [
     access: 'read',
     customer: true,
     body: estimateInput,
+    answer: estimateAnswer,
     handle: ({ tally, body, options, ownAccount }) => {
-      ownAccount(objectBody(body).account as string | undefined);
-      return tally.estimate(body as never, options);
+      const request = checkedInput(estimateInput, body);
+      ownAccount(request.account);
+      return tally.estimate(request, options);
     },
   },
   {
@@ -130,6 +138,7 @@ export const runsRoutes: RouteDefinition[] = [
     customer: false,
     body: without(refundInput, 'charge'),
     idempotent: true,
+    answer: refundAnswer,
     handle: ({ tally, params, body, options }) =>
       tally.run(refundChargeCommand, { ...objectBody(body), charge: params.id }, options),
   },

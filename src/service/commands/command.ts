@@ -16,6 +16,7 @@ import type { TallyConfig } from '../../schema/config.ts';
 import type { StoreTransaction } from '../../store/store.ts';
 import type { Access } from '../access.ts';
 import type { SessionEnvironment } from '../account-session.ts';
+import type { TestClock } from '../clock.ts';
 import type { IdGenerator } from '../ids.ts';
 import type { PriceBooks } from '../price-books.ts';
 import type { ReservationAccounts } from '../reservation-accounts.ts';
@@ -32,6 +33,8 @@ export interface CommandEngine {
   readonly access: Access;
   readonly webhook_targets: WebhookTargetPolicy;
   readonly reservation_accounts: ReservationAccounts;
+  /** The clock, when it is a test clock that commands may move (servers started with --test-clock). */
+  readonly test_clock: TestClock | undefined;
 }
 
 /** One run of a command: its transaction, its instant, who calls it. */

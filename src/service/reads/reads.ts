@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import { computeBalance } from '../../domain/balance.ts';
 import { formatCredits } from '../../domain/credits.ts';
-import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../../domain/limits.ts';
 import { TallyError } from '../../domain/results.ts';
 import type { auditAnswer, balanceAnswer } from '../../schema/answers.ts';
 import {
@@ -51,24 +50,11 @@ import {
   reservationView,
 } from '../views.ts';
 import { type EventView, eventView } from '../webhooks.ts';
+import { decodeNumberCursor, type Page, pageOf, pageSize } from './page.ts';
 
 export type AuditView = z.infer<typeof auditAnswer>;
 
 export type BalanceView = z.infer<typeof balanceAnswer>;
-
-/** Rows a page holds: what was asked, within 1..PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT when unasked. */
-const pageSize = (asked: number | undefined): number =>
-  Math.min(Math.max(asked ?? PAGE_SIZE_DEFAULT, 1), PAGE_SIZE_MAX);
-
-/** The first `limit` of rows read one over the limit, and the cursor of the next page if there is one. */
-function pageOf<Row>(
-  rows: readonly Row[],
-  limit: number,
-  cursorOf: (row: Row) => string,
-): { page: Row[]; next_cursor: string | null } {
-  const page = rows.slice(0, limit);
-  return { page, next_cursor: rows.length > limit ? cursorOf(page.at(-1)!) : null };
-}
 
 /** What reads use of the engine. */
 export interface ReadContext {
@@ -150,15 +136,24 @@ export async function listReservations(
   });
 }
 
+/** Price book versions in order, a page at a time. */
 export async function listPriceVersions(
   context: ReadContext,
-): Promise<{ version: number; effective_at: string; published_at: string }[]> {
-  const rows = await context.store.read((transaction) => transaction.listPriceVersions());
-  return rows.map((row) => ({
-    version: row.version,
-    effective_at: isoTime(row.effective_at_ms),
-    published_at: isoTime(row.created_at_ms),
-  }));
+  query: { cursor?: string; limit?: number } = {},
+): Promise<Page<{ version: number; effective_at: string; published_at: string }>> {
+  const limit = pageSize(query.limit);
+  const rows = await context.store.read((transaction) =>
+    transaction.listPriceVersions({ after_version: decodeNumberCursor(query.cursor), limit: limit + 1 }),
+  );
+  const { page, next_cursor } = pageOf(rows, limit, (row) => String(row.version));
+  return {
+    next_cursor,
+    data: page.map((row) => ({
+      version: row.version,
+      effective_at: isoTime(row.effective_at_ms),
+      published_at: isoTime(row.created_at_ms),
+    })),
+  };
 }
 
 // ── Accounts ────────────────────────────────────────────────────────────────────────────

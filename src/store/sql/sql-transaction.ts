@@ -895,10 +895,12 @@ export class SqlTransaction implements StoreTransaction {
     await this.write(JOURNAL_TRANSACTION_INSERT, posted);
   }
 
-  async listJournal(account_id: string) {
+  async listJournal(account_id: string, page: { after_sequence: number; limit: number }) {
     const rows = await this.all(
-      'SELECT * FROM journal_transactions WHERE account_id = ? ORDER BY sequence',
+      'SELECT * FROM journal_transactions WHERE account_id = ? AND sequence > ? ORDER BY sequence LIMIT ?',
       account_id,
+      page.after_sequence,
+      page.limit,
     );
     return rows.map(
       (row): JournalTransaction => ({
@@ -941,8 +943,14 @@ export class SqlTransaction implements StoreTransaction {
     const row = await this.one('SELECT * FROM price_versions WHERE version = ?', version);
     return row && priceVersionFromRow(row);
   }
-  async listPriceVersions() {
-    return (await this.all('SELECT * FROM price_versions ORDER BY version')).map(priceVersionFromRow);
+  async listPriceVersions(page: { after_version: number; limit: number }) {
+    return (
+      await this.all(
+        'SELECT * FROM price_versions WHERE version > ? ORDER BY version LIMIT ?',
+        page.after_version,
+        page.limit,
+      )
+    ).map(priceVersionFromRow);
   }
   async getPriceVersionInForce(now_ms: number) {
     const row = await this.one(
@@ -972,8 +980,13 @@ export class SqlTransaction implements StoreTransaction {
     const row = await this.one('SELECT * FROM api_keys WHERE secret_hash = ?', secret_hash);
     return row && apiKeyFromRow(row);
   }
-  async listApiKeys() {
-    return (await this.all('SELECT * FROM api_keys ORDER BY created_at_ms, id')).map(apiKeyFromRow);
+  async listApiKeys(page: { after?: string | undefined; limit: number }) {
+    // Key ids begin with their creation time (ids.ts), so id order is creation order.
+    const rows =
+      page.after === undefined
+        ? await this.all('SELECT * FROM api_keys ORDER BY id LIMIT ?', page.limit)
+        : await this.all('SELECT * FROM api_keys WHERE id > ? ORDER BY id LIMIT ?', page.after, page.limit);
+    return rows.map(apiKeyFromRow);
   }
   async revokeApiKey(id: string, revoked_at_ms: number) {
     const changed = await this.run(
@@ -1298,14 +1311,21 @@ export class SqlTransaction implements StoreTransaction {
     );
     return changes === 1;
   }
-  async listWebhookDeliveries(endpoint_id: string, limit: number) {
-    return (
-      await this.all(
-        'SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?',
-        endpoint_id,
-        limit,
-      )
-    ).map(deliveryFromRow);
+  async listWebhookDeliveries(endpoint_id: string, page: { before?: string | undefined; limit: number }) {
+    const rows =
+      page.before === undefined
+        ? await this.all(
+            'SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?',
+            endpoint_id,
+            page.limit,
+          )
+        : await this.all(
+            'SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+            endpoint_id,
+            page.before,
+            page.limit,
+          );
+    return rows.map(deliveryFromRow);
   }
   async insertWebhookAttempt(row: WebhookAttemptRow) {
     await this.write(

@@ -88,7 +88,7 @@ describe('sqlite store', () => {
     before.close();
 
     const store = new SqliteStore({ filename });
-    expect(await store.read((tx) => tx.listJournal('a'))).toEqual(journal);
+    expect(await store.read((tx) => tx.listJournal('a', { after_sequence: 0, limit: 100 }))).toEqual(journal);
     const view = store.connection.prepare(
       'SELECT * FROM journal_entries ORDER BY transaction_sequence, line',
     );
