@@ -5,11 +5,10 @@
  * account once (the group-commit hint), run in one store transaction, audit in that transaction,
  * answer. Adding a capability is adding a command module (and a route entry that names it).
  *
- * What `run` may do (the PostgreSQL account memory's rules, store/sql/account-memory.ts):
- * - it may run more than once for one call (a remembered account turned out outdated, a group
- *   commit failed, a key was taken): it must have no effect outside its transaction;
- * - the rows the store hands it are copies: change them and write them back, never keep them;
- * - only the first account a transaction opens is remembered; a second one is read afresh.
+ * What `run` may do is set by the rules at the top of store/postgres/account-memory.ts: it may
+ * run more than once for one call, so it has no effect outside its transaction (checked in tests
+ * by store/replay-check.ts); the rows it is handed are copies; only the first account it opens
+ * is remembered.
  */
 import type { z } from 'zod';
 import type { TallyConfig } from '../../schema/config.ts';

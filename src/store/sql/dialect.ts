@@ -122,6 +122,14 @@ export interface SqlExecutor {
   holdUntil?(barrier: Promise<void>): void;
 }
 
+/** A command read a remembered account another process had moved on from; its transaction runs again. */
+export class RememberedAccountOutdated extends Error {
+  constructor(message: string) {
+    super(`remembered account outdated: ${message}`);
+    this.name = 'RememberedAccountOutdated';
+  }
+}
+
 /** How many rows a write must change, and what it means when it does not. */
 export interface ChangeCheck {
   changes: number;

@@ -6,6 +6,12 @@ import { assert } from '../../domain/assert.ts';
 import type { JournalTransaction, JournalTransactionType } from '../../domain/journal.ts';
 import type { Outcome } from '../../domain/pricing.ts';
 import {
+  type AccountMemory,
+  type CommandGroup,
+  copyOf,
+  type RememberedAccount,
+} from '../postgres/account-memory.ts';
+import {
   decodeAllocations,
   decodeJournalLines,
   encodeAllocations,
@@ -33,7 +39,6 @@ import type {
   WebhookDeliveryRow,
   WebhookEndpointRow,
 } from '../store.ts';
-import { type AccountMemory, type CommandGroup, copyOf, type RememberedAccount } from './account-memory.ts';
 import {
   bind,
   type ChangeCheck,

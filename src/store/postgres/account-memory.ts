@@ -2,19 +2,37 @@
  * What a process remembers of the accounts it worked on, so the next command on one can skip
  * the round trip that reads it under the lock (PostgreSQL: reserve and settle in ONE round trip).
  *
- * Every command that locks an account bumps its `version`, in any process. A remembered account
- * carries the version it had after this process's last command on it; a command that uses the
- * memory sends, ahead of its writes and in the same trip, a statement that locks the account only
- * if the version is still that one (and the price book version in force is the one remembered).
- * If another process moved the account meanwhile, that statement fails, the transaction rolls
- * back before any of its writes, and it runs again reading the account afresh. The memory is an
- * optimisation that can be wrong; the check makes it impossible to act on a wrong one.
+ * THE RULES. Every command's work (commands/*.ts, run by Tally.run) lives by these, because of
+ * this memory and the group commit that uses it:
+ *
+ * 1. A command's work may run more than once for one call, up to TRANSACTION_ATTEMPTS_MAX
+ *    times: when a remembered account proves outdated, when its group commit fails, when an
+ *    idempotency key was taken. So it must depend only on what it reads in its transaction and
+ *    change nothing outside it; anything the process must learn afterwards goes in the
+ *    command's `committed` hook. Enforced in tests by store/replay-check.ts, which runs every
+ *    transaction twice and fails when the two runs ask for different writes.
+ * 2. The rows the store hands a command are copies (`recall` copies, `copyOf`): a command may
+ *    change them and write them back, never keep them past its transaction.
+ * 3. Only the first account a transaction opens is remembered (and given its turn); any other
+ *    account it opens is read afresh under its row lock. A command that opens two accounts (a
+ *    creator's share, a team's pool) pays one more round trip for the second, and stays correct.
+ *
+ * HOW IT STAYS RIGHT. Every command that locks an account bumps its `version`, in any process. A
+ * remembered account carries the version it had after this process's last command on it; a
+ * command that uses the memory sends, ahead of its writes and in the same trip, a statement that
+ * locks the account only if the version is still that one (and the price book version in force
+ * is the one remembered). If another process moved the account meanwhile, that statement fails,
+ * the transaction rolls back before any of its writes, and it runs again reading the account
+ * afresh. The memory is an optimisation that can be wrong; the check makes it impossible to act
+ * on a wrong one.
  *
  * Within the process, commands on one account take turns (as the row lock would make them do
  * anyway), so each starts from what the one before left, and none fails for a neighbour's bump.
  */
 import { klona } from 'klona/json';
 import type { OpenedAccount, ReservationRow } from '../store.ts';
+
+export { RememberedAccountOutdated } from '../sql/dialect.ts';
 
 /**
  * A deep copy of rows (plain objects and arrays of strings, numbers and bigints): the memory and
@@ -43,14 +61,6 @@ export interface RememberedAccount {
    * memory at once, but sends nothing before then: its check would run ahead of that commit.
    */
   settled?: Promise<void>;
-}
-
-/** A command read a remembered account another process had moved on from; its transaction runs again. */
-export class RememberedAccountOutdated extends Error {
-  constructor(message: string) {
-    super(`remembered account outdated: ${message}`);
-    this.name = 'RememberedAccountOutdated';
-  }
 }
 
 /**

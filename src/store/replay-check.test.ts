@@ -1,0 +1,58 @@
+import { describe, expect, inject, it } from 'vitest';
+import { dialects } from '../../test/dialects.ts';
+import { openTestTally } from '../../test/helpers.ts';
+import { createDatabase } from '../../test/postgres-server.ts';
+import { InvariantViolation } from '../domain/assert.ts';
+import { TallyError } from '../domain/results.ts';
+import { PostgresStore } from './postgres/postgres-store.ts';
+import { checkingReplays } from './replay-check.ts';
+import { SqliteStore } from './sqlite/sqlite-store.ts';
+import type { Store } from './store.ts';
+import { accountRow } from './store-contract.ts';
+
+const stores: Record<string, () => Promise<Store>> = {
+  sqlite: async () => new SqliteStore({ filename: ':memory:' }),
+  postgres: async () => PostgresStore.open({ url: await createDatabase(inject('postgres_url')) }),
+};
+
+describe.each(dialects)('every command run twice writes the same (%s)', (dialect) => {
+  it('holds for each kind of command the engine runs, refusals included', async () => {
+    const store = checkingReplays(await stores[dialect]!());
+    const { tally, clock } = await openTestTally({ store });
+    const key = { idempotency_key: 'k1' };
+    await tally.putAccount({ id: 'alice', kind: 'user', timezone: 'Asia/Kolkata' });
+    const grant = await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' }, key);
+    await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' }, key);
+    await tally.putLimit({ account: 'alice', id: 'daily', window: 'day', max: '50' });
+    const reservation = await tally.reserve({ account: 'alice', operation: 'chat.fast', max_credits: '5' });
+    const charge = await tally.settle({ reservation: reservation.id, usage: { input_tokens: 100 } });
+    await tally.charge({ account: 'alice', operation: 'web.extract', usage: {} });
+    await tally.refundCharge({ charge: charge.id, amount: '0.5', reason: 'replay check' });
+    const held = await tally.reserve({ account: 'alice', operation: 'web.extract' });
+    await tally.release({ reservation: held.id });
+    // Refused alike both times: over the daily limit.
+    await expect(
+      tally.reserve({ account: 'alice', operation: 'chat.fast', max_credits: '60' }),
+    ).rejects.toBeInstanceOf(TallyError);
+    await tally.access.createKey({ scope: 'read', name: 'replayed' });
+    clock.advanceSeconds(86_400 * 40);
+    await tally.bookDueWork();
+    await tally.revokeGrant({ grant: grant.id, reason: 'replay check' });
+    expect(store.replays_checked).toBeGreaterThan(12);
+    expect((await tally.verify()).ok).toBe(true);
+    await tally.close();
+  });
+
+  it('catches work that depends on something outside its transaction', async () => {
+    const store = checkingReplays(await stores[dialect]!());
+    let runs = 0;
+    // A counter kept outside the transaction: the second run writes another creation time.
+    const outside = store.transaction(async (transaction) => {
+      runs++;
+      await transaction.insertAccount({ ...accountRow('alice'), created_at_ms: runs });
+    });
+    await expect(outside).rejects.toBeInstanceOf(InvariantViolation);
+    expect(runs).toBe(2);
+    await store.close();
+  });
+});
