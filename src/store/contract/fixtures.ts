@@ -1,0 +1,129 @@
+import { chainTransaction, GENESIS_HASH, move } from '../../domain/journal.ts';
+import type { AccountRow, GrantRow, ReservationRow } from '../store.ts';
+
+export const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+export function accountRow(id: string): AccountRow {
+  return {
+    id,
+    kind: 'user',
+    timezone: 'UTC',
+    status: 'active',
+    metadata: { plan: 'free' },
+    low_balance_threshold_micros: null,
+    balance_alert: 'none',
+    schedule_due_at_ms: null,
+    ledger: { sequence: 0, hash: GENESIS_HASH },
+    created_at_ms: T0,
+    updated_at_ms: T0,
+  };
+}
+
+export function grantRow(
+  account_id: string,
+  id: string,
+  amount_micros: bigint,
+  overrides: Partial<GrantRow> = {},
+): GrantRow {
+  return {
+    account_id,
+    id,
+    kind: 'bonus',
+    priority: 4,
+    amount_micros,
+    remaining_micros: amount_micros,
+    effective_at_ms: T0,
+    expires_at_ms: null,
+    source: 'admin',
+    reason: null,
+    status: 'active',
+    allowed_operations: null,
+    refund_of_charge_id: null,
+    metadata: {},
+    created_at_ms: T0,
+    closed_at_ms: null,
+    closed_reason: null,
+    expiring_notified: false,
+    allowance_id: null,
+    period_start_ms: null,
+    requires_subscription: false,
+    ...overrides,
+  };
+}
+
+export function reservationRow(
+  account_id: string,
+  id: string,
+  overrides: Partial<ReservationRow> = {},
+): ReservationRow {
+  return {
+    account_id,
+    id,
+    operation: 'chat.fast',
+    model: 'small',
+    add_ons: ['web_search'],
+    member: null,
+    api_key_id: null,
+    status: 'held',
+    amount_micros: 5_000_000n,
+    price_version: 1,
+    allocations: [{ grant_id: 'gr_1', kind: 'bonus', amount_micros: 5_000_000n }],
+    usage: { input_tokens: '100' },
+    metadata: { thread: 't1', tags: ['a'] },
+    expires_at_ms: T0 + 300_000,
+    created_at_ms: T0,
+    resolved_at_ms: null,
+    charge_id: null,
+    ...overrides,
+  };
+}
+
+/**
+ * A journal as it stood before migration 11 moved each transaction's lines into its row: the
+ * rows to write with raw SQL (`lines` into the journal_entries table of then), and the journal
+ * the store must read back afterwards.
+ */
+export function journalFromBeforeLinesMoved() {
+  const issue = chainTransaction(
+    { sequence: 0, hash: GENESIS_HASH },
+    {
+      id: 'jtx_1',
+      account_id: 'a',
+      type: 'grant_issue',
+      reference_id: 'gr_1',
+      created_at_ms: 1_000,
+      entries: move('issued', 'grant', 5_000_000n, { grant_id: 'gr_1' }),
+    },
+  );
+  const reserve = chainTransaction(issue, {
+    id: 'jtx_2',
+    account_id: 'a',
+    type: 'reserve',
+    reference_id: 'rs_1',
+    created_at_ms: 2_000,
+    entries: move('grant', 'hold', 2_000_000n, { grant_id: 'gr_1', reservation_id: 'rs_1' }),
+  });
+  const journal = [issue, reserve];
+  const transactions = journal.map((transaction) => [
+    transaction.account_id,
+    transaction.sequence,
+    transaction.id,
+    transaction.type,
+    transaction.reference_id,
+    transaction.created_at_ms,
+    transaction.previous_hash,
+    transaction.hash,
+  ]);
+  const lines = journal.flatMap((transaction) =>
+    transaction.entries.map((entry, line) => [
+      transaction.account_id,
+      transaction.sequence,
+      line,
+      entry.book,
+      entry.grant_id,
+      entry.reservation_id,
+      entry.amount_micros,
+    ]),
+  );
+  return { journal, transactions, lines };
+}
