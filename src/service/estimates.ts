@@ -125,32 +125,39 @@ export type EstimateBlocker = BlockedBy | { kind: 'entitlement'; entitlement: st
 
 export type EstimateView = z.infer<typeof estimateAnswer>;
 
-export async function buildEstimate(
+/** The credits a run may cost — least, expected and most — and the usage the expected cost prices. */
+interface CostRange {
+  expected_usage: Map<string, Decimal>;
+  basis: UsageBasis;
+  min_micros: bigint;
+  expected_micros: bigint;
+  max_micros: bigint;
+  input_tokens: TokenCount | null;
+}
+
+/**
+ * Prices the run three ways. With the input text: its counted tokens, and output between none
+ * and the caller's cap (expected: the typical output, never above the cap). With usage given:
+ * that usage (max: with the output cap). Otherwise: the typical usage, up to the operation's max.
+ */
+async function costRange(
   request: ReturnType<typeof estimateInput.parse>,
   operation: OperationPrice,
-  book: PriceBook,
-  snapshot: AccountSnapshot,
-  config: TallyConfig,
-  now_ms: number,
-  /** The API key asking, whose per-key budget applies. */
-  api_key?: string,
-): Promise<EstimateView> {
-  const typical = typicalUsage(operation, snapshot.history);
-  const model =
-    request.model ?? (request.usage || request.input_text !== undefined ? undefined : typical.model);
+  typical: ReturnType<typeof typicalUsage>,
+  model: string | undefined,
+): Promise<CostRange> {
+  const priced = (usage: ReadonlyMap<string, Decimal>) => price(operation, model, usage, request.add_ons);
   let expected_usage: Map<string, Decimal>;
   let basis: UsageBasis;
   let min_micros: bigint;
   let max_micros: bigint;
   let input_tokens: TokenCount | null = null;
-
   if (request.input_text !== undefined) {
     input_tokens = await countTokens(request.input_text, model);
     const base = new Map(request.usage ?? []);
     base.set('input_tokens', quantity(input_tokens.tokens));
     const typical_output = typical.usage.get('output_tokens') ?? { units: 0n, scale: 0 };
     const max_output = request.max_output_tokens;
-    // Expected output: the typical output, but never above the cap the caller set.
     const expected_output =
       max_output !== undefined &&
       typical_output.units > BigInt(max_output) * 10n ** BigInt(typical_output.scale)
@@ -158,39 +165,51 @@ export async function buildEstimate(
         : typical_output;
     expected_usage = new Map([...base, ['output_tokens', expected_output]]);
     basis = typical.basis;
-    min_micros = price(operation, model, new Map([...base, ['output_tokens', quantity(0)]]), request.add_ons);
+    min_micros = priced(new Map([...base, ['output_tokens', quantity(0)]]));
     max_micros =
       max_output === undefined
-        ? (operation.max_micros ?? price(operation, model, expected_usage, request.add_ons))
-        : price(
-            operation,
-            model,
-            new Map([...base, ['output_tokens', quantity(max_output)]]),
-            request.add_ons,
-          );
+        ? (operation.max_micros ?? priced(expected_usage))
+        : priced(new Map([...base, ['output_tokens', quantity(max_output)]]));
   } else if (request.usage) {
     expected_usage = request.usage;
     basis = 'given';
-    min_micros = price(operation, model, expected_usage, request.add_ons);
+    min_micros = priced(expected_usage);
     max_micros =
       request.max_output_tokens === undefined
         ? min_micros
-        : price(
-            operation,
-            model,
-            new Map([...expected_usage, ['output_tokens', quantity(request.max_output_tokens)]]),
-            request.add_ons,
-          );
+        : priced(new Map([...expected_usage, ['output_tokens', quantity(request.max_output_tokens)]]));
   } else {
     expected_usage = typical.usage;
     basis = typical.basis;
-    min_micros = price(operation, model, new Map(), request.add_ons);
-    max_micros = operation.max_micros ?? price(operation, model, expected_usage, request.add_ons);
+    min_micros = priced(new Map());
+    max_micros = operation.max_micros ?? priced(expected_usage);
   }
-  const expected_micros = price(operation, model, expected_usage, request.add_ons);
-  if (max_micros < expected_micros) max_micros = expected_micros;
-  if (min_micros > expected_micros) min_micros = expected_micros;
+  const expected_micros = priced(expected_usage);
+  return {
+    expected_usage,
+    basis,
+    input_tokens,
+    expected_micros,
+    min_micros: min_micros > expected_micros ? expected_micros : min_micros,
+    max_micros: max_micros < expected_micros ? expected_micros : max_micros,
+  };
+}
 
+/** What would block the run now, what the account can afford, and what would unblock it. */
+function whatBlocks(
+  request: ReturnType<typeof estimateInput.parse>,
+  operation: OperationPrice,
+  snapshot: AccountSnapshot,
+  config: TallyConfig,
+  run: {
+    now_ms: number;
+    api_key: string | undefined;
+    model: string | undefined;
+    max_micros: bigint;
+    expected_micros: bigint;
+  },
+) {
+  const { now_ms, api_key, model, max_micros, expected_micros } = run;
   const caps = capsFor(snapshot.statuses, {
     operation: operation.id,
     member: request.member ?? null,
@@ -229,6 +248,32 @@ export async function buildEstimate(
         ? ['upgrade']
         : []
       : unblockOptions(policy_blockers, context);
+  return { available_micros, blocked_by, affordable, runs, options };
+}
+
+export async function buildEstimate(
+  request: ReturnType<typeof estimateInput.parse>,
+  operation: OperationPrice,
+  book: PriceBook,
+  snapshot: AccountSnapshot,
+  config: TallyConfig,
+  now_ms: number,
+  /** The API key asking, whose per-key budget applies. */
+  api_key?: string,
+): Promise<EstimateView> {
+  const typical = typicalUsage(operation, snapshot.history);
+  const model =
+    request.model ?? (request.usage || request.input_text !== undefined ? undefined : typical.model);
+  const range = await costRange(request, operation, typical, model);
+  const { min_micros, expected_micros, max_micros } = range;
+
+  const { available_micros, blocked_by, affordable, runs, options } = whatBlocks(
+    request,
+    operation,
+    snapshot,
+    config,
+    { now_ms, api_key, model, max_micros, expected_micros },
+  );
   return {
     account: request.account,
     operation: operation.id,
@@ -242,9 +287,9 @@ export async function buildEstimate(
       expected: moneyFor(expected_micros, book.credit_value),
       max: moneyFor(max_micros, book.credit_value),
     },
-    usage_expected: usageRecord(expected_usage),
-    usage_basis: basis,
-    input_tokens,
+    usage_expected: usageRecord(range.expected_usage),
+    usage_basis: range.basis,
+    input_tokens: range.input_tokens,
     affordable,
     blocked_by,
     options,

@@ -42,18 +42,40 @@ async function* journalOf(transaction: StoreTransaction, account_id: string) {
   }
 }
 
+type Problem = (check: VerifyProblem['check'], message: string) => void;
+
+/** What the journal posts to each grant and holds for each reservation. */
+interface Books {
+  grant: Map<string, bigint>;
+  hold: Map<string, bigint>;
+}
+
 async function verifyAccount(
   transaction: StoreTransaction,
   account_id: string,
   report: VerifyReport,
 ): Promise<void> {
-  const problem = (check: VerifyProblem['check'], message: string) =>
-    report.problems.push({ account: account_id, check, message });
+  const problem: Problem = (check, message) => report.problems.push({ account: account_id, check, message });
+  const books = await checkChain(transaction, account_id, report, problem);
+  const refunded_by_charge = await checkGrants(transaction, account_id, books.grant, problem);
+  await checkRefunds(transaction, refunded_by_charge, problem);
+  await checkHolds(transaction, account_id, books.hold, problem);
+}
+
+/**
+ * The hash chain, transaction by transaction: in sequence, each following the one before,
+ * unaltered and balanced, ending at the account's head. Sums what it posts per grant and hold.
+ */
+async function checkChain(
+  transaction: StoreTransaction,
+  account_id: string,
+  report: VerifyReport,
+  problem: Problem,
+): Promise<Books> {
   const account = (await transaction.getAccount(account_id))!;
   let previous_hash = GENESIS_HASH;
   let expected_sequence = 1;
-  const grant_book = new Map<string, bigint>();
-  const hold_book = new Map<string, bigint>();
+  const books: Books = { grant: new Map(), hold: new Map() };
   let last: { sequence: number; hash: string } | undefined;
   for await (const entry of journalOf(transaction, account_id)) {
     report.transactions++;
@@ -80,10 +102,10 @@ async function verifyAccount(
       );
     for (const line of entry.entries) {
       if (line.book === 'grant' && line.grant_id) {
-        grant_book.set(line.grant_id, (grant_book.get(line.grant_id) ?? 0n) + line.amount_micros);
+        books.grant.set(line.grant_id, (books.grant.get(line.grant_id) ?? 0n) + line.amount_micros);
       }
       if (line.book === 'hold' && line.reservation_id) {
-        hold_book.set(line.reservation_id, (hold_book.get(line.reservation_id) ?? 0n) + line.amount_micros);
+        books.hold.set(line.reservation_id, (books.hold.get(line.reservation_id) ?? 0n) + line.amount_micros);
       }
     }
     previous_hash = hash;
@@ -99,7 +121,16 @@ async function verifyAccount(
       `the account's head is at transaction ${account.ledger.sequence}, the journal ends at ${last?.sequence ?? 0}`,
     );
   }
+  return books;
+}
 
+/** Each grant's remaining equals what the journal posts to it, within 0..amount. Returns refunds per charge. */
+async function checkGrants(
+  transaction: StoreTransaction,
+  account_id: string,
+  grant_book: Map<string, bigint>,
+  problem: Problem,
+): Promise<Map<string, bigint>> {
   const refunded_by_charge = new Map<string, bigint>();
   for (const grant of await transaction.listGrants(account_id)) {
     if (grant.refund_of_charge_id !== null) {
@@ -124,7 +155,15 @@ async function verifyAccount(
   for (const [grant_id, booked] of grant_book) {
     problem('grant', `entries post ${booked} micro-credits to grant ${grant_id}, which does not exist`);
   }
+  return refunded_by_charge;
+}
 
+/** Refund grants point at a charge, sum to at most its credits, and to what it records as refunded. */
+async function checkRefunds(
+  transaction: StoreTransaction,
+  refunded_by_charge: Map<string, bigint>,
+  problem: Problem,
+): Promise<void> {
   for (const [charge_id, refunded_micros] of refunded_by_charge) {
     const charge = await transaction.getCharge(charge_id);
     if (!charge) {
@@ -144,7 +183,15 @@ async function verifyAccount(
       );
     }
   }
+}
 
+/** Each reservation holds what the journal holds for it: its amount while held, nothing after. */
+async function checkHolds(
+  transaction: StoreTransaction,
+  account_id: string,
+  hold_book: Map<string, bigint>,
+  problem: Problem,
+): Promise<void> {
   for (const reservation of await transaction.listReservations(account_id)) {
     const held = hold_book.get(reservation.id) ?? 0n;
     const expected = reservation.status === 'held' ? reservation.amount_micros : 0n;

@@ -5,7 +5,7 @@
  */
 import { type Decimal, formatDecimal, minBigint } from '../../domain/decimal.ts';
 import { type Allocation, planDraw, splitSettlement } from '../../domain/drawdown.ts';
-import { move } from '../../domain/journal.ts';
+import { type JournalEntry, move } from '../../domain/journal.ts';
 import { RESERVATION_TTL_SECONDS_DEFAULT } from '../../domain/limits.ts';
 import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../../domain/pricing.ts';
 import { TallyError } from '../../domain/results.ts';
@@ -177,6 +177,41 @@ export const reserveCommand = command({
   },
 });
 
+/**
+ * Under `overage: draw`, takes what a run cost above its hold from the balance, as far as it
+ * goes (within the run's caps); what it cannot cover stays uncollected.
+ */
+async function drawExcess(
+  { engine, now_ms }: CommandContext,
+  session: AccountSession,
+  operation: OperationPrice,
+  reservation: ReservationRow,
+  excess_micros: bigint,
+): Promise<{ entries: JournalEntry[]; allocations: Allocation[]; uncollected_micros: bigint }> {
+  if (excess_micros <= 0n) return { entries: [], allocations: [], uncollected_micros: 0n };
+  const grants = await session.drawableGrants();
+  const { caps } = await runPolicy(
+    session,
+    engine.config,
+    operation,
+    reservation.model,
+    runScope(operation.id, reservation, reservation.api_key_id),
+    statusesOf(engine.config),
+  );
+  let uncollected_micros = 0n;
+  let plan = planDraw(grants, operation.id, excess_micros, now_ms, caps);
+  if (!plan.ok) {
+    uncollected_micros = excess_micros - plan.available_micros;
+    plan = planDraw(grants, operation.id, plan.available_micros, now_ms, caps);
+  }
+  if (!plan.ok) return { entries: [], allocations: [], uncollected_micros };
+  return {
+    entries: await session.takeFromGrants(plan.allocations, 'consumed', reservation.id),
+    allocations: plan.allocations,
+    uncollected_micros,
+  };
+}
+
 /** Posts the actual usage of a reserved run; credits not used go back to the grants they came from. */
 export const settleCommand = command({
   name: 'settle',
@@ -210,30 +245,16 @@ export const settleCommand = command({
       ...(await session.returnToGrants(unused, reservation.id)),
     ];
     // Above the hold: capped (the user never pays more than they were shown) unless the operator draws the excess.
-    let allocations: Allocation[] = used;
     // What the run cost beyond what it was charged is recorded in every mode: under `cap` all
     // of the excess, under `draw` what the balance could not cover. The operator's analytics need it.
     const excess_micros = cost_micros - within_hold;
-    let uncollected_micros = engine.config.overage === 'draw' ? 0n : excess_micros;
-    if (excess_micros > 0n && engine.config.overage === 'draw') {
-      const grants = await session.drawableGrants();
-      const { caps } = await runPolicy(
-        session,
-        engine.config,
-        operation,
-        reservation.model,
-        runScope(operation.id, reservation, reservation.api_key_id),
-        statusesOf(engine.config),
-      );
-      let plan = planDraw(grants, operation.id, excess_micros, now_ms, caps);
-      if (!plan.ok) {
-        uncollected_micros = excess_micros - plan.available_micros;
-        plan = planDraw(grants, operation.id, plan.available_micros, now_ms, caps);
-      }
-      if (plan.ok) {
-        entries.push(...(await session.takeFromGrants(plan.allocations, 'consumed', reservation.id)));
-        allocations = [...used, ...plan.allocations];
-      }
+    let allocations: Allocation[] = used;
+    let uncollected_micros = excess_micros;
+    if (engine.config.overage === 'draw') {
+      const drawn = await drawExcess(context, session, operation, reservation, excess_micros);
+      entries.push(...drawn.entries);
+      allocations = [...used, ...drawn.allocations];
+      uncollected_micros = drawn.uncollected_micros;
     }
     const charge: ChargeRow = {
       account_id: reservation.account_id,
