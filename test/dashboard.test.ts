@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser: headless Chromium (Debian's, driven by playwright-core)
- * against a real server with the prompt-marketplace preset. Each main page is saved under
- * docs/screenshots/ for the README.
+ * against a real server with the prompt-marketplace preset. Each main page is saved as a
+ * screenshot under test-output/screenshots/ (ignored by git); `npm run screenshots` saves them
+ * into docs/screenshots/ for the README instead.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,7 +15,10 @@ import type { Tally } from '../src/service/tally.ts';
 import { openTestTally } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url).pathname;
+const SCREENSHOTS = new URL(
+  process.env.TALLY_SCREENSHOTS === 'docs' ? '../docs/screenshots/' : '../test-output/screenshots/',
+  import.meta.url,
+).pathname;
 const ADMIN = 'sk_admin_dashboard_test_0123456789';
 
 let tally: Tally;
@@ -37,7 +41,7 @@ async function signIn(page: Page, credential: string): Promise<void> {
 
 beforeAll(async () => {
   // `npm install` builds the dashboard (the `prepare` script); build it here if this checkout has not.
-  if (!existsSync(`${DASHBOARD_DIST}/index.html`))
+  if (!existsSync(`${DASHBOARD_DIST}/index.html`) || !existsSync(`${DASHBOARD_DIST}/docs/api-reference.js`))
     execFileSync('npm', ['run', 'build:dashboard'], { stdio: 'ignore' });
   expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium`).toBe(true);
   const opened = await openTestTally({
@@ -215,6 +219,33 @@ describe('operator console', () => {
     await expect
       .poll(async () => (await tally.listGrants('demo-user')).find((grant) => grant.id === doomed.id))
       .toMatchObject({ status: 'revoked', closed_reason: 'promo withdrawn' });
+    await page.close();
+  });
+});
+
+describe('API reference', () => {
+  it('serves the interactive reference from Tally itself, compressed, asking nothing of anyone else', async () => {
+    const page = await newPage();
+    const outside: string[] = [];
+    const refused: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(server.url)) outside.push(request.url());
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error') refused.push(message.text());
+    });
+    const script = page.waitForResponse((response) => response.url().endsWith('/docs/api-reference.js'));
+    await page.goto(`${server.url}/docs`);
+    expect((await script).headers()['content-encoding']).toMatch(/^(br|gzip)$/);
+    // The reference read this server's document: its groups are the API's tags; opening one lists its operations.
+    await page.getByText('runs', { exact: true }).first().click({ timeout: 20_000 });
+    await expect
+      .poll(() => page.getByText('Hold credits for a run before it starts').count(), { timeout: 20_000 })
+      .toBeGreaterThan(0);
+    expect(outside).toEqual([]);
+    expect(refused).toEqual([]);
+    await page.goto(`${server.url}/docs?view=plain`);
+    expect(await page.getByRole('heading', { level: 1 }).innerText()).toContain('API');
     await page.close();
   });
 });

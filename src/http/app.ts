@@ -16,7 +16,7 @@ import { parseInput } from '../schema/parse.ts';
 import { type Principal, scopeAllows } from '../service/access.ts';
 import type { TestClock } from '../service/clock.ts';
 import type { Tally } from '../service/tally.ts';
-import { docsPage } from './docs-page.ts';
+import { apiReferencePage, docsPage, docsQuery } from './docs-page.ts';
 import { openApiDocument } from './openapi.ts';
 import { problemResponse } from './problem.ts';
 import { type RouteDefinition, routes, testClockRoutes } from './routes/index.ts';
@@ -88,12 +88,26 @@ function limitBodies(): MiddlewareHandler {
 
 /** The built dashboard (dashboard/dist), served at `/` when it has been built. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
+/** The interactive API reference's script, copied into the build (dashboard/vite.config.ts). */
+const API_REFERENCE_SCRIPT = 'api-reference.js';
+const has_api_reference = existsSync(join(DASHBOARD_DIST, 'docs', API_REFERENCE_SCRIPT));
 
 /** Serves the dashboard's files, and its index page for any other page path (the app routes in the browser). */
 function serveDashboard(app: Hono): void {
   if (!existsSync(join(DASHBOARD_DIST, 'index.html'))) return;
-  app.use('/assets/*', serveStatic({ root: DASHBOARD_DIST }));
-  app.get('/favicon.svg', serveStatic({ root: DASHBOARD_DIST }));
+  // Sent compressed where the browser takes it (the build wrote .br and .gz beside each file).
+  const files = (cache_control: string) =>
+    serveStatic({
+      root: DASHBOARD_DIST,
+      precompressed: true,
+      onFound: (_path, context) => {
+        context.header('Cache-Control', cache_control);
+      },
+    });
+  // Their names carry a hash of their content: a new build is a new name, so they never go stale.
+  app.use('/assets/*', files('public, max-age=31536000, immutable'));
+  app.get(`/docs/${API_REFERENCE_SCRIPT}`, files('public, max-age=3600'));
+  app.get('/favicon.svg', files('public, max-age=3600'));
   app.get('*', async (context, next) => {
     if (context.req.path.startsWith('/v1/')) return next();
     return context.html(await readFile(join(DASHBOARD_DIST, 'index.html'), 'utf8'));
@@ -147,12 +161,18 @@ export function createApp(options: AppOptions): Hono {
     {
       method: 'get',
       path: '/docs',
-      summary: 'The API reference page',
+      summary: 'The API reference page: interactive, or `view=plain` for a static one',
       tag: 'meta',
       access: 'public',
       customer: true,
-      handle: async () =>
-        new Response(docsPage(document), { headers: { 'content-type': 'text/html; charset=utf-8' } }),
+      query: docsQuery,
+      handle: async ({ query }) =>
+        new Response(
+          has_api_reference && query.view !== 'plain'
+            ? apiReferencePage(`/docs/${API_REFERENCE_SCRIPT}`)
+            : docsPage(document),
+          { headers: { 'content-type': 'text/html; charset=utf-8' } },
+        ),
     },
   ];
   const all = [...served, ...meta];

@@ -1,7 +1,42 @@
 /**
- * `GET /docs`: a readable reference page rendered from the OpenAPI document on the server, so
- * it works offline and needs no script from anywhere else.
+ * `GET /docs`: the interactive reference (Scalar's bundle, served by Tally from its own build),
+ * or, with `view=plain` or when the dashboard is not built, a readable page rendered from the
+ * OpenAPI document on the server. Neither loads anything from elsewhere: the Content-Security-
+ * Policy (app.ts) would refuse it, and Scalar is told not to try (no web fonts, no telemetry).
  */
+import { z } from 'zod';
+
+export const docsQuery = z.strictObject({ view: z.enum(['interactive', 'plain']).optional() });
+
+/** What the reference is told: read this server's document, and ask nothing of anyone else. */
+const API_REFERENCE_CONFIGURATION = {
+  url: '/openapi.json',
+  withDefaultFonts: false,
+  telemetry: false,
+  hideClientButton: true,
+  showDeveloperTools: 'never',
+  // Its "Ask AI" would send the document to Scalar's servers.
+  agent: { disabled: true },
+};
+
+/** The page that starts the reference: its configuration rides in a data attribute (no inline script). */
+export function apiReferencePage(script: string): string {
+  const configuration = escapeHtml(JSON.stringify(API_REFERENCE_CONFIGURATION));
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tally API reference</title>
+</head>
+<body>
+<noscript>This reference needs JavaScript; the <a href="/docs?view=plain">plain reference</a> does not.</noscript>
+<script id="api-reference" data-url="/openapi.json" data-configuration="${configuration}"></script>
+<script src="${escapeHtml(script)}"></script>
+</body>
+</html>`;
+}
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
 interface Operation {
