@@ -620,9 +620,15 @@ describe('HTTP API', () => {
     ]) {
       expect(listed).toContain(route);
     }
-    const page = await call('GET', '/docs');
+    const page = await call('GET', '/docs?view=plain');
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.json).toContain('/v1/reservations/{id}/settle');
+    // The interactive page (when the dashboard is built) starts Scalar from Tally's own script.
+    const interactive = await call('GET', '/docs');
+    expect(interactive.json).toMatch(
+      /<script src="\/docs\/api-reference\.js">|\/v1\/reservations\/\{id\}\/settle/,
+    );
+    expect((await call('GET', '/docs?view=other')).status).toBe(400);
   });
 });
 

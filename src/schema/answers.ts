@@ -123,6 +123,7 @@ export const balanceAnswer = z.strictObject({
   available: credits,
   held: credits,
   by_kind: z.record(z.string(), z.strictObject({ available: credits, held: credits, unusable: credits })),
+  /** Open grants (pending, active), and closed ones still holding a reservation's credits; every grant is at …/grants. */
   grants: z.array(grantAnswer),
   /** Every limit on the account, how much of it is used, and when it resets (account timezone). */
   limits: z.array(limitAnswer),

@@ -112,7 +112,7 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
         )}
       </Card>
       <GrantForm client={client} account={account} onGranted={reload} />
-      <Card title="Grants" id="grants">
+      <Card title="Open grants" id="grants">
         <table>
           <thead>
             <tr>

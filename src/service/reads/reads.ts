@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { computeBalance } from '../../domain/balance.ts';
 import { formatCredits } from '../../domain/credits.ts';
+import { PAGE_SIZE_MAX } from '../../domain/limits.ts';
 import { TallyError } from '../../domain/results.ts';
 import type { auditAnswer, balanceAnswer } from '../../schema/answers.ts';
 import {
@@ -217,8 +218,15 @@ export async function refreshIfDue(context: ReadContext, account_id: string): Pr
 
 // ── Grants ──────────────────────────────────────────────────────────────────────────────
 
+/** Every grant of an account, open and closed, in creation order (the library's; HTTP pages them). */
 export async function listGrants(context: ReadContext, account_id: string): Promise<GrantView[]> {
-  return (await getBalance(context, account_id)).grants;
+  const grants: GrantView[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = await listGrantPage(context, account_id, { cursor, limit: PAGE_SIZE_MAX });
+    grants.push(...page.data);
+    if (page.next_cursor === null) return grants;
+    cursor = page.next_cursor;
+  }
 }
 
 /** An account's grants in creation order, a page at a time (paged in the store), optionally in one state. */
@@ -266,8 +274,19 @@ export async function getBalance(context: ReadContext, account_id: string): Prom
   return context.store.read(async (transaction) => {
     const now_ms = context.clock.now_ms();
     const account = await existingAccount(transaction, account_id);
-    const grants = await transaction.listGrants(account_id);
+    // Open grants (at most OPEN_GRANTS_PER_ACCOUNT_MAX), and closed ones only while a held
+    // reservation still holds their credits: an account gathers closed grants without end (one
+    // per daily allowance), and they are paged at …/grants.
+    const grants = await transaction.listOpenGrants(account_id);
     const held = await transaction.listHeldReservations(account_id);
+    const listed = new Set(grants.map((grant) => grant.id));
+    for (const reservation of held)
+      for (const { grant_id } of reservation.allocations) {
+        if (listed.has(grant_id)) continue;
+        listed.add(grant_id);
+        const closed = await transaction.getGrant(grant_id);
+        if (closed) grants.push(closed);
+      }
     const subscription = await transaction.getSubscription(account_id);
     const balance = computeBalance(
       grants,
