@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { REQUEST_BODY_BYTES_MAX } from '../domain/limits.ts';
@@ -141,6 +141,64 @@ const browserPolicy = secureHeaders({
 /** An OpenAPI path (`/v1/accounts/{id}`) as Hono routes it (`/v1/accounts/:id`). */
 const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
+/**
+ * One route's handler: who calls, may they, is the query one the route takes; then the route's
+ * command or read with the caller's idempotency key, namespace, key budget and audit actor.
+ */
+function routeHandler(route: RouteDefinition, tally: Tally, test_clock: TestClock | undefined) {
+  return async (context: Context) => {
+    try {
+      const principal = await principalOf(tally, context.req.header('authorization'));
+      authorize(route, principal);
+      const query = context.req.query();
+      if (route.query) parseInput(route.query, query);
+      else if (Object.keys(query).length > 0)
+        throw new TallyError('invalid_request', `${route.path} takes no query parameters`, {
+          errors: Object.keys(query).map((field) => ({
+            field,
+            code: 'invalid_request' as const,
+            message: 'is not a known query parameter',
+          })),
+        });
+      let replayed = false;
+      const result = await route.handle({
+        tally,
+        test_clock,
+        params: context.req.param() as Record<string, string>,
+        query,
+        body: route.method === 'get' ? undefined : await readBody(context.req.raw),
+        principal,
+        options: {
+          idempotency_key: context.req.header('idempotency-key'),
+          idempotency_namespace:
+            principal?.kind === 'customer'
+              ? `customer:${principal.account}`
+              : principal?.kind === 'key'
+                ? principal.key_id
+                : undefined,
+          // Per-key budgets apply to the key the caller authenticated with, never to one named in the body.
+          api_key_id: principal?.kind === 'key' ? principal.key_id : undefined,
+          // Operator actions (secret keys) land in the audit log; a customer acting on their own account does not.
+          actor: principal?.kind === 'key' ? principal.key_id : undefined,
+          on_replay: () => {
+            replayed = true;
+          },
+        },
+        ownAccount: (account, not_found = 'account_not_found') => {
+          if (principal?.kind === 'customer' && account !== principal.account)
+            throw new TallyError(not_found);
+        },
+      });
+      if (result instanceof Response) return result;
+      const response = context.json(result as object);
+      if (replayed) response.headers.set('Idempotent-Replayed', 'true');
+      return response;
+    } catch (error) {
+      return problemResponse(error);
+    }
+  };
+}
+
 export function createApp(options: AppOptions): Hono {
   const { tally, test_clock } = options;
   const app = new Hono();
@@ -183,57 +241,7 @@ export function createApp(options: AppOptions): Hono {
   for (const route of all) {
     const path = honoPath(route.path);
     methods_by_path.set(path, [...(methods_by_path.get(path) ?? []), route.method.toUpperCase()]);
-    app.on(route.method.toUpperCase(), path, async (context) => {
-      try {
-        const principal = await principalOf(tally, context.req.header('authorization'));
-        authorize(route, principal);
-        const query = context.req.query();
-        if (route.query) parseInput(route.query, query);
-        else if (Object.keys(query).length > 0)
-          throw new TallyError('invalid_request', `${route.path} takes no query parameters`, {
-            errors: Object.keys(query).map((field) => ({
-              field,
-              code: 'invalid_request' as const,
-              message: 'is not a known query parameter',
-            })),
-          });
-        let replayed = false;
-        const result = await route.handle({
-          tally,
-          test_clock,
-          params: context.req.param() as Record<string, string>,
-          query,
-          body: route.method === 'get' ? undefined : await readBody(context.req.raw),
-          principal,
-          options: {
-            idempotency_key: context.req.header('idempotency-key'),
-            idempotency_namespace:
-              principal?.kind === 'customer'
-                ? `customer:${principal.account}`
-                : principal?.kind === 'key'
-                  ? principal.key_id
-                  : undefined,
-            // Per-key budgets apply to the key the caller authenticated with, never to one named in the body.
-            api_key_id: principal?.kind === 'key' ? principal.key_id : undefined,
-            // Operator actions (secret keys) land in the audit log; a customer acting on their own account does not.
-            actor: principal?.kind === 'key' ? principal.key_id : undefined,
-            on_replay: () => {
-              replayed = true;
-            },
-          },
-          ownAccount: (account, not_found = 'account_not_found') => {
-            if (principal?.kind === 'customer' && account !== principal.account)
-              throw new TallyError(not_found);
-          },
-        });
-        if (result instanceof Response) return result;
-        const response = context.json(result as object);
-        if (replayed) response.headers.set('Idempotent-Replayed', 'true');
-        return response;
-      } catch (error) {
-        return problemResponse(error);
-      }
-    });
+    app.on(route.method.toUpperCase(), path, routeHandler(route, tally, test_clock));
   }
   if (!test_clock) {
     for (const route of testClockRoutes)
