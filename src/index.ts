@@ -2,7 +2,9 @@
  * Tally as a library: `createTally()` opens the engine on an embedded SQLite file (or memory)
  * with a configuration, and every command is a method of the returned `Tally`.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { compileConfig, type TallyConfig, type TallyConfigInput } from './schema/config.ts';
 import { type Clock, systemClock } from './service/clock.ts';
@@ -28,12 +30,24 @@ export function loadConfig(source: TallyConfigInput | string | undefined): Tally
   return compileConfig(source ?? {});
 }
 
+/** The configurations Tally ships (examples/), one per product it was made from: pass one as `config`. */
+export const presets = Object.fromEntries(
+  ['prompt-marketplace', 'app-builder', 'dev-platform'].map((name) => [
+    name,
+    fileURLToPath(new URL(`../examples/${name}.yaml`, import.meta.url)),
+  ]),
+) as Record<'prompt-marketplace' | 'app-builder' | 'dev-platform', string>;
+
 export async function createTally(options: CreateTallyOptions = {}): Promise<Tally> {
+  const database = options.database ?? ':memory:';
+  // A new database file goes where it was asked, folders and all.
+  if (!options.store && !options.database_url && database !== ':memory:' && database !== '')
+    mkdirSync(dirname(database), { recursive: true });
   const store =
     options.store ??
     (options.database_url
       ? await PostgresStore.open({ url: options.database_url })
-      : new SqliteStore({ filename: options.database ?? ':memory:' }));
+      : new SqliteStore({ filename: database }));
   return Tally.open(store, loadConfig(options.config), options.clock ?? systemClock);
 }
 

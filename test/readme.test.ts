@@ -8,11 +8,11 @@ it('the README example runs and prints what it says', async () => {
   expect(example).toBeDefined();
   const logged: unknown[][] = [];
   const body = example!
-    .replace("import { createTally } from 'tally';", '')
+    .replace("import { createTally, presets } from 'tally';", '')
     .replace("'./data/app.db'", "':memory:'")
     .replaceAll('console.log(', 'log(');
-  const run = new Function('createTally', 'log', `return (async () => {${body}})();`);
-  const { createTally } = await import('../src/index.ts');
-  await run(createTally, (...values: unknown[]) => logged.push(values));
+  const run = new Function('createTally', 'presets', 'log', `return (async () => {${body}})();`);
+  const { createTally, presets } = await import('../src/index.ts');
+  await run(createTally, presets, (...values: unknown[]) => logged.push(values));
   expect(logged).toEqual([['1.09', '2498.91']]);
 });

@@ -2,6 +2,7 @@
  * The `tally` command line: a thin edge over the library. It parses arguments, calls the
  * service, and prints; no ledger logic lives here.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isTallyError } from '../domain/results.ts';
 import { ConfigError } from '../schema/config.ts';
@@ -14,6 +15,10 @@ import { columns, renderPriceTable } from './render.ts';
 import { serveUntilStopped } from './serve.ts';
 
 const DEFAULT_DATABASE = './data/tally.db';
+/** The package's version: from src/cli/ and from dist/cli/ alike, package.json is two folders up. */
+const TALLY_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 type EngineOptions = BackendOptions;
 
@@ -36,6 +41,7 @@ export function buildProgram(output: { log: (line: string) => void; error: (line
   let exit_code = 0;
   const program = new Command('tally')
     .description('Tally, the credits engine for AI products')
+    .version(TALLY_VERSION, '-V, --version', 'the version of Tally')
     .exitOverride();
   program.configureOutput({
     writeOut: (text) => output.log(text.trimEnd()),
