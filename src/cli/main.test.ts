@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -128,7 +128,7 @@ describe('tally CLI', () => {
       /ai\.standard\s+Standard AI Requests\s+0\.002\/input_tokens, 0\.008\/output_tokens\s+web_search \+15\s+min 2\s+4\s+USD 0\.004/,
     );
     expect(result.out).toMatch(/web\.extract\s+Web Content Extraction\s+\+8 per run\s+8\s+USD 0\.008/);
-    const json = JSON.parse((await run('prices', '--json')).out);
+    const json = JSON.parse((await run('prices', '--config', 'prompt-marketplace', '--json')).out);
     expect(json.operations.map((operation: { id: string }) => operation.id)).toEqual([
       'prompt.refine',
       'prompt.run',
@@ -166,7 +166,14 @@ describe('tally CLI', () => {
 describe('tally init and import', () => {
   it('prints the first admin key once, and refuses to make a second first key', async () => {
     const db = join(directory, 'init.db');
-    const first = await run('init', '--db', db);
+    // Without a configuration, nothing is made: the line says how to name one.
+    const bare = await run('init', '--db', db);
+    expect([bare.code, bare.err]).toEqual([
+      2,
+      expect.stringMatching(/^no configuration: pass --config FILE/),
+    ]);
+    expect(existsSync(db)).toBe(false);
+    const first = await run('init', '--db', db, '--config', 'prompt-marketplace');
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/admin key \(shown once, keep it safe\): sk_admin_\S{20,}/);
     const again = await run('init', '--db', db);
@@ -189,7 +196,7 @@ accounts:
       - { kind: purchased, amount: "500" }
 `,
     );
-    const first = await run('import', file, '--db', db, '--json');
+    const first = await run('import', file, '--db', db, '--config', 'prompt-marketplace', '--json');
     expect(JSON.parse(first.out)).toEqual({ price_version: 2, accounts: 1, grants: 2 });
     const second = await run('import', file, '--db', db, '--json');
     expect(JSON.parse(second.out)).toEqual({ price_version: null, accounts: 1, grants: 2 });

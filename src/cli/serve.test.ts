@@ -24,11 +24,13 @@ it('starts, answers /healthz and /v1/prices, accepts TALLY_ADMIN_KEY, and stops 
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 30_000;
-  while (!/customer token/.test(output) && Date.now() < deadline)
+  while (!/customer token \(/.test(output) && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 50));
   const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
   expect(url, output).toBeDefined();
-  expect(output).toMatch(/admin key \(shown once\)\s+sk_admin_/);
+  // The admin key named in the environment is the one to use: none is made.
+  expect(output).toContain(`admin key                  ${admin} (TALLY_ADMIN_KEY)`);
+  expect(output).toContain(`dashboard      ${url}/`);
   expect(output).toContain(`${url}/docs`);
 
   expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
@@ -46,4 +48,40 @@ it('starts, answers /healthz and /v1/prices, accepts TALLY_ADMIN_KEY, and stops 
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
   expect(output).toContain('stopping…');
+});
+
+it('makes the demo admin key on the first start only, and says where it is on the next', async () => {
+  const database = join(directory, 'keys.db');
+  const { TALLY_ADMIN_KEY: _unset, ...env } = process.env;
+  const start = async () => {
+    const child = spawn(
+      process.execPath,
+      ['bin/tally.js', 'serve', '--demo', '--db', database, '--port', '0'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const deadline = Date.now() + 30_000;
+    while (!/customer token \(/.test(output) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGTERM');
+    await exited;
+    return output;
+  };
+  const first = await start();
+  expect(first, first).toMatch(/admin key\s+sk_admin_\S+ \(shown once/);
+  const second = await start();
+  expect(second).not.toMatch(/sk_admin_\S{20,}/);
+  expect(second).toContain('the one printed on the first start');
+  // One admin key in the database, not one per start.
+  const { createTally } = await import('../index.ts');
+  const tally = await createTally({ database });
+  const keys = await tally.access.listKeys();
+  expect(keys.data.filter((key) => key.scope === 'admin')).toHaveLength(1);
+  await tally.close();
 });

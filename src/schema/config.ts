@@ -258,6 +258,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Nothing said which configuration to run with: none given, none stored, no default allowed. */
+export class ConfigurationMissing extends ConfigError {
+  override name = 'ConfigurationMissing';
+  constructor() {
+    super('no configuration given, and the database holds none');
+  }
+}
+
 function failure(what: string, issues: readonly z.core.$ZodIssue[]): ConfigError {
   const lines = issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   return new ConfigError(`invalid ${what}:\n${lines.join('\n')}`);

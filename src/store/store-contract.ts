@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { accessContract } from './contract/access.ts';
 import { accountsContract } from './contract/accounts.ts';
+import { configurationContract } from './contract/configuration.ts';
 import { eventsContract } from './contract/events.ts';
 import { grantsContract } from './contract/grants.ts';
 import { idempotencyContract } from './contract/idempotency.ts';
@@ -36,6 +37,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     runsContract(() => store);
     idempotencyContract(() => store);
     accessContract(() => store);
+    configurationContract(() => store);
     eventsContract(() => store);
     plansContract(() => store);
     priceBookContract(() => store);

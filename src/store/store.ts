@@ -446,6 +446,20 @@ export interface ServerSecretStore {
   putServerSecretOnce(name: string, value: string, created_at_ms: number): Promise<string>;
 }
 
+/** The configuration a database was last opened with: its document, and where it was read from. */
+export interface StoredConfiguration {
+  document: unknown;
+  /** The file it came from (a path, a preset name), or null when it was given as an object. */
+  source: string | null;
+  stored_at_ms: number;
+}
+
+/** The configuration stored with the data, so a database can be opened without naming it again. */
+export interface ConfigurationStore {
+  getStoredConfiguration(): Promise<StoredConfiguration | undefined>;
+  putStoredConfiguration(configuration: StoredConfiguration): Promise<void>;
+}
+
 /** Accounts with work due. */
 export interface DueWorkStore {
   /**
@@ -551,6 +565,7 @@ export interface StoreTransaction
     ApiKeyStore,
     CustomerTokenStore,
     ServerSecretStore,
+    ConfigurationStore,
     DueWorkStore,
     AllowanceStore,
     SubscriptionStore,

@@ -33,6 +33,7 @@ import type {
   PriceVersionRow,
   RefundRow,
   ReservationRow,
+  StoredConfiguration,
   StoreTransaction,
   SubscriptionRow,
   WebhookAttemptRow,
@@ -1027,6 +1028,24 @@ export class SqlTransaction implements StoreTransaction {
       return row ? number(row.revoked_at_ms) : null;
     };
     return { account_ms: at('account'), key_ms: at('key') };
+  }
+
+  async getStoredConfiguration() {
+    const row = await this.one("SELECT * FROM stored_configuration WHERE name = 'current'");
+    if (!row) return undefined;
+    return {
+      document: JSON.parse(text(row.document_json)) as unknown,
+      source: nullableText(row.source),
+      stored_at_ms: number(row.stored_at_ms),
+    };
+  }
+  async putStoredConfiguration(configuration: StoredConfiguration) {
+    await this.write(
+      `INSERT INTO stored_configuration (name, document_json, source, stored_at_ms) VALUES ('current', ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET document_json = excluded.document_json, source = excluded.source,
+         stored_at_ms = excluded.stored_at_ms`,
+      [JSON.stringify(configuration.document), configuration.source, configuration.stored_at_ms],
+    );
   }
 
   async getServerSecret(name: string) {

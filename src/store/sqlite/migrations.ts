@@ -373,4 +373,14 @@ export const migrations: readonly string[] = [
   -- An account's reservations are listed a page at a time, newest first (GET …/reservations).
   CREATE INDEX reservations_by_creation ON reservations (account_id, created_at_ms, id);
   `,
+  `
+  -- The configuration the database was last opened with, so commands that only read (balance,
+  -- charges, prices, verify) and a restarted server need none given again.
+  CREATE TABLE stored_configuration (
+    name TEXT PRIMARY KEY,
+    document_json TEXT NOT NULL,
+    source TEXT,
+    stored_at_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
