@@ -132,6 +132,18 @@ export async function withBackend<Result>(
   work: (backend: CliBackend) => Promise<Result>,
 ): Promise<Result> {
   const url = options.url ?? process.env.TALLY_URL;
-  if (url) return work(remote(new TallyClient({ url, credential: options.key ?? process.env.TALLY_KEY })));
+  if (url)
+    return work(remote(new TallyClient({ url, credential: options.key ?? process.env.TALLY_KEY }))).catch(
+      (error: unknown) => {
+        // fetch says only "fetch failed"; what went wrong is in its cause.
+        if (error instanceof TypeError && error.message === 'fetch failed') {
+          const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+          throw new CliError(
+            `cannot reach the Tally server at ${url} (${cause?.code ?? cause?.message ?? 'no answer'}): is it running, and is --url (or TALLY_URL) right?`,
+          );
+        }
+        throw error;
+      },
+    );
   return withTally(options, open, (tally) => work(local(tally)));
 }

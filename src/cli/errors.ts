@@ -37,11 +37,6 @@ export function describeFailure(error: unknown): string | undefined {
   if (isTallyError(error)) return `error ${error.code}: ${error.message}`;
   if (typeof error !== 'object' || error === null) return undefined;
   const failure = error as SystemError;
-  // fetch wraps what went wrong in `cause`: a server that does not answer at --url.
-  if (failure.message === 'fetch failed' && failure.cause) {
-    const cause = failure.cause as SystemError;
-    return `cannot reach the Tally server at ${target(cause)} (${cause.code ?? cause.message}): is it running, and is --url (or TALLY_URL) right?`;
-  }
   switch (failure.code) {
     case 'EADDRINUSE':
       return `${failure.port ? `port ${failure.port}` : 'the port'} is already in use: stop what listens there, or choose another with --port`;

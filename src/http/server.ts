@@ -28,10 +28,12 @@ export async function startServer(options: {
   const app = createApp({ tally: options.tally, test_clock: options.test_clock });
   const hostname = options.hostname ?? '127.0.0.1';
   const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
-    (resolve) => {
+    (resolve, reject) => {
       const started = serve({ fetch: app.fetch, port: options.port, hostname }, (info) =>
         resolve({ server: started, address: info }),
       );
+      // A port in use (EADDRINUSE) or not allowed (EACCES) fails the start, not the process.
+      started.once('error', reject);
     },
   );
   let due_work: Promise<unknown> | undefined;
