@@ -229,6 +229,10 @@ describe('tally against a running server (--url, through the SDK)', () => {
       const refused = await run('grant', 'remote', 'bonus', '-1', ...remote);
       expect(refused).toMatchObject({ code: 2 });
       expect(refused.err).toContain('amount_not_positive');
+      // The code once, then what the server said.
+      const stranger = await run('balance', 'remote', '--url', server.url, '--key', 'sk_read_wrong_0123456789');
+      expect(stranger).toMatchObject({ code: 2 });
+      expect(stranger.err).toMatch(/^error unauthenticated: (?!unauthenticated)/);
     } finally {
       await server.close();
     }

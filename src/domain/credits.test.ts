@@ -17,7 +17,10 @@ describe('credits', () => {
     expect(parseCredits('0.0000001')).toEqual({ ok: false, code: 'amount_too_precise' });
     expect(parseCredits('1e3')).toEqual({ ok: false, code: 'amount_invalid' });
     expect(parseCredits('abc')).toEqual({ ok: false, code: 'amount_invalid' });
-    expect(parseCredits(1.5)).toEqual({ ok: false, code: 'amount_invalid' });
+    // A JSON number gets the same precise answers as the string it reads as.
+    expect(parseCredits(1.5)).toEqual({ ok: true, micros: 1_500_000n });
+    expect(parseCredits(0.0000001)).toEqual({ ok: false, code: 'amount_too_precise' });
+    expect(parseCredits(-2.5)).toEqual({ ok: false, code: 'amount_not_positive' });
     expect(parseCredits('9223372036854.775808')).toEqual({ ok: false, code: 'amount_out_of_range' });
     expect(parseCredits('1000000000.000001')).toEqual({ ok: false, code: 'amount_out_of_range' });
     expect(parseCredits('1000000000')).toEqual({ ok: true, micros: 1_000_000_000_000_000n });

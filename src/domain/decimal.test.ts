@@ -2,12 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { divideRounded, formatDecimal, parseDecimal, rescale } from './decimal.ts';
 
 describe('exact decimals', () => {
-  it('parses decimal text and whole numbers exactly, and refuses floats and over-precise text', () => {
+  it('parses decimal text and JSON numbers exactly, and refuses over-precise or unreadable ones alike', () => {
     expect(parseDecimal('0.000015', 12)).toEqual({ ok: true, value: { units: 15n, scale: 6 } });
     expect(parseDecimal('1.500', 1)).toEqual({ ok: true, value: { units: 15n, scale: 1 } });
     expect(parseDecimal('-3', 0)).toEqual({ ok: true, value: { units: -3n, scale: 0 } });
     expect(parseDecimal(42, 0)).toEqual({ ok: true, value: { units: 42n, scale: 0 } });
-    expect(parseDecimal(0.1, 6)).toEqual({ ok: false, reason: 'not_a_number' });
+    // A JSON number reads as the shortest decimal that is it: what its sender wrote.
+    expect(parseDecimal(0.1, 6)).toEqual({ ok: true, value: { units: 1n, scale: 1 } });
+    expect(parseDecimal(6.5, 6)).toEqual({ ok: true, value: { units: 65n, scale: 1 } });
+    expect(parseDecimal(1.5e-5, 6)).toEqual({ ok: true, value: { units: 15n, scale: 6 } });
+    expect(parseDecimal(1e-7, 6)).toEqual({ ok: false, reason: 'too_precise' });
+    expect(parseDecimal(0.1234567, 6)).toEqual({ ok: false, reason: 'too_precise' });
+    expect(parseDecimal(0.1 + 0.2, 6)).toEqual({ ok: false, reason: 'too_precise' });
+    expect(parseDecimal(2 ** 60, 6)).toEqual({ ok: false, reason: 'not_a_number' });
+    expect(parseDecimal(Number.NaN, 6)).toEqual({ ok: false, reason: 'not_a_number' });
     expect(parseDecimal('1e3', 6)).toEqual({ ok: false, reason: 'not_a_number' });
     expect(parseDecimal('0.0000001', 6)).toEqual({ ok: false, reason: 'too_precise' });
   });

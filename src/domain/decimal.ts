@@ -19,8 +19,11 @@ const DECIMAL_PATTERN = /^(-?)(\d+)(?:\.(\d+))?$/;
 export function parseDecimal(input: string | number | bigint, scale_max: number): DecimalParse {
   if (typeof input === 'bigint') return { ok: true, value: { units: input, scale: 0 } };
   if (typeof input === 'number') {
-    if (!Number.isSafeInteger(input)) return { ok: false, reason: 'not_a_number' };
-    return { ok: true, value: { units: BigInt(input), scale: 0 } };
+    if (Number.isSafeInteger(input)) return { ok: true, value: { units: BigInt(input), scale: 0 } };
+    // A whole number past 2^53 has already lost digits; so has any number that is not finite.
+    if (!Number.isFinite(input) || Number.isInteger(input)) return { ok: false, reason: 'not_a_number' };
+    // A fraction is read as the shortest decimal that is this number: what the sender wrote.
+    return parseDecimal(plainDecimal(input), scale_max);
   }
   const match = DECIMAL_PATTERN.exec(input);
   if (!match) return { ok: false, reason: 'not_a_number' };
@@ -30,6 +33,19 @@ export function parseDecimal(input: string | number | bigint, scale_max: number)
   if (fraction_trimmed.length > scale_max) return { ok: false, reason: 'too_precise' };
   const units = BigInt(`${whole}${fraction_trimmed}`);
   return { ok: true, value: { units: sign === '-' ? -units : units, scale: fraction_trimmed.length } };
+}
+
+/** A finite number's shortest decimal, without an exponent: 1e-7 → "0.0000001". */
+function plainDecimal(value: number): string {
+  const text = String(value);
+  const exponent = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!exponent) return text;
+  const [, sign, whole, fraction = '', power] = exponent;
+  const digits = `${whole}${fraction}`;
+  const point = whole!.length + Number(power);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 export function pow10(exponent: number): bigint {

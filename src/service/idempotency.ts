@@ -65,9 +65,11 @@ export async function runIdempotent<Result>(
     const existing = await transaction.getIdempotency(request.scope, request.key!);
     if (!existing) return undefined;
     if (existing.request_hash !== request_hash) {
+      // The scope names the caller's namespace (an internal key id) before the command: only the command is said.
+      const command = request.scope.slice(request.scope.lastIndexOf(':') + 1);
       throw new TallyError(
         'idempotency_key_reused',
-        `key ${request.key} was used for a different ${request.scope} request`,
+        `this Idempotency-Key was already used for another ${command} request; send a new key for a new request`,
       );
     }
     return { value: JSON.parse(existing.response_json) as Result, replayed: true };

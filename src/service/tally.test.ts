@@ -426,9 +426,9 @@ describe('bad input changes nothing', () => {
       'amount_invalid',
     ],
     [
-      'a fractional float amount',
-      () => tally.issueGrant({ account: 'alice', kind: 'bonus', amount: 1.5 }),
-      'amount_invalid',
+      'a JSON number with more than 6 decimals (as precise an answer as for a string)',
+      () => tally.issueGrant({ account: 'alice', kind: 'bonus', amount: 1.0000001 }),
+      'amount_too_precise',
     ],
     [
       'more than 6 decimals',
