@@ -63,9 +63,20 @@ export async function importConfiguration(tally: Tally, file: string): Promise<I
         }),
       ),
     );
-    // Publish only when the prices or the credit value differ from the version in force.
+    // Publish only when the prices or the credit value differ from the version in force. The
+    // stored version lists operations and models in key order (it is kept as canonical JSON),
+    // the file in its own: compare them by id, not by position (and leave out the example cost,
+    // which prices the first model of each and so follows that order too).
+    const byId = <Item extends { id: string }>(items: readonly Item[]) =>
+      [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const comparable = (table: PriceTableView) =>
-      canonicalJson({ credit_value: table.credit_value, operations: table.operations });
+      canonicalJson({
+        credit_value: table.credit_value,
+        operations: byId(table.operations).map(({ example_cost: _example, ...operation }) => ({
+          ...operation,
+          models: byId(operation.models),
+        })),
+      });
     if (comparable(proposed) !== comparable(in_force)) {
       report.price_version = (
         await tally.publishPriceBook(book as never, { idempotency_key: `import:${digest}:price_book` })

@@ -208,6 +208,17 @@ accounts:
   });
 });
 
+describe('tally import of the file a database was set up with', () => {
+  it('publishes nothing, provider-derived rates and model order included', async () => {
+    const db = join(directory, 'same.db');
+    const preset = new URL('../../examples/prompt-marketplace.yaml', import.meta.url).pathname;
+    expect((await run('init', '--db', db, '--config', preset)).code).toBe(0);
+    const imported = await run('import', preset, '--db', db, '--json');
+    expect(JSON.parse(imported.out)).toMatchObject({ price_version: null });
+    expect(JSON.parse((await run('prices', '--db', db, '--json')).out).version).toBe(1);
+  });
+});
+
 describe('tally against a running server (--url, through the SDK)', () => {
   it('reads balances and prices, grants and lists charges over HTTP', async () => {
     const { openTestTally } = await import('../../test/helpers.ts');
