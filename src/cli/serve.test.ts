@@ -85,3 +85,26 @@ it('makes the demo admin key on the first start only, and says where it is on th
   expect(keys.data.filter((key) => key.scope === 'admin')).toHaveLength(1);
   await tally.close();
 });
+
+it('npm start stops with npm: a SIGTERM to the npm process stops the server on its port', async () => {
+  const child = spawn('npm', ['start', '--', '--db', join(directory, 'npm-start.db')], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const deadline = Date.now() + 30_000;
+  while (!/customer token \(/.test(output) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+  expect(url, output).toBeDefined();
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  child.kill('SIGTERM');
+  await exited;
+  // The server went with npm: nothing answers on its port any more.
+  await expect
+    .poll(() => fetch(`${url}/healthz`).then(() => 'answering', () => 'stopped'), { timeout: 10_000 })
+    .toBe('stopped');
+});
