@@ -52,57 +52,116 @@ const rates = z.record(dimensionName, decimalString(RATE_DECIMALS_MAX, 'a rate')
  * A provider's price in money (e.g. USD 2.50 per 1,000,000 input tokens), from which rates in
  * credits are derived: price ÷ per_units × markup ÷ credit value, rounded up to 12 decimals.
  */
-const providerPrice = z.strictObject({
-  per_units: z.number().int().min(1).max(1_000_000_000).default(1),
-  rates: z.record(dimensionName, decimalString(RATE_DECIMALS_MAX, 'a provider price')),
-});
+const providerPrice = z
+  .strictObject({
+    per_units: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .default(1)
+      .describe('How many units the provider prices at once (1000000 for "per million tokens").'),
+    rates: z
+      .record(dimensionName, decimalString(RATE_DECIMALS_MAX, 'a provider price'))
+      .describe(
+        "The provider's price per `per_units` units of each dimension, in the credit value's currency.",
+      ),
+  })
+  .describe(
+    'A price in money from which the rates in credits are derived: price ÷ per_units × markup ÷ credit value, rounded up to 12 decimals.',
+  );
 
 const pricedRates = {
-  rates: rates.default({}),
-  flat_credits: decimalString(RATE_DECIMALS_MAX, 'flat_credits').optional(),
+  rates: rates
+    .default({})
+    .describe('Credits per unit of each usage dimension (input_tokens, images, seconds, …).'),
+  flat_credits: decimalString(RATE_DECIMALS_MAX, 'flat_credits')
+    .optional()
+    .describe('Credits every run costs, whatever its usage.'),
   provider_price: providerPrice.optional(),
-  markup: decimalString(6, 'markup').optional(),
+  markup: decimalString(6, 'markup')
+    .optional()
+    .describe('The factor applied to `provider_price` (1.3: 30 % on top).'),
 };
 
 const operationConfig = z.strictObject({
-  name: z.string().max(200).optional(),
-  description: z.string().max(500).optional(),
-  category: z.string().max(IDENTIFIER_LENGTH_MAX).default('general'),
+  name: z.string().max(200).optional().describe('What the price table calls the operation.'),
+  description: z.string().max(500).optional().describe('One sentence for the price table.'),
+  category: z
+    .string()
+    .max(IDENTIFIER_LENGTH_MAX)
+    .default('general')
+    .describe('Groups operations in the price table.'),
   ...pricedRates,
-  add_ons: rates.default({}),
+  add_ons: rates
+    .default({})
+    .describe('Credits an optional feature adds to a run that asks for it (web_search: 15).'),
   models: z
     .record(
       z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
       // A model may need an entitlement of its own (a premium model of an everyday operation).
       z.strictObject({
         ...pricedRates,
-        requires_entitlement: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+        requires_entitlement: z
+          .string()
+          .max(IDENTIFIER_LENGTH_MAX)
+          .optional()
+          .describe('An entitlement this model needs, in place of the operation’s.'),
       }),
     )
-    .default({}),
-  min_credits: credits('min_credits', { allow_zero: true }).optional(),
-  max_credits: credits('max_credits', { allow_zero: true }).optional(),
+    .default({})
+    .describe('Prices per model, in place of the operation’s own rates when a run names that model.'),
+  min_credits: credits('min_credits', { allow_zero: true }).optional().describe('The least a run costs.'),
+  max_credits: credits('max_credits', { allow_zero: true })
+    .optional()
+    .describe('The most a run costs; also what a reservation without max_credits holds.'),
   rounding: z
     .strictObject({
-      mode: z.enum(['none', 'up', 'down', 'nearest']),
-      step_credits: credits('step_credits', { allow_zero: false }).default(1n),
+      mode: z.enum(['none', 'up', 'down', 'nearest']).describe('How a run’s cost is rounded to the step.'),
+      step_credits: credits('step_credits', { allow_zero: false })
+        .default(1n)
+        .describe('The step, in credits.'),
     })
-    .default({ mode: 'none', step_credits: 1n }),
+    .default({ mode: 'none', step_credits: 1n })
+    .describe('Rounding of each run’s cost, after rates and add-ons.'),
   failed_run: z
     .union([
-      z.strictObject({ policy: z.enum(['none', 'full']) }),
       z.strictObject({
-        policy: z.literal('fixed'),
-        credits: credits('failed_run.credits', { allow_zero: true }),
+        policy: z
+          .enum(['none', 'full'])
+          .describe('`none`: a failed run is free; `full`: it costs what it used.'),
+      }),
+      z.strictObject({
+        policy: z.literal('fixed').describe('A failed run costs `credits`, whatever it used.'),
+        credits: credits('failed_run.credits', { allow_zero: true }).describe(
+          'What a failed run costs under `fixed`.',
+        ),
       }),
     ])
-    .default({ policy: 'none' }),
-  requires_entitlement: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
-  /** The creator's share of a run on their prompt or app: carved out of the cost, or a premium on top. */
+    .default({ policy: 'none' })
+    .describe('What a failed run costs: `none`, `full`, or `fixed` with `credits`.'),
+  requires_entitlement: z
+    .string()
+    .max(IDENTIFIER_LENGTH_MAX)
+    .optional()
+    .describe('An entitlement (from a plan) an account needs to run it.'),
   creator_share: z
-    .strictObject({ basis: z.enum(['cost', 'premium']), rate: decimalString(6, 'creator_share.rate') })
-    .optional(),
-  example_usage: z.record(dimensionName, decimalString(USAGE_DECIMALS_MAX, 'example usage')).default({}),
+    .strictObject({
+      basis: z
+        .enum(['cost', 'premium'])
+        .describe('`cost`: the share is carved out of what the user pays; `premium`: it is added on top.'),
+      rate: decimalString(6, 'creator_share.rate').describe('The share, as a fraction (0.1: 10 %).'),
+    })
+    .optional()
+    .describe(
+      "The creator's share of a run on their prompt or app: carved out of the cost, or a premium on top.",
+    ),
+  example_usage: z
+    .record(dimensionName, decimalString(USAGE_DECIMALS_MAX, 'example usage'))
+    .default({})
+    .describe(
+      'A typical run’s usage: the price table prices it, and estimates use it before an account has history.',
+    ),
 });
 
 const creditValueSchema = z.strictObject({
@@ -110,112 +169,201 @@ const creditValueSchema = z.strictObject({
     .string()
     .length(3)
     .toUpperCase()
-    .refine((code) => currencyExponent(code) !== undefined, 'is not an ISO 4217 currency code'),
-  /** Money one credit is worth, in the currency's minor unit (1 = one US cent). */
-  amount_minor_per_credit: decimalString(CREDIT_DECIMALS_MAX, 'amount_minor_per_credit').refine(
-    (value) => value.units > 0n,
-    'must be positive',
-  ),
+    .refine((code) => currencyExponent(code) !== undefined, 'is not an ISO 4217 currency code')
+    .describe('An ISO 4217 currency code.'),
+  amount_minor_per_credit: decimalString(CREDIT_DECIMALS_MAX, 'amount_minor_per_credit')
+    .refine((value) => value.units > 0n, 'must be positive')
+    .describe("Money one credit is worth, in the currency's minor unit (1 = one US cent)."),
 });
 
 /** One price book version, as written in the configuration or published through the service. */
 export const priceBookSchema = z.strictObject({
-  version: z.number().int().min(1).max(1_000_000).optional(),
-  effective_at: z.iso.datetime({ offset: true }).optional(),
-  /** Part of each version, so a change of credit value is a new version. Defaults to the configuration's. */
-  credit_value: creditValueSchema.optional(),
-  operations: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), operationConfig),
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe('The version number; a published version never changes, so changed prices need a new one.'),
+  effective_at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('When the version takes effect (RFC 3339).'),
+  credit_value: creditValueSchema
+    .optional()
+    .describe(
+      "Part of each version, so a change of credit value is a new version. Defaults to the configuration's.",
+    ),
+  operations: z
+    .record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), operationConfig)
+    .describe('Every operation a run can be, by id (`chat.message`, `image.generate`).'),
 });
 
 const allowanceSchema = z.strictObject({
-  id: z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
-  kind: z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
-  amount: credits('allowance amount', { allow_zero: false }),
-  period: z.enum(['daily', 'weekly', 'monthly', 'billing_cycle']),
-  /**
-   * Where a monthly period starts. `signup` (default): on the account's own anniversary (its
-   * sign-up, or its plan's start), in its timezone, so "expires after 30 days" means 30 days from
-   * when the credits arrived. `calendar`: on the 1st of each month.
-   */
-  month_starts: z.enum(['signup', 'calendar']).default('signup'),
-  /** `period_end` (default), `never`, or `{ after_days: N }` counted from the period's start. */
+  id: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).describe('Names the allowance (its grants carry it).'),
+  kind: z
+    .string()
+    .min(1)
+    .max(IDENTIFIER_LENGTH_MAX)
+    .describe('The grant kind its credits are (one of `kinds`).'),
+  amount: credits('allowance amount', { allow_zero: false }).describe('Credits each period.'),
+  period: z
+    .enum(['daily', 'weekly', 'monthly', 'billing_cycle'])
+    .describe('How often it is granted, in the account’s timezone (`billing_cycle`: with the subscription).'),
+  month_starts: z
+    .enum(['signup', 'calendar'])
+    .default('signup')
+    .describe(
+      "Where a monthly period starts: `signup`, on the account's own anniversary (its sign-up, or its plan's start); `calendar`, on the 1st.",
+    ),
   expires: z
     .union([
       z.enum(['period_end', 'never']),
-      z.strictObject({ after_days: z.number().int().min(1).max(3_650) }),
+      z.strictObject({
+        after_days: z.number().int().min(1).max(3_650).describe("Days from the period's start."),
+      }),
     ])
-    .default('period_end'),
-  /** `none` (default), `full`, or `{ max_credits, max_periods? }`: what is left carries into the next period. */
+    .default('period_end')
+    .describe(
+      "When its credits expire: `period_end`, `never`, or `{ after_days: N }` from the period's start.",
+    ),
   rollover: z
     .union([
       z.enum(['none', 'full']),
       z.strictObject({
-        max_credits: credits('rollover max_credits', { allow_zero: false }),
-        max_periods: z.number().int().min(1).max(120).optional(),
+        max_credits: credits('rollover max_credits', { allow_zero: false }).describe(
+          'The most credits carried into the next period.',
+        ),
+        max_periods: z
+          .number()
+          .int()
+          .min(1)
+          .max(120)
+          .optional()
+          .describe('How many periods carried credits survive (none: until used or expired).'),
       }),
     ])
-    .default('none'),
-  reset: z.boolean().default(false),
-  requires_subscription: z.boolean().default(false),
+    .default('none')
+    .describe(
+      'What is left carries into the next period: `none`, `full`, or `{ max_credits, max_periods? }`.',
+    ),
+  reset: z.boolean().default(false).describe('Whether a new period first takes back what the last one left.'),
+  requires_subscription: z
+    .boolean()
+    .default(false)
+    .describe('Whether its credits are usable only while the account’s subscription is active.'),
 });
 
+const scopeList = (what: string) =>
+  z
+    .array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX))
+    .min(1)
+    .optional()
+    .describe(`Only credits spent ${what}.`);
+const scopeOne = (what: string) =>
+  z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional().describe(`Only credits spent ${what}.`);
+
 const limitSchema = z.strictObject({
-  id: z.string().min(1).max(IDENTIFIER_LENGTH_MAX),
-  window: z.enum(['day', 'week', 'month', 'billing_cycle', 'rolling_24h']),
-  max: credits('limit max', { allow_zero: true }),
-  kinds: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).optional(),
-  operations: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).optional(),
-  member: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
-  project: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
-  api_key: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
+  id: z
+    .string()
+    .min(1)
+    .max(IDENTIFIER_LENGTH_MAX)
+    .describe('Names the limit (refusals and events carry it).'),
+  window: z
+    .enum(['day', 'week', 'month', 'billing_cycle', 'rolling_24h'])
+    .describe(
+      'The window spending is counted in, in the account’s timezone (`rolling_24h`: the last 24 hours).',
+    ),
+  max: credits('limit max', { allow_zero: true }).describe('The most credits spent in a window.'),
+  kinds: scopeList('from these grant kinds'),
+  operations: scopeList('on these operations'),
+  member: scopeOne('by this team member'),
+  project: scopeOne('on this project (run metadata)'),
+  api_key: scopeOne('through this API key'),
 });
 
 const planSchema = z.strictObject({
-  name: z.string().max(200).optional(),
-  price: z.strictObject({
-    currency: z.string().length(3).toUpperCase(),
-    amount_minor: z.number().int().min(0),
-  }),
-  rank: z.number().int().min(0).max(1_000),
-  allowances: z.array(allowanceSchema).default([]),
-  limits: z.array(limitSchema).default([]),
-  entitlements: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).default([]),
+  name: z.string().max(200).optional().describe('What the plan is called where customers see it.'),
+  price: z
+    .strictObject({
+      currency: z.string().length(3).toUpperCase().describe('An ISO 4217 currency code.'),
+      amount_minor: z.number().int().min(0).describe('The price in the currency’s minor unit.'),
+    })
+    .describe('Its price per billing cycle, in minor units (1900 = USD 19).'),
+  rank: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000)
+    .describe(
+      'Higher ranks are upgrades (take effect at once, prorated), lower ones downgrades (at period end).',
+    ),
+  allowances: z.array(allowanceSchema).default([]).describe('Allowances its subscribers receive.'),
+  limits: z.array(limitSchema).default([]).describe('Limits on its subscribers.'),
+  entitlements: z
+    .array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX))
+    .default([])
+    .describe('What it unlocks: operations and models that require these run only for its subscribers.'),
 });
 
 export const tallyConfigSchema = z.strictObject({
-  /** Grant kinds in draw-down order: the first is drawn first. */
   kinds: z
     .array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX))
     .min(1)
-    .default([...DEFAULT_KINDS]),
-  credit_value: creditValueSchema.default(DEFAULT_CREDIT_VALUE as never),
+    .default([...DEFAULT_KINDS])
+    .describe('Grant kinds in draw-down order: the first is drawn first (before expiry and creation order).'),
+  credit_value: creditValueSchema
+    .default(DEFAULT_CREDIT_VALUE as never)
+    .describe('What one credit is worth in money: the price table, estimates and history show both.'),
   settlement: z
     .strictObject({
-      /** `cap`: a run never costs more than was reserved (what the user was shown). `draw`: the excess is drawn from the balance. */
-      overage: z.enum(['cap', 'draw']).default('cap'),
+      overage: z
+        .enum(['cap', 'draw'])
+        .default('cap')
+        .describe(
+          '`cap`: a run never costs more than was reserved (what the user was shown). `draw`: the excess is drawn from the balance.',
+        ),
     })
-    .default({ overage: 'cap' }),
+    .default({ overage: 'cap' })
+    .describe('How a run that cost more than its reservation is settled.'),
   events: z
     .strictObject({
-      /** grant.expiring_soon fires this many days before a grant with credits left expires. */
-      expiring_soon_days: z.number().int().min(0).max(365).default(3),
+      expiring_soon_days: z
+        .number()
+        .int()
+        .min(0)
+        .max(365)
+        .default(3)
+        .describe('grant.expiring_soon fires this many days before a grant with credits left expires.'),
     })
-    .default({ expiring_soon_days: 3 }),
+    .default({ expiring_soon_days: 3 })
+    .describe('When events fire.'),
   webhooks: z
     .strictObject({
-      /**
-       * Lets webhook endpoints be loopback addresses (127.0.0.0/8, ::1, localhost): for tests and
-       * local development only. Private, link-local and metadata addresses are refused regardless.
-       */
-      allow_loopback: z.boolean().default(false),
+      allow_loopback: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Lets webhook endpoints be loopback addresses (127.0.0.0/8, ::1, localhost), for tests and local development only. Private, link-local and metadata addresses are refused regardless.',
+        ),
     })
-    .default({ allow_loopback: false }),
-  /** Allowances every account receives, plan or not (free monthly credits, daily credits). */
-  allowances: z.array(allowanceSchema).default([]),
-  /** Limits on every account (the daily cap on free credits). */
-  limits: z.array(limitSchema).default([]),
-  plans: z.record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), planSchema).default({}),
-  price_book: z.unknown().optional(),
+    .default({ allow_loopback: false })
+    .describe('Where webhooks may be delivered.'),
+  allowances: z
+    .array(allowanceSchema)
+    .default([])
+    .describe('Allowances every account receives, plan or not (free monthly credits, daily credits).'),
+  limits: z
+    .array(limitSchema)
+    .default([])
+    .describe('Limits on every account (the daily cap on free credits).'),
+  plans: z
+    .record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), planSchema)
+    .default({})
+    .describe('Subscription plans, by id.'),
+  price_book: priceBookSchema
+    .optional()
+    .describe('The price book: its first version, or the next one when its prices change.'),
 });
 
 export type TallyConfigInput = z.input<typeof tallyConfigSchema>;
@@ -485,10 +633,14 @@ export function compileConfig(input: unknown): TallyConfig {
     expiring_soon_days: config.events.expiring_soon_days,
     webhook_targets: { allow_loopback: config.webhooks.allow_loopback },
     refund_kind,
-    price_book_document: priceBookDocument(config.price_book ?? { operations: {} }, {
-      version: 1,
-      effective_at: '1970-01-01T00:00:00Z',
-      credit_value: raw_credit_value ?? DEFAULT_CREDIT_VALUE,
-    }),
+    // From the input as written: the document is stored as given, and compiled again from it.
+    price_book_document: priceBookDocument(
+      (input as { price_book?: unknown }).price_book ?? { operations: {} },
+      {
+        version: 1,
+        effective_at: '1970-01-01T00:00:00Z',
+        credit_value: raw_credit_value ?? DEFAULT_CREDIT_VALUE,
+      },
+    ),
   };
 }

@@ -1,9 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ledgerSnapshot, openTestTally, refusal } from '../../test/helpers.ts';
+import type { TallyConfigInput } from '../schema/config.ts';
 import type { TestClock } from './clock.ts';
 import type { Tally } from './tally.ts';
 
-const CONFIG = {
+const CONFIG: TallyConfigInput = {
   price_book: {
     version: 1,
     effective_at: '2026-01-01T00:00:00Z',
