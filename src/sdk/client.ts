@@ -65,6 +65,12 @@ export interface TallyClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Where a page starts (the last page's next_cursor) and how long it is. */
+export type PageQuery = {
+  cursor?: string;
+  limit?: number;
+};
+
 export class TallyClient {
   private readonly url: string;
   private readonly credential: string | undefined;
@@ -239,12 +245,13 @@ export class TallyClient {
   // operators
   audit = (query: { account?: string; cursor?: string; limit?: number } = {}) =>
     this.json<Page<AuditView>>('GET', '/v1/audit', { query });
-  priceVersions = () =>
+  priceVersions = (query: PageQuery = {}) =>
     this.json<Page<{ version: number; effective_at: string; published_at: string }>>(
       'GET',
       '/v1/price-book/versions',
+      { query },
     );
-  keys = () => this.json<Page<ApiKeyView>>('GET', '/v1/keys');
+  keys = (query: PageQuery = {}) => this.json<Page<ApiKeyView>>('GET', '/v1/keys', { query });
   createKey = (body: { scope: 'admin' | 'write' | 'read'; name: string }) =>
     this.json<ApiKeyView & { secret: string }>('POST', '/v1/keys', { body });
   revokeKey = (id: string) =>
@@ -252,8 +259,10 @@ export class TallyClient {
   createWebhookEndpoint = (body: { url: string; events: string[] }) =>
     this.json<EndpointView & { secret: string }>('POST', '/v1/webhook-endpoints', { body });
   webhookEndpoints = () => this.json<Page<EndpointView>>('GET', '/v1/webhook-endpoints');
-  webhookDeliveries = (endpoint: string) =>
-    this.json<Page<DeliveryView>>('GET', TallyClient.path('/v1/webhook-endpoints/{id}/deliveries', endpoint));
+  webhookDeliveries = (endpoint: string, query: PageQuery = {}) =>
+    this.json<Page<DeliveryView>>('GET', TallyClient.path('/v1/webhook-endpoints/{id}/deliveries', endpoint), {
+      query,
+    });
   replayDelivery = (delivery: string) =>
     this.json<DeliveryView>('POST', TallyClient.path('/v1/webhook-deliveries/{id}/replay', delivery));
 }
