@@ -47,7 +47,19 @@ export function UsageChart(props: { days: DailyUsage[] }) {
                 ) : null;
               })}
               {props.days.length <= 14 || index % Math.ceil(props.days.length / 10) === 0 ? (
-                <text x={index * bar + bar / 2} y={height + 14} textAnchor="middle" fontSize="10">
+                // The first and last labels anchor inward, so the chart's edges never clip them.
+                <text
+                  x={
+                    index === 0
+                      ? index * bar + 2
+                      : index === props.days.length - 1
+                        ? (index + 1) * bar - 2
+                        : index * bar + bar / 2
+                  }
+                  y={height + 14}
+                  textAnchor={index === 0 ? 'start' : index === props.days.length - 1 ? 'end' : 'middle'}
+                  fontSize="10"
+                >
                   {day.day.slice(5)}
                 </text>
               ) : null}

@@ -52,3 +52,27 @@ export function localDay(iso: string, timezone: string): string {
     day: '2-digit',
   }).format(new Date(iso));
 }
+
+/** A rate of credits as a person would say it: two decimals below 100, whole above ("0.555714" → "0.56"). */
+export function roughCredits(amount: string): string {
+  const [whole = '0', fraction = ''] = amount.replace('-', '').split('.');
+  const keep = BigInt(whole) >= 100n ? 0 : 2;
+  // Half up, on the decimal digits themselves (no float in between).
+  const digits = BigInt(`${whole}${fraction.padEnd(keep + 1, '0').slice(0, keep + 1)}`);
+  const rounded = (digits + 5n) / 10n;
+  const text = rounded.toString().padStart(keep + 1, '0');
+  const shown = keep === 0 ? text : `${text.slice(0, -keep)}.${text.slice(-keep)}`.replace(/\.?0+$/, '');
+  return credits(`${amount.startsWith('-') ? '-' : ''}${shown}`);
+}
+
+/** A span of days as a person would say it: "about 3 weeks", "more than a year". */
+export function roughDuration(days: string): string {
+  const [whole = '0'] = days.split('.');
+  const count = Number(whole);
+  if (count < 1) return 'less than a day';
+  if (count < 2) return 'about a day';
+  if (count < 14) return `about ${count} days`;
+  if (count < 60) return `about ${Math.round(count / 7)} weeks`;
+  if (count < 365) return `about ${Math.round(count / 30)} months`;
+  return 'more than a year';
+}

@@ -87,9 +87,11 @@ describe('pricing', () => {
       ok: false,
       code: 'model_not_found',
     });
-    expect(priceRun(operation('ai.standard'), { usage: usage({ pixels: 1 }) })).toMatchObject({
+    // The refusal lists the dimensions it is priced in, so a caller can map its usage to them.
+    expect(priceRun(operation('ai.standard'), { usage: usage({ prompt_tokens: 1 }) })).toMatchObject({
       ok: false,
       code: 'usage_dimension_unknown',
+      detail: 'ai.standard is not priced in prompt_tokens; it is priced in input_tokens, output_tokens',
     });
     expect(priceRun(operation('ai.standard'), { usage: usage({}), add_ons: ['turbo'] })).toMatchObject({
       ok: false,

@@ -130,10 +130,12 @@ export function priceRun(operation: OperationPrice, run: RunToPrice): PriceResul
   for (const [dimension, quantity] of run.usage) {
     const rate = model?.rates.get(dimension) ?? operation.rates.get(dimension);
     if (!rate) {
+      // Say what it is priced in: the caller can map its usage fields (OpenAI's prompt_tokens) to them.
+      const priced = [...new Set([...(model?.rates.keys() ?? []), ...operation.rates.keys()])];
       return {
         ok: false,
         code: 'usage_dimension_unknown',
-        detail: `${operation.id} is not priced in ${dimension}`,
+        detail: `${operation.id}${model ? ` with ${run.model}` : ''} is not priced in ${dimension}; it is priced in ${priced.length > 0 ? priced.join(', ') : 'no usage dimension (a flat price)'}`,
       };
     }
     addTerm(dimension, quantity, rate);

@@ -111,7 +111,12 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
           <p className="muted">No subscription.</p>
         )}
       </Card>
-      <GrantForm client={client} account={account} onGranted={reload} />
+      <GrantForm
+        client={client}
+        account={account}
+        kinds={Object.keys(balance.value?.by_kind ?? {})}
+        onGranted={reload}
+      />
       <Card title="Open grants" id="grants">
         <table>
           <thead>
@@ -199,8 +204,10 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
   );
 }
 
-function GrantForm(props: { client: TallyClient; account: string; onGranted: () => void }) {
-  const [kind, setKind] = useState('bonus');
+/** Grants credits of one of the kinds this Tally is configured with (the balance lists every one). */
+function GrantForm(props: { client: TallyClient; account: string; kinds: string[]; onGranted: () => void }) {
+  const [chosen, setKind] = useState<string>();
+  const kind = chosen ?? (props.kinds.includes('bonus') ? 'bonus' : (props.kinds.at(-1) ?? ''));
   const [amount, setAmount] = useState('');
   const [expires, setExpires] = useState('');
   const [reason, setReason] = useState('');
@@ -230,7 +237,7 @@ function GrantForm(props: { client: TallyClient; account: string; onGranted: () 
       >
         <Field label="Kind">
           <select value={kind} onChange={(event) => setKind(event.target.value)}>
-            {['daily', 'free', 'subscription', 'promo', 'bonus', 'purchased'].map((name) => (
+            {props.kinds.map((name) => (
               <option key={name}>{name}</option>
             ))}
           </select>

@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import type { Session, TallyClient } from '../api.ts';
 import { type DailyUsage, UsageChart } from '../chart.tsx';
 import { Amount, Card, Empty, ErrorBox, Field, Meter, useLoad } from '../components.tsx';
-import { credits, date, dateTime, localDay, zoneName } from '../format.ts';
+import { credits, date, dateTime, localDay, roughCredits, roughDuration, zoneName } from '../format.ts';
 import { PriceTable } from './prices.tsx';
 
 type Customer = Extract<Session, { kind: 'customer' }>;
@@ -162,8 +162,8 @@ function RemainingCard(props: { client: TallyClient; account: string; version: s
       )}
       {remaining.value?.runway_days ? (
         <p className="muted">
-          At your last 7 days' pace ({credits(remaining.value.burn_per_day)} a day) your credits last about{' '}
-          {remaining.value.runway_days} days.
+          At your last 7 days' pace (about {roughCredits(remaining.value.burn_per_day)} credits a day) your
+          credits last {roughDuration(remaining.value.runway_days)}.
         </p>
       ) : null}
     </Card>

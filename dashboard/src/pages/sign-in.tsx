@@ -18,7 +18,10 @@ export function SignIn(props: { onSignIn: (session: Session) => void }) {
         onSubmit={(event) => {
           event.preventDefault();
           const session = sessionOf(credential);
-          if (!session) setError('That is neither a customer token (ct_…) nor a secret key (sk_…).');
+          if (!session)
+            setError(
+              'Tally cannot read that: paste a customer token (it starts with ct_) or a secret key (it starts with sk_), whole.',
+            );
           else props.onSignIn(session);
         }}
       >
