@@ -99,6 +99,12 @@ describe('customer portal', () => {
     await expect.poll(() => page.locator('tr[data-kind="free"] th').textContent()).toBe('free');
     expect(await page.locator('tr[data-kind="purchased"] td').first().textContent()).toBe('500');
     expect(await page.locator('[data-limit="free_daily"]').textContent()).toMatch(/of 100 used this day/);
+    // The runway as a person says it: a rounded burn rate and a span, never "4491.7 days".
+    await expect
+      .poll(() => page.getByText("At your last 7 days' pace").textContent())
+      .toMatch(
+        /about [\d,.]+ credits a day\) your\s+credits last (more than a year|about \d+ (days|weeks|months)|about a day|less than a day)\./,
+      );
     await page.screenshot({ path: `${SCREENSHOTS}portal.png`, fullPage: true });
 
     // Estimate: 3,000 input tokens and 1,000 output on gpt-4o = 0.75 + 1 = 1.75 credits.
@@ -219,6 +225,20 @@ describe('operator console', () => {
     await expect
       .poll(async () => (await tally.listGrants('demo-user')).find((grant) => grant.id === doomed.id))
       .toMatchObject({ status: 'revoked', closed_reason: 'promo withdrawn' });
+    await page.close();
+  });
+});
+
+describe('console grant form', () => {
+  it('offers the kinds this Tally is configured with', async () => {
+    const page = await newPage();
+    await signIn(page, ADMIN);
+    await page.getByLabel('Account id starts with').fill('demo');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('link', { name: 'demo-user' }).click();
+    const kinds = page.locator('#grant select option');
+    await expect.poll(() => kinds.count()).toBeGreaterThan(0);
+    expect(await kinds.allTextContents()).toEqual(tally.config.kinds);
     await page.close();
   });
 });

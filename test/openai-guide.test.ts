@@ -41,7 +41,7 @@ beforeAll(async () => {
           created: 1,
           model: 'gpt-4o',
           choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 1800, completion_tokens: 640, total_tokens: 2440 },
+          usage: { prompt_tokens: 14, completion_tokens: 640, total_tokens: 654 },
         }),
       );
     });
@@ -82,8 +82,18 @@ it("meters an OpenAI call as the guide does: the charge is the price of OpenAI's
   const answer = await guide()(openai, client);
   expect(await answer('alice', 'req-1', 'What is the capital of France?')).toBe('Paris.');
   const [charge] = (await tally.listCharges({ account: 'alice' })).data;
-  // prompt.run with gpt-4o: the README's example run, 1,800 input and 640 output tokens.
-  expect([charge!.usage, charge!.credits]).toEqual([{ input_tokens: '1800', output_tokens: '640' }, '1.09']);
+  // Exactly the price of what OpenAI reported, 14 input and 640 output tokens.
+  const priced = await tally.estimate({
+    account: 'alice',
+    operation: 'prompt.run',
+    model: 'gpt-4o',
+    usage: { input_tokens: 14, output_tokens: 640 },
+  });
+  expect([charge!.usage, charge!.credits]).toEqual([
+    { input_tokens: '14', output_tokens: '640' },
+    priced.credits_expected,
+  ]);
+  expect(priced.credits_expected).toMatch(/^0\.6\d*$/);
 
   // A failed call gives the hold back: nothing is charged, nothing stays held.
   fail_next = true;

@@ -241,11 +241,44 @@ describe('tally against a running server (--url, through the SDK)', () => {
       expect(refused).toMatchObject({ code: 2 });
       expect(refused.err).toContain('amount_not_positive');
       // The code once, then what the server said.
-      const stranger = await run('balance', 'remote', '--url', server.url, '--key', 'sk_read_wrong_0123456789');
+      const stranger = await run(
+        'balance',
+        'remote',
+        '--url',
+        server.url,
+        '--key',
+        'sk_read_wrong_0123456789',
+      );
       expect(stranger).toMatchObject({ code: 2 });
       expect(stranger.err).toMatch(/^error unauthenticated: (?!unauthenticated)/);
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('tally keys', () => {
+  it('makes, lists and revokes secret keys of a local database, audited as the CLI', async () => {
+    const db = join(directory, 'keys.db');
+    expect((await run('init', '--db', db, '--config', 'prompt-marketplace')).code).toBe(0);
+    const made = await run('keys', 'create', '--scope', 'read', '--name', 'reporting', '--db', db, '--json');
+    const key = JSON.parse(made.out) as { id: string; secret: string; scope: string };
+    expect([key.scope, key.secret]).toEqual(['read', expect.stringMatching(/^sk_read_/)]);
+    const listed = await run('keys', 'list', '--db', db);
+    expect(listed.out).toMatch(new RegExp(`${key.id}\\s+read\\s+sk_read_\\S*…\\s+reporting`));
+    expect(listed.out).not.toContain(key.secret);
+    expect((await run('keys', 'revoke', key.id, '--db', db)).out).toBe(`revoked ${key.id}`);
+    expect((await run('keys', 'revoke', key.id, '--db', db)).out).toBe(`${key.id} was already revoked`);
+    const bad = await run('keys', 'create', '--scope', 'owner', '--db', db);
+    expect([bad.code, bad.err]).toEqual([2, expect.stringMatching(/^error invalid_request: scope/)]);
+    const tally = await createTally({ database: db });
+    const audit = await tally.listAudit({});
+    expect(audit.data.map((entry) => [entry.actor, entry.action])).toEqual(
+      expect.arrayContaining([
+        ['cli', 'create_api_key'],
+        ['cli', 'revoke_api_key'],
+      ]),
+    );
+    await tally.close();
   });
 });

@@ -105,6 +105,13 @@ it('npm start stops with npm: a SIGTERM to the npm process stops the server on i
   await exited;
   // The server went with npm: nothing answers on its port any more.
   await expect
-    .poll(() => fetch(`${url}/healthz`).then(() => 'answering', () => 'stopped'), { timeout: 10_000 })
+    .poll(
+      () =>
+        fetch(`${url}/healthz`).then(
+          () => 'answering',
+          () => 'stopped',
+        ),
+      { timeout: 10_000 },
+    )
     .toBe('stopped');
 });

@@ -260,9 +260,13 @@ export class TallyClient {
     this.json<EndpointView & { secret: string }>('POST', '/v1/webhook-endpoints', { body });
   webhookEndpoints = () => this.json<Page<EndpointView>>('GET', '/v1/webhook-endpoints');
   webhookDeliveries = (endpoint: string, query: PageQuery = {}) =>
-    this.json<Page<DeliveryView>>('GET', TallyClient.path('/v1/webhook-endpoints/{id}/deliveries', endpoint), {
-      query,
-    });
+    this.json<Page<DeliveryView>>(
+      'GET',
+      TallyClient.path('/v1/webhook-endpoints/{id}/deliveries', endpoint),
+      {
+        query,
+      },
+    );
   replayDelivery = (delivery: string) =>
     this.json<DeliveryView>('POST', TallyClient.path('/v1/webhook-deliveries/{id}/replay', delivery));
 }
