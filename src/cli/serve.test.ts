@@ -1,5 +1,5 @@
 /** `npm start` runs `tally serve --demo`: a real process on a real port, stopped with SIGTERM. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,30 +8,43 @@ import { afterAll, expect, it } from 'vitest';
 const directory = mkdtempSync(join(tmpdir(), 'tally-serve-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-it('starts, answers /healthz and /v1/prices, accepts TALLY_ADMIN_KEY, and stops cleanly on SIGTERM', async () => {
-  const admin = 'sk_admin_from_environment_0123456789';
-  const child = spawn(
-    process.execPath,
-    ['bin/tally.js', 'serve', '--demo', '--db', join(directory, 'tally.db'), '--port', '0'],
-    { env: { ...process.env, TALLY_ADMIN_KEY: admin }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** A demo server started as a user would, once it has printed everything it prints on start. */
+async function started(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{
+  child: ChildProcess;
+  output: () => string;
+  url: string | undefined;
+  exited: Promise<number | null>;
+}> {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 30_000;
+  // The demo's last line names the customer token.
   while (!/customer token \(/.test(output) && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 50));
-  const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-  expect(url, output).toBeDefined();
+  return { child, output: () => output, url: /listening on (http:\/\/\S+)/.exec(output)?.[1], exited };
+}
+
+const serveDemo = (database: string, env: NodeJS.ProcessEnv) =>
+  started(process.execPath, ['bin/tally.js', 'serve', '--demo', '--db', database, '--port', '0'], env);
+
+it('starts, answers /healthz and /v1/prices, accepts TALLY_ADMIN_KEY, and stops cleanly on SIGTERM', async () => {
+  const admin = 'sk_admin_from_environment_0123456789';
+  const { child, output, url, exited } = await serveDemo(join(directory, 'tally.db'), {
+    ...process.env,
+    TALLY_ADMIN_KEY: admin,
+  });
+  expect(url, output()).toBeDefined();
   // The admin key named in the environment is the one to use: none is made.
-  expect(output).toContain(`admin key                  ${admin} (TALLY_ADMIN_KEY)`);
-  expect(output).toContain(`dashboard      ${url}/`);
-  expect(output).toContain(`${url}/docs`);
+  expect(output()).toContain(`admin key                  ${admin} (TALLY_ADMIN_KEY)`);
+  expect(output()).toContain(`dashboard      ${url}/`);
+  expect(output()).toContain(`${url}/docs`);
 
   expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
   const prices = (await (await fetch(`${url}/v1/prices`)).json()) as { operations: { id: string }[] };
@@ -47,31 +60,17 @@ it('starts, answers /healthz and /v1/prices, accepts TALLY_ADMIN_KEY, and stops 
 
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
-  expect(output).toContain('stopping…');
+  expect(output()).toContain('stopping…');
 });
 
 it('makes the demo admin key on the first start only, and says where it is on the next', async () => {
   const database = join(directory, 'keys.db');
   const { TALLY_ADMIN_KEY: _unset, ...env } = process.env;
   const start = async () => {
-    const child = spawn(
-      process.execPath,
-      ['bin/tally.js', 'serve', '--demo', '--db', database, '--port', '0'],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    const deadline = Date.now() + 30_000;
-    while (!/customer token \(/.test(output) && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    child.kill('SIGTERM');
-    await exited;
-    return output;
+    const server = await serveDemo(database, env);
+    server.child.kill('SIGTERM');
+    await server.exited;
+    return server.output();
   };
   const first = await start();
   expect(first, first).toMatch(/admin key\s+sk_admin_\S+ \(shown once/);
@@ -87,19 +86,12 @@ it('makes the demo admin key on the first start only, and says where it is on th
 });
 
 it('npm start stops with npm: a SIGTERM to the npm process stops the server on its port', async () => {
-  const child = spawn('npm', ['start', '--', '--db', join(directory, 'npm-start.db')], {
-    env: { ...process.env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const deadline = Date.now() + 30_000;
-  while (!/customer token \(/.test(output) && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-  expect(url, output).toBeDefined();
+  const { child, output, url, exited } = await started(
+    'npm',
+    ['start', '--', '--db', join(directory, 'npm-start.db')],
+    { ...process.env, PORT: '0' },
+  );
+  expect(url, output()).toBeDefined();
   expect((await fetch(`${url}/healthz`)).status).toBe(200);
   child.kill('SIGTERM');
   await exited;
