@@ -106,3 +106,8 @@ export const TEST_CLOCK_LATEST_MS = Date.parse('2999-12-31T23:59:59Z');
 
 /** Commands one group commit applies in a single transaction at most (SQLite). */
 export const GROUP_COMMIT_MAX = 256;
+
+/** The most output tokens a proxied call may ask for; a model's own ceiling (proxy config) clamps below it. */
+export const PROXY_MAX_TOKENS_LIMIT = 10_000_000;
+/** Tokens a chat message costs beyond its text (role and separators), as OpenAI counts them. */
+export const PROXY_TOKENS_PER_MESSAGE = 3;

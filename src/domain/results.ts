@@ -65,6 +65,12 @@ export const resultCodes = {
   test_clock_disabled: { status: 404, title: 'The server runs without --test-clock' },
   test_clock_backwards: { status: 400, title: 'A test clock only moves forward' },
   test_clock_out_of_range: { status: 400, title: 'A test clock cannot be moved past the year 2999' },
+  unknown_model: { status: 404, title: 'The metering proxy routes no such model' },
+  proxy_not_configured: {
+    status: 404,
+    title: 'This Tally has no metering proxy (no proxy: in its configuration)',
+  },
+  upstream_unreachable: { status: 502, title: "The model's provider could not be reached" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ResultCode = keyof typeof resultCodes;

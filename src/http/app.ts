@@ -12,6 +12,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { REQUEST_BODY_BYTES_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
+import { mountProxy } from '../proxy/routes.ts';
 import { parseInput } from '../schema/parse.ts';
 import { type Principal, scopeAllows } from '../service/access.ts';
 import type { TestClock } from '../service/clock.ts';
@@ -261,6 +262,8 @@ export function createApp(options: AppOptions): Hono {
       return response;
     });
   }
+  // The OpenAI-compatible metering proxy (src/proxy/): OpenAI's shapes, not problem+json.
+  mountProxy(app, tally);
   serveDashboard(app);
   app.notFound(() => problemResponse(new TallyError('not_found')));
   app.onError((error) => problemResponse(error));

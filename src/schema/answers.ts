@@ -99,6 +99,8 @@ export const chargeAnswer = z.strictObject({
   price_version: z.number().int(),
   member: z.string().nullable(),
   metadata: runMetadataAnswer,
+  /** Where the usage came from when Tally measured it (the metering proxy); null when the caller gave it. */
+  usage_source: z.enum(['reported', 'counted', 'client_disconnected']).nullable(),
   created_at: time,
 });
 

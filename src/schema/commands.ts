@@ -78,6 +78,8 @@ export const settleInput = z.strictObject({
   reservation: identifierField,
   usage: usageField,
   outcome: outcomeField.optional(),
+  /** Where the usage came from, when Tally measured it (the metering proxy sets it). */
+  usage_source: z.enum(['reported', 'counted', 'client_disconnected']).optional(),
 });
 
 export const releaseInput = z.strictObject({

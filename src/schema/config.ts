@@ -306,6 +306,57 @@ const planSchema = z.strictObject({
     .describe('What it unlocks: operations and models that require these run only for its subscribers.'),
 });
 
+const proxyUpstreamSchema = z.strictObject({
+  base_url: z.url().describe('The OpenAI-compatible API the calls go to, e.g. https://api.openai.com/v1.'),
+  api_key_env: z
+    .string()
+    .max(IDENTIFIER_LENGTH_MAX)
+    .optional()
+    .describe('The environment variable holding its API key (never the key itself).'),
+  include_usage: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Whether it accepts `stream_options.include_usage` (the proxy asks for usage on every stream).',
+    ),
+});
+
+const proxyModelSchema = z.strictObject({
+  upstream: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).describe('Which of `proxy.upstreams` serves it.'),
+  model: z
+    .string()
+    .min(1)
+    .max(IDENTIFIER_LENGTH_MAX)
+    .optional()
+    .describe("The model's name there (default: the same)."),
+  operation: z
+    .string()
+    .min(1)
+    .max(IDENTIFIER_LENGTH_MAX)
+    .describe('The price book operation that prices its calls.'),
+  price_model: z
+    .string()
+    .min(1)
+    .max(IDENTIFIER_LENGTH_MAX)
+    .optional()
+    .describe(
+      "The operation's model that prices it (default: the same name, when the operation prices per model).",
+    ),
+  max_output_tokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .describe("The model's own output ceiling: a larger max_tokens is clamped to it."),
+  default_max_tokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .optional()
+    .describe('What a call that sets no max_tokens is held for (default: max_output_tokens).'),
+});
+
 export const tallyConfigSchema = z.strictObject({
   kinds: z
     .array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX))
@@ -364,6 +415,21 @@ export const tallyConfigSchema = z.strictObject({
   price_book: priceBookSchema
     .optional()
     .describe('The price book: its first version, or the next one when its prices change.'),
+  proxy: z
+    .strictObject({
+      upstreams: z
+        .record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), proxyUpstreamSchema)
+        .describe('The providers calls go to, by a name of your choosing.'),
+      models: z
+        .record(z.string().min(1).max(IDENTIFIER_LENGTH_MAX), proxyModelSchema)
+        .describe(
+          'Every model callers may name, by the name they use: adding a model is configuration, not code.',
+        ),
+    })
+    .optional()
+    .describe(
+      'The metering proxy (`/v1/chat/completions`): which upstream serves each model, and what prices it.',
+    ),
 });
 
 export type TallyConfigInput = z.input<typeof tallyConfigSchema>;
@@ -389,6 +455,51 @@ export interface TallyConfig {
   allowances: AllowanceRule[];
   limits: LimitRule[];
   plans: ReadonlyMap<string, Plan>;
+  /** The metering proxy's routes by model, or null when it is not configured. */
+  proxy: ProxyConfig | null;
+}
+
+/** Where the proxy sends a model's calls, and what prices them. */
+export interface ProxyRoute {
+  /** The model as callers name it. */
+  id: string;
+  upstream: { id: string; base_url: string; api_key_env: string | undefined; include_usage: boolean };
+  /** The model's name upstream. */
+  upstream_model: string;
+  operation: string;
+  /** The operation's model that prices it, if it prices per model. */
+  price_model: string | undefined;
+  max_output_tokens: number;
+  default_max_tokens: number;
+}
+
+export interface ProxyConfig {
+  models: ReadonlyMap<string, ProxyRoute>;
+}
+
+function compileProxy(proxy: z.output<typeof tallyConfigSchema>['proxy']): ProxyConfig | null {
+  if (!proxy) return null;
+  const models = new Map<string, ProxyRoute>();
+  for (const [id, model] of Object.entries(proxy.models)) {
+    const upstream = proxy.upstreams[model.upstream];
+    if (!upstream)
+      throw new ConfigError(
+        `invalid configuration: proxy model ${id} names upstream ${model.upstream}, which is not in proxy.upstreams`,
+      );
+    models.set(id, {
+      id,
+      upstream: { id: model.upstream, api_key_env: upstream.api_key_env, ...upstream },
+      upstream_model: model.model ?? id,
+      operation: model.operation,
+      price_model: model.price_model,
+      max_output_tokens: model.max_output_tokens,
+      default_max_tokens: Math.min(
+        model.default_max_tokens ?? model.max_output_tokens,
+        model.max_output_tokens,
+      ),
+    });
+  }
+  return { models };
 }
 
 /**
@@ -633,6 +744,7 @@ export function compileConfig(input: unknown): TallyConfig {
     expiring_soon_days: config.events.expiring_soon_days,
     webhook_targets: { allow_loopback: config.webhooks.allow_loopback },
     refund_kind,
+    proxy: compileProxy(config.proxy),
     // From the input as written: the document is stored as given, and compiled again from it.
     price_book_document: priceBookDocument(
       (input as { price_book?: unknown }).price_book ?? { operations: {} },

@@ -116,6 +116,7 @@ export function chargeView(row: ChargeRow, credit_value: CreditValue): ChargeVie
     price_version: row.price_version,
     member: row.member,
     metadata: row.metadata,
+    usage_source: row.usage_source,
     created_at: isoTime(row.created_at_ms),
   };
 }

@@ -125,8 +125,13 @@ export interface ChargeRow {
   price_version: number;
   metadata: RunMetadata;
   refunded_micros: bigint;
+  /** Where the usage came from when Tally measured it (the proxy); null when the caller gave it. */
+  usage_source: UsageSource | null;
   created_at_ms: number;
 }
+
+/** `reported` by the model's provider, `counted` from the streamed output, or counted until the client went. */
+export type UsageSource = 'reported' | 'counted' | 'client_disconnected';
 
 export interface RefundRow {
   account_id: string;

@@ -273,6 +273,7 @@ export const settleCommand = command({
       price_version: reservation.price_version,
       metadata: reservation.metadata,
       refunded_micros: 0n,
+      usage_source: request.usage_source ?? null,
       created_at_ms: now_ms,
     };
     await transaction.insertCharge(charge);
@@ -339,6 +340,7 @@ export const chargeCommand = command({
       price_version: book.version,
       metadata: runMetadata(request.metadata),
       refunded_micros: 0n,
+      usage_source: null,
       created_at_ms: now_ms,
     };
     await transaction.insertCharge(charge);

@@ -78,6 +78,7 @@ export function runsContract(current: () => Store): void {
       price_version: 1,
       metadata: { project: 'p' },
       refunded_micros: 0n,
+      usage_source: 'reported' as const,
       created_at_ms: T0,
     };
     await store.transaction((tx) => tx.insertCharge(charge));
@@ -124,6 +125,7 @@ export function runsContract(current: () => Store): void {
         allocations: [],
         price_version: 1,
         refunded_micros: 0n,
+        usage_source: null,
       };
       for (let index = 0; index < 5; index++) {
         await tx.insertCharge({

@@ -169,6 +169,7 @@ function chargeFromRow(row: Row): ChargeRow {
     price_version: number(row.price_version),
     metadata: json(row.metadata_json),
     refunded_micros: bigint(row.refunded_micros),
+    usage_source: nullableText(row.usage_source) as ChargeRow['usage_source'],
     created_at_ms: number(row.created_at_ms),
   };
 }
@@ -794,9 +795,11 @@ export class SqlTransaction implements StoreTransaction {
   async insertCharge(row: ChargeRow) {
     await this.write(
       `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json,
-         credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms)
+         credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros,
+         usage_source, created_at_ms)
        VALUES (@account_id, @id, @reservation_id, @operation, @model, @add_ons_json, @member, @api_key_id, @usage_json,
-         @credits_micros, @uncollected_micros, @allocations_json, @outcome, @price_version, @metadata_json, @refunded_micros, @created_at_ms)`,
+         @credits_micros, @uncollected_micros, @allocations_json, @outcome, @price_version, @metadata_json, @refunded_micros,
+         @usage_source, @created_at_ms)`,
       {
         ...row,
         add_ons_json: JSON.stringify(row.add_ons),

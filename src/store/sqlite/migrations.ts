@@ -383,4 +383,9 @@ export const migrations: readonly string[] = [
     stored_at_ms INTEGER NOT NULL
   ) STRICT;
   `,
+  `
+  -- Where a charge's usage came from, when Tally measured it (the metering proxy): reported by
+  -- the model's provider, counted from what was streamed, or counted up to a client's disconnect.
+  ALTER TABLE charges ADD COLUMN usage_source TEXT;
+  `,
 ];

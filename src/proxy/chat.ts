@@ -1,0 +1,315 @@
+/**
+ * `POST /v1/chat/completions` through Tally: every call is priced, held, forwarded, settled from
+ * the usage the provider reports, and cut off cleanly where its hold ends.
+ *
+ * 1. The prompt's tokens are counted (gpt-tokenizer); the output is bounded by max_tokens (or
+ *    max_completion_tokens, or the model's default), clamped to the model's ceiling.
+ * 2. The hold is the most the call can cost, or — for a stream, when the account has less — what
+ *    it has, as long as that covers the prompt. It is an ordinary reservation, so concurrent calls
+ *    can never hold more than the account has: the proxy keeps no counter of its own.
+ * 3. A stream is watched token by token: before a delta would cost more than the hold, the
+ *    proxy stops, sends a last chunk with `finish_reason: "length"`, a usage chunk and `[DONE]`,
+ *    aborts the upstream request and settles what was delivered. A client that goes away has its
+ *    upstream request aborted and what it received settled.
+ * 4. Usage comes from the provider (`reported`), else from counting what was streamed
+ *    (`counted`), or up to a disconnect (`client_disconnected`); the charge records which.
+ */
+import { formatCredits, parseCredits } from '../domain/credits.ts';
+import { PROXY_TOKENS_PER_MESSAGE } from '../domain/limits.ts';
+import { priceRun } from '../domain/pricing.ts';
+import { TallyError } from '../domain/results.ts';
+import type { ProxyRoute } from '../schema/config.ts';
+import { operationOf } from '../service/commands/runs.ts';
+import type { Tally } from '../service/tally.ts';
+import { countTokens } from '../service/tokens.ts';
+import type { ReservationView } from '../service/views.ts';
+import type { RunMetadata, UsageSource } from '../store/store.ts';
+import {
+  type ChatRequest,
+  type CompletionChunk,
+  eventData,
+  type OpenAiUsage,
+  openAiError,
+  promptText,
+  sseEvents,
+} from './openai-wire.ts';
+
+/** Who pays for a call, and what goes onto its charge. */
+export interface Payer {
+  account: string;
+  api_key_id: string | undefined;
+  metadata: RunMetadata;
+}
+
+/** A call's hold and what pricing its usage needs. */
+interface Metered {
+  tally: Tally;
+  route: ProxyRoute;
+  reservation: ReservationView;
+  hold_micros: bigint;
+  input_tokens: number;
+  /** The price in micro-credits of a usage (the hold's price version). */
+  price: (input_tokens: number, output_tokens: number) => bigint;
+}
+
+const usage = (input_tokens: number, output_tokens: number) =>
+  new Map([
+    ['input_tokens', { units: BigInt(input_tokens), scale: 0 }],
+    ['output_tokens', { units: BigInt(output_tokens), scale: 0 }],
+  ]);
+
+/** Prices a route's usage with the price book version in force now (the hold's). */
+async function pricer(tally: Tally, route: ProxyRoute) {
+  const book = await tally.store.read((transaction) =>
+    tally.price_books.inForceAt(transaction, tally.clock.now_ms()),
+  );
+  const operation = operationOf(book.operations, route.operation);
+  return (input_tokens: number, output_tokens: number): bigint => {
+    const priced = priceRun(operation, {
+      model: route.price_model,
+      usage: usage(input_tokens, output_tokens),
+    });
+    if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+    return priced.micros;
+  };
+}
+
+/** Holds the most the call can cost, or what the account has when that covers the prompt; refuses otherwise. */
+async function hold(tally: Tally, route: ProxyRoute, request: ChatRequest, payer: Payer): Promise<Metered> {
+  const prompt = promptText(request);
+  const counted = await countTokens(prompt.text, route.upstream_model);
+  const input_tokens = counted.tokens + PROXY_TOKENS_PER_MESSAGE * (prompt.messages + 1);
+  const asked = request.max_completion_tokens ?? request.max_tokens ?? route.default_max_tokens;
+  const output_bound = Math.min(asked, route.max_output_tokens);
+  const price = await pricer(tally, route);
+  const most = price(input_tokens, output_bound);
+  const estimate = await tally.estimate(
+    {
+      account: payer.account,
+      operation: route.operation,
+      model: route.price_model,
+      usage: { input_tokens, output_tokens: output_bound },
+      metadata: payer.metadata,
+    },
+    { api_key_id: payer.api_key_id },
+  );
+  const entitlement = estimate.blocked_by.find((blocker) => blocker.kind === 'entitlement');
+  if (entitlement)
+    throw new TallyError(
+      'entitlement_required',
+      `${route.id} needs the ${entitlement.entitlement} entitlement`,
+      {
+        extensions: { blocked_by: estimate.blocked_by, options: estimate.options },
+      },
+    );
+  const available = microsOf(estimate.available);
+  // A stream can be cut where its hold ends, so it may run on what the account has; a whole
+  // completion cannot be cut, so it is held at its most or refused.
+  const hold_micros = most <= available || !request.stream ? most : available;
+  if (hold_micros < price(input_tokens, 0) || hold_micros === 0n)
+    throw new TallyError('insufficient_credits', `this call needs up to ${formatCredits(most)} credits`, {
+      extensions: {
+        needed: formatCredits(most),
+        available: estimate.available,
+        blocked_by: estimate.blocked_by,
+        options: estimate.options,
+      },
+    });
+  const reservation = await tally.reserve(
+    {
+      account: payer.account,
+      operation: route.operation,
+      model: route.price_model,
+      max_credits: formatCredits(hold_micros),
+      metadata: payer.metadata,
+    },
+    { api_key_id: payer.api_key_id },
+  );
+  return { tally, route, reservation, hold_micros, input_tokens, price };
+}
+
+/** Credits as an answer gives them (a decimal string the engine wrote) in micro-credits. */
+function microsOf(credits: string): bigint {
+  const parsed = parseCredits(credits, { allow_zero: true });
+  return parsed.ok ? parsed.micros : 0n;
+}
+
+async function settle(metered: Metered, input_tokens: number, output_tokens: number, source: UsageSource) {
+  await metered.tally.settle({
+    reservation: metered.reservation.id,
+    usage: { input_tokens, output_tokens },
+    usage_source: source,
+  });
+}
+
+async function release(metered: Metered): Promise<void> {
+  await metered.tally.release({
+    reservation: metered.reservation.id,
+    reason: 'the provider failed before any output',
+  });
+}
+
+/** The upstream call: the request as the client sent it, the model's upstream name, usage asked for on a stream. */
+function forward(route: ProxyRoute, request: ChatRequest, signal: AbortSignal): Promise<Response> {
+  const body: Record<string, unknown> = { ...request, model: route.upstream_model };
+  if (request.stream && route.upstream.include_usage)
+    body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
+  const key = route.upstream.api_key_env ? process.env[route.upstream.api_key_env] : undefined;
+  return fetch(`${route.upstream.base_url.replace(/\/$/, '')}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+/** Meters one chat completion call: holds, forwards, settles; a stream is cut where its hold ends. */
+export async function meteredChat(
+  tally: Tally,
+  route: ProxyRoute,
+  request: ChatRequest,
+  payer: Payer,
+): Promise<Response> {
+  const metered = await hold(tally, route, request, payer);
+  const upstream_abort = new AbortController();
+  let upstream: Response;
+  try {
+    upstream = await forward(route, request, upstream_abort.signal);
+  } catch {
+    await release(metered);
+    throw new TallyError('upstream_unreachable', `${route.upstream.id} did not answer`);
+  }
+  if (!upstream.ok) {
+    // An upstream refusal before any output costs nothing: the hold goes back, the error goes through.
+    await release(metered);
+    return new Response(await upstream.text(), {
+      status: upstream.status,
+      headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
+    });
+  }
+  if (!request.stream) return completed(metered, upstream);
+  return streamed(metered, request, upstream, upstream_abort);
+}
+
+/** A whole completion: passed on as it came, settled from its reported usage (or its text, counted). */
+async function completed(metered: Metered, upstream: Response): Promise<Response> {
+  const text = await upstream.text();
+  let parsed: { usage?: OpenAiUsage; choices?: { message?: { content?: string | null } }[] } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {}
+  if (parsed.usage)
+    await settle(metered, parsed.usage.prompt_tokens, parsed.usage.completion_tokens, 'reported');
+  else {
+    const output = (parsed.choices ?? []).map((choice) => choice.message?.content ?? '').join('');
+    const counted = await countTokens(output, metered.route.upstream_model);
+    await settle(metered, metered.input_tokens, counted.tokens, 'counted');
+  }
+  return new Response(text, {
+    status: upstream.status,
+    headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
+  });
+}
+
+/** A stream, forwarded event by event while its cost stays within the hold. */
+function streamed(
+  metered: Metered,
+  request: ChatRequest,
+  upstream: Response,
+  upstream_abort: AbortController,
+): Response {
+  const client_wants_usage = request.stream_options?.include_usage === true;
+  const encoder = new TextEncoder();
+  let output_tokens = 0;
+  let reported: OpenAiUsage | undefined;
+  let finished = false;
+  const finish = async (source: UsageSource) => {
+    if (finished) return;
+    finished = true;
+    if (source === 'reported' && reported)
+      await settle(metered, reported.prompt_tokens, reported.completion_tokens, 'reported');
+    else if (output_tokens === 0 && source !== 'client_disconnected') await release(metered);
+    else await settle(metered, metered.input_tokens, output_tokens, source);
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (data: string) => controller.enqueue(encoder.encode(`data: ${data}\n\n`));
+      try {
+        for await (const event of sseEvents(upstream.body!)) {
+          if (finished) break;
+          const data = eventData(event);
+          if (data === undefined) continue;
+          if (data === '[DONE]') break;
+          const chunk = JSON.parse(data) as CompletionChunk;
+          if (chunk.usage) {
+            reported = chunk.usage;
+            // Asked for by the proxy, not by this client: kept out of its stream.
+            if (client_wants_usage) controller.enqueue(encoder.encode(`${event}\n\n`));
+            continue;
+          }
+          const delta = chunk.choices?.map((choice) => choice.delta?.content ?? '').join('') ?? '';
+          if (delta !== '') {
+            const tokens = (await countTokens(delta, metered.route.upstream_model)).tokens;
+            if (metered.price(metered.input_tokens, output_tokens + tokens) > metered.hold_micros) {
+              // The hold ends here: a well-formed end instead of the rest.
+              upstream_abort.abort();
+              send(
+                JSON.stringify({
+                  ...envelope(chunk),
+                  choices: [{ index: 0, delta: {}, finish_reason: 'length' }],
+                }),
+              );
+              send(
+                JSON.stringify({ ...envelope(chunk), choices: [], usage: usageOf(metered, output_tokens) }),
+              );
+              send('[DONE]');
+              controller.close();
+              await finish('counted');
+              return;
+            }
+            output_tokens += tokens;
+          }
+          controller.enqueue(encoder.encode(`${event}\n\n`));
+        }
+        await finish(reported ? 'reported' : 'counted');
+        send('[DONE]');
+        controller.close();
+      } catch (error) {
+        if (finished) return;
+        // The upstream broke mid-stream: what was delivered is settled, the client's stream ends.
+        upstream_abort.abort();
+        await finish('counted');
+        try {
+          send('[DONE]');
+          controller.close();
+        } catch {}
+        if (!(error instanceof Error && error.name === 'AbortError'))
+          console.error('proxied stream failed:', error);
+      }
+    },
+    async cancel() {
+      // The client went away: the upstream call stops, and what it received is charged.
+      upstream_abort.abort();
+      await finish('client_disconnected');
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+  });
+}
+
+const envelope = (chunk: CompletionChunk) => ({
+  id: chunk.id,
+  object: chunk.object ?? 'chat.completion.chunk',
+  created: chunk.created,
+  model: chunk.model,
+});
+
+const usageOf = (metered: Metered, output_tokens: number): OpenAiUsage => ({
+  prompt_tokens: metered.input_tokens,
+  completion_tokens: output_tokens,
+  total_tokens: metered.input_tokens + output_tokens,
+});
+
+export { openAiError };
