@@ -65,6 +65,7 @@ export const resultCodes = {
   test_clock_disabled: { status: 404, title: 'The server runs without --test-clock' },
   test_clock_backwards: { status: 400, title: 'A test clock only moves forward' },
   test_clock_out_of_range: { status: 400, title: 'A test clock cannot be moved past the year 2999' },
+  proxy_key_not_found: { status: 404, title: 'No such proxy key' },
   unknown_model: { status: 404, title: 'The metering proxy routes no such model' },
   proxy_not_configured: {
     status: 404,

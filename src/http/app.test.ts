@@ -344,6 +344,7 @@ describe('HTTP API', () => {
         'get /v1/accounts/{id}/balance',
         'get /v1/accounts/{id}/grants',
         'get /v1/accounts/{id}/limits',
+        'get /v1/accounts/{id}/proxy-keys',
         'get /v1/accounts/{id}/remaining',
         'get /v1/accounts/{id}/reservations',
         'get /v1/accounts/{id}/subscription',
@@ -733,6 +734,9 @@ describe('answers and their schemas', () => {
     expect(fanned.json.webhooks.fanned_out).toBeGreaterThan(0);
     const deliveries = await answered('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`, ADMIN);
     await answered('POST', `/v1/webhook-deliveries/${deliveries.data[0].id}/replay`, ADMIN);
+    const proxy_key = await answered('POST', '/v1/accounts/alice/proxy-keys', write_key, { name: 'schema' });
+    await answered('GET', '/v1/accounts/alice/proxy-keys', read_key);
+    await answered('POST', `/v1/proxy-keys/${proxy_key.id}/revoke`, write_key);
     await answered('POST', '/v1/test/clock', ADMIN, { advance_seconds: 60 });
     await answered('POST', '/v1/price-book/versions', ADMIN, {
       effective_at: '2026-04-01T00:00:00Z',

@@ -40,6 +40,9 @@ function authorize(route: RouteDefinition, principal: Principal | null): void {
   if (route.access === 'public') return;
   if (!principal)
     throw new TallyError('unauthenticated', 'send Authorization: Bearer with a secret key or customer token');
+  // A proxy key pays for calls through the metering proxy (src/proxy/), and reaches nothing else.
+  if (principal.kind === 'proxy')
+    throw new TallyError('forbidden', 'a proxy key calls the metering proxy only');
   if (principal.kind === 'customer') {
     if (!route.customer) throw new TallyError('forbidden', 'a customer token may not do this');
     return;

@@ -345,4 +345,35 @@ describe('metering proxy', () => {
     const models = await openai.models.list();
     expect(models.data.map((model) => model.id)).toEqual(['gpt-4o-mini']);
   });
+
+  it("pays from a proxy key's account, which reaches the proxy only and stops working once revoked", async () => {
+    const { account } = await customer('100');
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(async (response) => ({
+        status: response.status,
+        json: (await response.json()) as Record<string, any>,
+      }));
+    const made = await api('POST', `/v1/accounts/${account}/proxy-keys`, { name: 'laptop' });
+    expect([made.status, made.json.secret]).toEqual([200, expect.stringMatching(/^pk_/)]);
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: made.json.secret, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: question });
+    expect(await chargesOf(account)).toHaveLength(1);
+    // Nothing but the proxy: not even the balance of its own account.
+    const balance = await fetch(`${server.url}/v1/accounts/${account}/balance`, {
+      headers: { authorization: `Bearer ${made.json.secret}` },
+    });
+    expect(balance.status).toBe(403);
+    const listed = await api('GET', `/v1/accounts/${account}/proxy-keys`);
+    expect(listed.json.data.map((key: { id: string }) => key.id)).toEqual([made.json.id]);
+    expect(JSON.stringify(listed.json)).not.toContain(made.json.secret);
+    expect((await api('POST', `/v1/proxy-keys/${made.json.id}/revoke`)).json.revoked_at).not.toBeNull();
+    const refused = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: question })
+      .catch((error: unknown) => error);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(401);
+  });
 });

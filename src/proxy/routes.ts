@@ -21,8 +21,8 @@ const METADATA_HEADERS = {
 };
 
 /**
- * Who pays: a customer token's own account, or the account a `write` key names in
- * `Tally-Account` (a backend metering its users' calls).
+ * Who pays: the account of a proxy key (`pk_…`, issued per account) or of a customer token, or
+ * the account a `write` key names in `Tally-Account` (a backend metering its users' calls).
  */
 async function payerOf(tally: Tally, headers: Headers): Promise<Payer> {
   const credential = /^Bearer\s+(\S+)$/i.exec(headers.get('authorization') ?? '')?.[1];
@@ -38,7 +38,8 @@ async function payerOf(tally: Tally, headers: Headers): Promise<Payer> {
     if (value !== null)
       metadata[field as keyof typeof METADATA_HEADERS] = value.slice(0, IDENTIFIER_LENGTH_MAX);
   }
-  if (principal.kind === 'customer') return { account: principal.account, api_key_id: undefined, metadata };
+  if (principal.kind === 'customer' || principal.kind === 'proxy')
+    return { account: principal.account, api_key_id: undefined, metadata };
   if (!scopeAllows(principal.scope, 'write'))
     throw new TallyError('forbidden', `metering needs a key of scope write; this key is ${principal.scope}`);
   const account = headers.get('tally-account');

@@ -150,6 +150,21 @@ export const apiKeyAnswer = z.strictObject({
   revoked_at: nullableTime,
 });
 
+export const proxyKeyAnswer = z.strictObject({
+  id: z.string(),
+  account: z.string(),
+  name: z.string(),
+  /** Enough of the secret to tell keys apart; the secret itself is never shown again. */
+  secret_prefix: z.string(),
+  created_at: time,
+  revoked_at: nullableTime,
+});
+
+/** A proxy key as made: its secret (`pk_…`, an OpenAI client's API key), this once (null on a replay). */
+export const madeProxyKeyAnswer = proxyKeyAnswer.extend({ secret: z.string().nullable() });
+
+export const revokedProxyKeyAnswer = proxyKeyAnswer.extend({ already_revoked: z.boolean() });
+
 /** A key as made: its secret, this once (null when a retry replays the making). */
 export const madeApiKeyAnswer = apiKeyAnswer.extend({ secret: z.string().nullable() });
 

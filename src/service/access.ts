@@ -15,8 +15,8 @@ import {
   PAGE_SIZE_MAX,
 } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
-import type { apiKeyAnswer } from '../schema/answers.ts';
-import type { ApiKeyRow, KeyScope, Store, StoreTransaction } from '../store/store.ts';
+import type { apiKeyAnswer, proxyKeyAnswer } from '../schema/answers.ts';
+import type { ApiKeyRow, KeyScope, ProxyKeyRow, Store, StoreTransaction } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import type { IdGenerator } from './ids.ts';
 import { type Page, pageOf, pageSize } from './reads/page.ts';
@@ -24,7 +24,9 @@ import { isoTime } from './views.ts';
 
 export type Principal =
   | { kind: 'key'; key_id: string; scope: KeyScope }
-  | { kind: 'customer'; account: string; expires_at_ms: number };
+  | { kind: 'customer'; account: string; expires_at_ms: number }
+  /** An end user's key for the metering proxy (`pk_…`): it pays from its account, and calls nothing else. */
+  | { kind: 'proxy'; account: string; proxy_key_id: string };
 
 export type ApiKeyView = z.infer<typeof apiKeyAnswer>;
 
@@ -90,6 +92,62 @@ export async function insertApiKey(
   return { ...keyView(row), secret };
 }
 
+export type ProxyKeyView = z.infer<typeof proxyKeyAnswer>;
+
+const proxyKeyView = (row: ProxyKeyRow): ProxyKeyView => ({
+  id: row.id,
+  account: row.account_id,
+  name: row.name,
+  secret_prefix: row.secret_prefix,
+  created_at: isoTime(row.created_at_ms),
+  revoked_at: row.revoked_at_ms === null ? null : isoTime(row.revoked_at_ms),
+});
+
+/** Writes a new proxy key for an account and answers it with its secret (shown this once). */
+export async function insertProxyKey(
+  transaction: StoreTransaction,
+  ids: IdGenerator,
+  request: { account: string; name: string },
+  now_ms: number,
+): Promise<ProxyKeyView & { secret: string }> {
+  const secret = `pk_${base64url(randomBytes(24))}`;
+  const row: ProxyKeyRow = {
+    id: ids.next('pxk', now_ms),
+    account_id: request.account,
+    secret_hash: sha256(secret),
+    secret_prefix: secret.slice(0, 10),
+    name: request.name,
+    created_at_ms: now_ms,
+    revoked_at_ms: null,
+  };
+  await transaction.insertProxyKey(row);
+  return { ...proxyKeyView(row), secret };
+}
+
+/** An account's proxy keys, a page at a time (never their secrets). */
+export async function listProxyKeys(
+  transaction: StoreTransaction,
+  account_id: string,
+  query: { cursor?: string; limit?: number },
+): Promise<Page<ProxyKeyView>> {
+  const limit = pageSize(query.limit);
+  const rows = await transaction.listProxyKeys(account_id, { after: query.cursor, limit: limit + 1 });
+  const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
+  return { data: page.map(proxyKeyView), next_cursor };
+}
+
+/** Revokes a proxy key; `already_revoked` when it was before. */
+export async function revokeProxyKey(
+  transaction: StoreTransaction,
+  id: string,
+  now_ms: number,
+): Promise<ProxyKeyView & { already_revoked: boolean }> {
+  const outcome = await transaction.revokeProxyKey(id, now_ms);
+  if (outcome === 'not_found') throw new TallyError('proxy_key_not_found', `no proxy key ${id}`);
+  const row = (await transaction.getProxyKey(id))!;
+  return { ...proxyKeyView(row), already_revoked: outcome === 'already_revoked' };
+}
+
 /** Revokes a key and every customer token it minted; `already_revoked` when it was before. */
 export async function revokeApiKey(
   transaction: StoreTransaction,
@@ -142,6 +200,18 @@ export class Access {
     );
     const { page, next_cursor } = pageOf(rows, limit, (row) => row.id);
     return { data: page.map(keyView), next_cursor };
+  }
+
+  /** An account's proxy keys, a page at a time (never their secrets). */
+  async listProxyKeys(
+    account_id: string,
+    query: { cursor?: string; limit?: number } = {},
+  ): Promise<Page<ProxyKeyView>> {
+    return this.store.read(async (transaction) => {
+      if (!(await transaction.getAccount(account_id)))
+        throw new TallyError('account_not_found', `no account ${account_id}`);
+      return listProxyKeys(transaction, account_id, query);
+    });
   }
 
   /** Every key, page after page (a database has a handful; this is for the CLI's checks). */
@@ -218,6 +288,22 @@ export class Access {
     return principal;
   }
 
+  /** A proxy key's principal, checked as secret keys are (and trusted as long). */
+  private async proxyKeyPrincipal(credential: string): Promise<Principal | undefined> {
+    const hash = sha256(credential);
+    const checked = this.checked_keys.get(hash);
+    if (checked && checked.until > performance.now()) return checked.principal;
+    const row = await this.store.read((transaction) => transaction.getProxyKeyByHash(hash));
+    if (!row || row.revoked_at_ms !== null) {
+      this.checked_keys.delete(hash);
+      return undefined;
+    }
+    const principal: Principal = { kind: 'proxy', account: row.account_id, proxy_key_id: row.id };
+    if (this.checked_keys.size >= API_KEY_CACHE_ENTRIES_MAX) this.checked_keys.clear();
+    this.checked_keys.set(hash, { principal, until: performance.now() + API_KEY_CACHE_SECONDS * 1000 });
+    return principal;
+  }
+
   /** Loaded once per process: every process sharing the store agrees on it, and it never changes. */
   private signing_secret: Promise<string> | undefined;
 
@@ -276,6 +362,7 @@ export class Access {
   /** The principal a bearer credential stands for, or undefined when it is unknown, revoked, forged or expired. */
   async authenticate(credential: string): Promise<Principal | undefined> {
     if (credential.startsWith('sk_')) return this.secretKeyPrincipal(credential);
+    if (credential.startsWith('pk_')) return this.proxyKeyPrincipal(credential);
     if (credential.startsWith('ct_')) {
       // Exactly ct_<payload>.<signature>: nothing before, between or after is tolerated.
       const parts = CUSTOMER_TOKEN_SHAPE.exec(credential);

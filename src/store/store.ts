@@ -430,6 +430,31 @@ export interface ApiKeyStore {
   revokeApiKey(id: string, revoked_at_ms: number): Promise<'revoked' | 'already_revoked' | 'not_found'>;
 }
 
+export interface ProxyKeyRow {
+  id: string;
+  account_id: string;
+  secret_hash: string;
+  /** The first characters of the secret, so people can tell their keys apart. */
+  secret_prefix: string;
+  name: string;
+  created_at_ms: number;
+  revoked_at_ms: number | null;
+}
+
+/** Keys an account's end user calls the metering proxy with, stored as hashes. */
+export interface ProxyKeyStore {
+  insertProxyKey(row: ProxyKeyRow): Promise<void>;
+  getProxyKeyByHash(secret_hash: string): Promise<ProxyKeyRow | undefined>;
+  getProxyKey(id: string): Promise<ProxyKeyRow | undefined>;
+  /** An account's keys in creation order, the page after the key `after`. */
+  listProxyKeys(
+    account_id: string,
+    page: { after?: string | undefined; limit: number },
+  ): Promise<ProxyKeyRow[]>;
+  /** Marks a key revoked, once: a second revocation keeps the first time and says so. */
+  revokeProxyKey(id: string, revoked_at_ms: number): Promise<'revoked' | 'already_revoked' | 'not_found'>;
+}
+
 /** Customer token revocations (tokens themselves are signed, not stored). */
 export interface CustomerTokenStore {
   /**
@@ -568,6 +593,7 @@ export interface StoreTransaction
     IdempotencyStore,
     PriceBookStore,
     ApiKeyStore,
+    ProxyKeyStore,
     CustomerTokenStore,
     ServerSecretStore,
     ConfigurationStore,

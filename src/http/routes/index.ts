@@ -8,6 +8,7 @@ import { historyRoutes } from './history.ts';
 import { metaRoutes } from './meta.ts';
 import { plansRoutes } from './plans.ts';
 import { pricesRoutes } from './prices.ts';
+import { proxyKeysRoutes } from './proxy-keys.ts';
 import type { RouteDefinition } from './route.ts';
 import { runsRoutes } from './runs.ts';
 
@@ -24,4 +25,5 @@ export const routes: RouteDefinition[] = [
   ...historyRoutes,
   ...plansRoutes,
   ...eventsRoutes,
+  ...proxyKeysRoutes,
 ];

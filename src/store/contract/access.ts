@@ -63,4 +63,32 @@ export function accessContract(current: () => Store): void {
     expect(await store.transaction((tx) => tx.putServerSecretOnce('signing', 'b', T0))).toBe('a');
     expect(await store.read((tx) => tx.getServerSecret('signing'))).toBe('a');
   });
+
+  it('stores proxy keys by hash, per account, pages them and revokes them once', async () => {
+    const key = (id: string, hash: string) => ({
+      id,
+      account_id: 'alice',
+      secret_hash: hash,
+      secret_prefix: 'pk_abc',
+      name: 'laptop',
+      created_at_ms: T0,
+      revoked_at_ms: null,
+    });
+    await store.transaction(async (tx) => {
+      await tx.insertProxyKey(key('pxk_1', 'h1'));
+      await tx.insertProxyKey(key('pxk_2', 'h2'));
+      await tx.insertProxyKey({ ...key('pxk_3', 'h3'), account_id: 'bob' });
+    });
+    expect(await store.read((tx) => tx.getProxyKeyByHash('h2'))).toEqual(key('pxk_2', 'h2'));
+    expect(await store.read((tx) => tx.getProxyKeyByHash('nope'))).toBeUndefined();
+    const ids = async (page: { after?: string; limit: number }) =>
+      (await store.read((tx) => tx.listProxyKeys('alice', page))).map((row) => row.id);
+    expect(await ids({ limit: 10 })).toEqual(['pxk_1', 'pxk_2']);
+    expect(await ids({ after: 'pxk_1', limit: 10 })).toEqual(['pxk_2']);
+    expect(await store.transaction((tx) => tx.revokeProxyKey('pxk_1', T0 + 5))).toBe('revoked');
+    expect(await store.transaction((tx) => tx.revokeProxyKey('pxk_1', T0 + 9))).toBe('already_revoked');
+    expect(await store.transaction((tx) => tx.revokeProxyKey('pxk_x', T0 + 9))).toBe('not_found');
+    expect((await store.read((tx) => tx.getProxyKey('pxk_1')))?.revoked_at_ms).toBe(T0 + 5);
+    await expect(store.transaction((tx) => tx.insertProxyKey(key('pxk_4', 'h1')))).rejects.toThrow();
+  });
 }

@@ -31,6 +31,7 @@ import type {
   IdempotencyRow,
   OpenedAccount,
   PriceVersionRow,
+  ProxyKeyRow,
   RefundRow,
   ReservationRow,
   StoredConfiguration,
@@ -171,6 +172,18 @@ function chargeFromRow(row: Row): ChargeRow {
     refunded_micros: bigint(row.refunded_micros),
     usage_source: nullableText(row.usage_source) as ChargeRow['usage_source'],
     created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function proxyKeyFromRow(row: Row): ProxyKeyRow {
+  return {
+    id: text(row.id),
+    account_id: text(row.account_id),
+    secret_hash: text(row.secret_hash),
+    secret_prefix: text(row.secret_prefix),
+    name: text(row.name),
+    created_at_ms: number(row.created_at_ms),
+    revoked_at_ms: nullableNumber(row.revoked_at_ms),
   };
 }
 
@@ -1005,6 +1018,56 @@ export class SqlTransaction implements StoreTransaction {
     );
     if (changed === 1) return 'revoked' as const;
     return (await this.one('SELECT id FROM api_keys WHERE id = ?', id))
+      ? ('already_revoked' as const)
+      : ('not_found' as const);
+  }
+
+  async insertProxyKey(row: ProxyKeyRow) {
+    await this.write(
+      'INSERT INTO proxy_keys (id, account_id, secret_hash, secret_prefix, name, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [
+        row.id,
+        row.account_id,
+        row.secret_hash,
+        row.secret_prefix,
+        row.name,
+        row.created_at_ms,
+        row.revoked_at_ms,
+      ],
+    );
+  }
+  async getProxyKeyByHash(secret_hash: string) {
+    const row = await this.one('SELECT * FROM proxy_keys WHERE secret_hash = ?', secret_hash);
+    return row && proxyKeyFromRow(row);
+  }
+  async getProxyKey(id: string) {
+    const row = await this.one('SELECT * FROM proxy_keys WHERE id = ?', id);
+    return row && proxyKeyFromRow(row);
+  }
+  async listProxyKeys(account_id: string, page: { after?: string | undefined; limit: number }) {
+    const rows =
+      page.after === undefined
+        ? await this.all(
+            'SELECT * FROM proxy_keys WHERE account_id = ? ORDER BY id LIMIT ?',
+            account_id,
+            page.limit,
+          )
+        : await this.all(
+            'SELECT * FROM proxy_keys WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?',
+            account_id,
+            page.after,
+            page.limit,
+          );
+    return rows.map(proxyKeyFromRow);
+  }
+  async revokeProxyKey(id: string, revoked_at_ms: number) {
+    const changed = await this.run(
+      'UPDATE proxy_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL',
+      revoked_at_ms,
+      id,
+    );
+    if (changed === 1) return 'revoked' as const;
+    return (await this.one('SELECT id FROM proxy_keys WHERE id = ?', id))
       ? ('already_revoked' as const)
       : ('not_found' as const);
   }

@@ -388,4 +388,18 @@ export const migrations: readonly string[] = [
   -- the model's provider, counted from what was streamed, or counted up to a client's disconnect.
   ALTER TABLE charges ADD COLUMN usage_source TEXT;
   `,
+  `
+  -- Keys an operator issues to an account's end user for the metering proxy: an OpenAI client
+  -- uses one as its API key. Stored as hashes, like secret keys; they reach the proxy only.
+  CREATE TABLE proxy_keys (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    secret_prefix TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER
+  ) STRICT;
+  CREATE INDEX proxy_keys_by_account ON proxy_keys (account_id, id);
+  `,
 ];
