@@ -355,7 +355,12 @@ describe('metering proxy', () => {
         body: body === undefined ? undefined : JSON.stringify(body),
       }).then(async (response) => ({
         status: response.status,
-        json: (await response.json()) as Record<string, any>,
+        json: (await response.json()) as {
+          id: string;
+          secret: string;
+          revoked_at: string | null;
+          data: { id: string }[];
+        },
       }));
     const made = await api('POST', `/v1/accounts/${account}/proxy-keys`, { name: 'laptop' });
     expect([made.status, made.json.secret]).toEqual([200, expect.stringMatching(/^pk_/)]);
@@ -368,7 +373,7 @@ describe('metering proxy', () => {
     });
     expect(balance.status).toBe(403);
     const listed = await api('GET', `/v1/accounts/${account}/proxy-keys`);
-    expect(listed.json.data.map((key: { id: string }) => key.id)).toEqual([made.json.id]);
+    expect(listed.json.data.map((key) => key.id)).toEqual([made.json.id]);
     expect(JSON.stringify(listed.json)).not.toContain(made.json.secret);
     expect((await api('POST', `/v1/proxy-keys/${made.json.id}/revoke`)).json.revoked_at).not.toBeNull();
     const refused = await openai.chat.completions
