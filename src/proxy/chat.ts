@@ -58,8 +58,12 @@ const usage = (input_tokens: number, output_tokens: number) =>
     ['output_tokens', { units: BigInt(output_tokens), scale: 0 }],
   ]);
 
+/** The add-ons a call is priced with: web search, when it asks for it and the route prices it. */
+const addOnsOf = (route: ProxyRoute, request: ChatRequest): string[] =>
+  request.web_search_options && route.web_search_add_on ? [route.web_search_add_on] : [];
+
 /** Prices a route's usage with the price book version in force now (the hold's). */
-async function pricer(tally: Tally, route: ProxyRoute) {
+async function pricer(tally: Tally, route: ProxyRoute, add_ons: string[]) {
   const book = await tally.store.read((transaction) =>
     tally.price_books.inForceAt(transaction, tally.clock.now_ms()),
   );
@@ -68,6 +72,7 @@ async function pricer(tally: Tally, route: ProxyRoute) {
     const priced = priceRun(operation, {
       model: route.price_model,
       usage: usage(input_tokens, output_tokens),
+      add_ons,
     });
     if (!priced.ok) throw new TallyError(priced.code, priced.detail);
     return priced.micros;
@@ -81,7 +86,8 @@ async function hold(tally: Tally, route: ProxyRoute, request: ChatRequest, payer
   const input_tokens = counted.tokens + PROXY_TOKENS_PER_MESSAGE * (prompt.messages + 1);
   const asked = request.max_completion_tokens ?? request.max_tokens ?? route.default_max_tokens;
   const output_bound = Math.min(asked, route.max_output_tokens);
-  const price = await pricer(tally, route);
+  const add_ons = addOnsOf(route, request);
+  const price = await pricer(tally, route, add_ons);
   const most = price(input_tokens, output_bound);
   const estimate = await tally.estimate(
     {
@@ -89,6 +95,7 @@ async function hold(tally: Tally, route: ProxyRoute, request: ChatRequest, payer
       operation: route.operation,
       model: route.price_model,
       usage: { input_tokens, output_tokens: output_bound },
+      add_ons,
       metadata: payer.metadata,
     },
     { api_key_id: payer.api_key_id },
@@ -120,6 +127,7 @@ async function hold(tally: Tally, route: ProxyRoute, request: ChatRequest, payer
       account: payer.account,
       operation: route.operation,
       model: route.price_model,
+      add_ons,
       max_credits: formatCredits(hold_micros),
       metadata: payer.metadata,
     },

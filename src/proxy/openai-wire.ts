@@ -22,6 +22,7 @@ export const chatRequest = z.looseObject({
   max_tokens: z.number().int().min(1).max(PROXY_MAX_TOKENS_LIMIT).nullable().optional(),
   max_completion_tokens: z.number().int().min(1).max(PROXY_MAX_TOKENS_LIMIT).nullable().optional(),
   n: z.literal(1).nullable().optional(),
+  web_search_options: z.looseObject({}).nullable().optional(),
 });
 export type ChatRequest = z.infer<typeof chatRequest>;
 

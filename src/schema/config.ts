@@ -348,6 +348,14 @@ const proxyModelSchema = z.strictObject({
     .min(1)
     .max(10_000_000)
     .describe("The model's own output ceiling: a larger max_tokens is clamped to it."),
+  web_search_add_on: z
+    .string()
+    .min(1)
+    .max(IDENTIFIER_LENGTH_MAX)
+    .optional()
+    .describe(
+      "The operation's add-on a call with `web_search_options` is priced with (OpenAI's web search).",
+    ),
   default_max_tokens: z
     .number()
     .int()
@@ -471,6 +479,8 @@ export interface ProxyRoute {
   price_model: string | undefined;
   max_output_tokens: number;
   default_max_tokens: number;
+  /** The add-on a call asking for web search is priced with. */
+  web_search_add_on: string | undefined;
 }
 
 export interface ProxyConfig {
@@ -497,6 +507,7 @@ function compileProxy(proxy: z.output<typeof tallyConfigSchema>['proxy']): Proxy
         model.default_max_tokens ?? model.max_output_tokens,
         model.max_output_tokens,
       ),
+      web_search_add_on: model.web_search_add_on,
     });
   }
   return { models };
