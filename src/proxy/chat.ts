@@ -234,10 +234,15 @@ function streamed(
   const finish = async (source: UsageSource) => {
     if (finished) return;
     finished = true;
-    if (source === 'reported' && reported)
-      await settle(metered, reported.prompt_tokens, reported.completion_tokens, 'reported');
-    else if (output_tokens === 0 && source !== 'client_disconnected') await release(metered);
-    else await settle(metered, metered.input_tokens, output_tokens, source);
+    try {
+      if (source === 'reported' && reported)
+        await settle(metered, reported.prompt_tokens, reported.completion_tokens, 'reported');
+      else if (output_tokens === 0 && source !== 'client_disconnected') await release(metered);
+      else await settle(metered, metered.input_tokens, output_tokens, source);
+    } catch (error) {
+      // Left held, the reservation lapses at its TTL and its credits come back: log, never crash.
+      console.error(`settling proxied call ${metered.reservation.id} failed:`, error);
+    }
   };
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -259,8 +264,10 @@ function streamed(
           if (delta !== '') {
             const tokens = (await countTokens(delta, metered.route.upstream_model)).tokens;
             if (metered.price(metered.input_tokens, output_tokens + tokens) > metered.hold_micros) {
-              // The hold ends here: a well-formed end instead of the rest.
+              // The hold ends here: settled first (so the charge is there whatever the client does
+              // once it sees the end), then a well-formed end instead of the rest.
               upstream_abort.abort();
+              await finish('counted');
               send(
                 JSON.stringify({
                   ...envelope(chunk),
@@ -272,7 +279,6 @@ function streamed(
               );
               send('[DONE]');
               controller.close();
-              await finish('counted');
               return;
             }
             output_tokens += tokens;
