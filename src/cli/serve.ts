@@ -6,10 +6,12 @@
  */
 import type { Command } from 'commander';
 import { startServer } from '../http/server.ts';
+import { proxyApp } from '../proxy/routes.ts';
 import { TestClock } from '../service/clock.ts';
 import type { Tally } from '../service/tally.ts';
 import { databaseOf, openLocalTally } from './backend.ts';
 import { DEMO_ACCOUNT, DEMO_CONFIG, runDemo } from './demo.ts';
+import { CliError } from './errors.ts';
 import { type Cli, type EngineOptions, engineOptions } from './program.ts';
 
 interface ServeOptions extends EngineOptions {
@@ -20,6 +22,39 @@ interface ServeOptions extends EngineOptions {
 }
 
 export function registerServeCommand(program: Command, { output }: Cli): void {
+  engineOptions(program.command('proxy'))
+    .description('run the OpenAI-compatible metering proxy alone (tally serve includes it)')
+    .option(
+      '--port <number>',
+      'port to listen on (PORT in the environment works too)',
+      process.env.PORT ?? '8788',
+    )
+    .option('--hostname <address>', 'address to listen on', '127.0.0.1')
+    .action(async (options: EngineOptions & { port: string; hostname: string }) => {
+      const tally = await openLocalTally(options, { access: 'write' });
+      if (!tally.config.proxy) {
+        await tally.close();
+        throw new CliError(
+          'this configuration has no proxy: section: see docs/configuration.md (proxy.upstreams, proxy.models)',
+        );
+      }
+      const server = await startServer({
+        tally,
+        port: Number(options.port),
+        hostname: options.hostname,
+        app: proxyApp(tally),
+      }).catch(async (error: unknown) => {
+        await tally.close();
+        throw error;
+      });
+      output.log(`Tally's metering proxy is listening on ${server.url}/v1`);
+      output.log(`  models  ${[...tally.config.proxy.models.keys()].join(', ')}`);
+      await untilStopped();
+      output.log('stopping…');
+      await server.close();
+      await tally.close();
+    });
+
   engineOptions(program.command('serve'))
     .description('run the HTTP API, the dashboard and the API reference (/docs)')
     .option(
@@ -88,12 +123,17 @@ export async function serveUntilStopped(options: ServeOptions, output: Cli['outp
     );
   }
 
-  await new Promise<void>((resolve_stop) => {
+  await untilStopped();
+  output.log('stopping…');
+  await server.close();
+  await tally.close();
+}
+
+/** Until SIGINT or SIGTERM. */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve_stop) => {
     const stop = () => resolve_stop();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  output.log('stopping…');
-  await server.close();
-  await tally.close();
 }

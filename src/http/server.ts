@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { TestClock } from '../service/clock.ts';
 import type { Tally } from '../service/tally.ts';
 import { createApp } from './app.ts';
@@ -24,8 +25,10 @@ export async function startServer(options: {
   port: number;
   hostname?: string;
   test_clock?: TestClock;
+  /** What to serve instead of the whole API (`tally proxy` serves the metering proxy alone). */
+  app?: Hono;
 }): Promise<RunningServer> {
-  const app = createApp({ tally: options.tally, test_clock: options.test_clock });
+  const app = options.app ?? createApp({ tally: options.tally, test_clock: options.test_clock });
   const hostname = options.hostname ?? '127.0.0.1';
   const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
     (resolve, reject) => {

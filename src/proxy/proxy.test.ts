@@ -10,6 +10,7 @@ import { openTestTally } from '../../test/helpers.ts';
 import { parseCredits } from '../domain/credits.ts';
 import { type RunningServer, startServer } from '../http/server.ts';
 import type { Tally } from '../service/tally.ts';
+import { proxyApp } from './routes.ts';
 
 /** What the stand-in answers the next calls. */
 interface Script {
@@ -380,5 +381,19 @@ describe('metering proxy', () => {
       .create({ model: 'gpt-4o-mini', messages: question })
       .catch((error: unknown) => error);
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(401);
+  });
+
+  it('runs alone (tally proxy): the proxy answers, the rest of the API is not there', async () => {
+    const alone = await startServer({ tally, port: 0, app: proxyApp(tally) });
+    try {
+      const { account } = await customer('100');
+      const token = (await tally.access.mintCustomerToken(account)).token;
+      const openai = new OpenAI({ baseURL: `${alone.url}/v1`, apiKey: token, maxRetries: 0 });
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: question });
+      expect(await chargesOf(account)).toHaveLength(1);
+      expect((await fetch(`${alone.url}/v1/prices`)).status).toBe(404);
+    } finally {
+      await alone.close();
+    }
   });
 });

@@ -2,7 +2,7 @@
  * The OpenAI-compatible endpoints on Tally's server: point an OpenAI client's `baseURL` at
  * Tally's `/v1` and every call is metered (chat.ts). Answers and errors are OpenAI's shapes.
  */
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import { IDENTIFIER_LENGTH_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import { parseInput } from '../schema/parse.ts';
@@ -95,4 +95,17 @@ export function mountProxy(app: Hono, tally: Tally): void {
       return openAiError(error);
     }
   });
+}
+
+/** The metering proxy alone (`tally proxy`): its endpoints and a health check, nothing else of the API. */
+export function proxyApp(tally: Tally): Hono {
+  const app = new Hono();
+  app.get('/healthz', (context) => context.json({ ok: true }));
+  mountProxy(app, tally);
+  app.notFound((context) =>
+    openAiError(
+      new TallyError('not_found', `${context.req.path} is not served here: this is the metering proxy`),
+    ),
+  );
+  return app;
 }
