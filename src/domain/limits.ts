@@ -111,3 +111,5 @@ export const GROUP_COMMIT_MAX = 256;
 export const PROXY_MAX_TOKENS_LIMIT = 10_000_000;
 /** Tokens a chat message costs beyond its text (role and separators), as OpenAI counts them. */
 export const PROXY_TOKENS_PER_MESSAGE = 3;
+/** Images one proxied generation call may ask for. */
+export const PROXY_IMAGES_MAX = 10;

@@ -14,16 +14,13 @@
  * 4. Usage comes from the provider (`reported`), else from counting what was streamed
  *    (`counted`), or up to a disconnect (`client_disconnected`); the charge records which.
  */
-import { formatCredits, parseCredits } from '../domain/credits.ts';
 import { PROXY_TOKENS_PER_MESSAGE } from '../domain/limits.ts';
-import { priceRun } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
 import type { ProxyRoute } from '../schema/config.ts';
-import { operationOf } from '../service/commands/runs.ts';
 import type { Tally } from '../service/tally.ts';
 import { countTokens } from '../service/tokens.ts';
-import type { ReservationView } from '../service/views.ts';
-import type { RunMetadata, UsageSource } from '../store/store.ts';
+import type { UsageSource } from '../store/store.ts';
+import { type Hold, holdFor, type Payer, releaseHold, settleHold, upstreamHeaders } from './hold.ts';
 import {
   type ChatRequest,
   type CompletionChunk,
@@ -34,138 +31,45 @@ import {
   sseEvents,
 } from './openai-wire.ts';
 
-/** Who pays for a call, and what goes onto its charge. */
-export interface Payer {
-  account: string;
-  api_key_id: string | undefined;
-  metadata: RunMetadata;
-}
-
-/** A call's hold and what pricing its usage needs. */
-interface Metered {
-  tally: Tally;
-  route: ProxyRoute;
-  reservation: ReservationView;
-  hold_micros: bigint;
+/** A chat call's hold, and the prompt's tokens it was priced with. */
+interface Metered extends Hold {
   input_tokens: number;
-  /** The price in micro-credits of a usage (the hold's price version). */
-  price: (input_tokens: number, output_tokens: number) => bigint;
 }
-
-const usage = (input_tokens: number, output_tokens: number) =>
-  new Map([
-    ['input_tokens', { units: BigInt(input_tokens), scale: 0 }],
-    ['output_tokens', { units: BigInt(output_tokens), scale: 0 }],
-  ]);
 
 /** The add-ons a call is priced with: web search, when it asks for it and the route prices it. */
 const addOnsOf = (route: ProxyRoute, request: ChatRequest): string[] =>
   request.web_search_options && route.web_search_add_on ? [route.web_search_add_on] : [];
 
-/** Prices a route's usage with the price book version in force now (the hold's). */
-async function pricer(tally: Tally, route: ProxyRoute, add_ons: string[]) {
-  const book = await tally.store.read((transaction) =>
-    tally.price_books.inForceAt(transaction, tally.clock.now_ms()),
-  );
-  const operation = operationOf(book.operations, route.operation);
-  return (input_tokens: number, output_tokens: number): bigint => {
-    const priced = priceRun(operation, {
-      model: route.price_model,
-      usage: usage(input_tokens, output_tokens),
-      add_ons,
-    });
-    if (!priced.ok) throw new TallyError(priced.code, priced.detail);
-    return priced.micros;
-  };
-}
-
-/** Holds the most the call can cost, or what the account has when that covers the prompt; refuses otherwise. */
+/** Holds the prompt and the output at its bound (a stream: what the account has, if it covers the prompt). */
 async function hold(tally: Tally, route: ProxyRoute, request: ChatRequest, payer: Payer): Promise<Metered> {
   const prompt = promptText(request);
   const counted = await countTokens(prompt.text, route.upstream_model);
   const input_tokens = counted.tokens + PROXY_TOKENS_PER_MESSAGE * (prompt.messages + 1);
   const asked = request.max_completion_tokens ?? request.max_tokens ?? route.default_max_tokens;
-  const output_bound = Math.min(asked, route.max_output_tokens);
-  const add_ons = addOnsOf(route, request);
-  const price = await pricer(tally, route, add_ons);
-  const most = price(input_tokens, output_bound);
-  const estimate = await tally.estimate(
-    {
-      account: payer.account,
-      operation: route.operation,
-      model: route.price_model,
-      usage: { input_tokens, output_tokens: output_bound },
-      add_ons,
-      metadata: payer.metadata,
-    },
-    { api_key_id: payer.api_key_id },
-  );
-  const entitlement = estimate.blocked_by.find((blocker) => blocker.kind === 'entitlement');
-  if (entitlement)
-    throw new TallyError(
-      'entitlement_required',
-      `${route.id} needs the ${entitlement.entitlement} entitlement`,
-      {
-        extensions: { blocked_by: estimate.blocked_by, options: estimate.options },
-      },
-    );
-  const available = microsOf(estimate.available);
-  // A stream can be cut where its hold ends, so it may run on what the account has; a whole
-  // completion cannot be cut, so it is held at its most or refused.
-  const hold_micros = most <= available || !request.stream ? most : available;
-  if (hold_micros < price(input_tokens, 0) || hold_micros === 0n)
-    throw new TallyError('insufficient_credits', `this call needs up to ${formatCredits(most)} credits`, {
-      extensions: {
-        needed: formatCredits(most),
-        available: estimate.available,
-        blocked_by: estimate.blocked_by,
-        options: estimate.options,
-      },
-    });
-  const reservation = await tally.reserve(
-    {
-      account: payer.account,
-      operation: route.operation,
-      model: route.price_model,
-      add_ons,
-      max_credits: formatCredits(hold_micros),
-      metadata: payer.metadata,
-    },
-    { api_key_id: payer.api_key_id },
-  );
-  return { tally, route, reservation, hold_micros, input_tokens, price };
-}
-
-/** Credits as an answer gives them (a decimal string the engine wrote) in micro-credits. */
-function microsOf(credits: string): bigint {
-  const parsed = parseCredits(credits, { allow_zero: true });
-  return parsed.ok ? parsed.micros : 0n;
-}
-
-async function settle(metered: Metered, input_tokens: number, output_tokens: number, source: UsageSource) {
-  await metered.tally.settle({
-    reservation: metered.reservation.id,
-    usage: { input_tokens, output_tokens },
-    usage_source: source,
+  const output_tokens = Math.min(asked, route.max_output_tokens);
+  const held = await holdFor(tally, route, payer, {
+    most: { input_tokens, output_tokens },
+    least: { input_tokens, output_tokens: 0 },
+    may_shrink: request.stream === true,
+    add_ons: addOnsOf(route, request),
   });
+  return { ...held, input_tokens };
 }
 
-async function release(metered: Metered): Promise<void> {
-  await metered.tally.release({
-    reservation: metered.reservation.id,
-    reason: 'the provider failed before any output',
-  });
-}
+const settle = (metered: Metered, input_tokens: number, output_tokens: number, source: UsageSource) =>
+  settleHold(metered, { input_tokens, output_tokens }, source);
+const release = releaseHold;
+const costOf = (metered: Metered, output_tokens: number) =>
+  metered.price({ input_tokens: metered.input_tokens, output_tokens });
 
 /** The upstream call: the request as the client sent it, the model's upstream name, usage asked for on a stream. */
 function forward(route: ProxyRoute, request: ChatRequest, signal: AbortSignal): Promise<Response> {
   const body: Record<string, unknown> = { ...request, model: route.upstream_model };
   if (request.stream && route.upstream.include_usage)
     body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
-  const key = route.upstream.api_key_env ? process.env[route.upstream.api_key_env] : undefined;
   return fetch(`${route.upstream.base_url.replace(/\/$/, '')}/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    headers: upstreamHeaders(route),
     body: JSON.stringify(body),
     signal,
   });
@@ -263,7 +167,7 @@ function streamed(
           const delta = chunk.choices?.map((choice) => choice.delta?.content ?? '').join('') ?? '';
           if (delta !== '') {
             const tokens = (await countTokens(delta, metered.route.upstream_model)).tokens;
-            if (metered.price(metered.input_tokens, output_tokens + tokens) > metered.hold_micros) {
+            if (costOf(metered, output_tokens + tokens) > metered.hold_micros) {
               // The hold ends here: settled first (so the charge is there whatever the client does
               // once it sees the end), then a well-formed end instead of the rest.
               upstream_abort.abort();

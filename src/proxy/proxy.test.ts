@@ -42,6 +42,24 @@ function respond(request: IncomingMessage, response: import('node:http').ServerR
     response.writeHead(script.status, { 'content-type': 'application/json' });
     return response.end(JSON.stringify({ error: { message: 'scripted failure', type: 'server_error' } }));
   }
+  if (request.url?.endsWith('/embeddings')) {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    return response.end(
+      JSON.stringify({
+        object: 'list',
+        model: body.model,
+        data: [{ object: 'embedding', index: 0, embedding: [0.25, -0.5] }],
+        usage: { prompt_tokens: 4, total_tokens: 4 },
+      }),
+    );
+  }
+  if (request.url?.endsWith('/images/generations')) {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    const n = (body.n as number | undefined) ?? 1;
+    return response.end(
+      JSON.stringify({ created: 1, data: Array.from({ length: n }, () => ({ b64_json: 'aW1hZ2U=' })) }),
+    );
+  }
   const text = script.deltas.join('');
   const usage = {
     prompt_tokens: 21,
@@ -106,6 +124,8 @@ beforeAll(async () => {
         operations: {
           // 1 credit per 1,000 prompt tokens and per 100 output tokens.
           'chat.message': { rates: { input_tokens: '0.001', output_tokens: '0.01' } },
+          'text.embed': { rates: { input_tokens: '0.0001' } },
+          'image.generate': { rates: { images: '4' } },
         },
       },
       proxy: {
@@ -117,6 +137,8 @@ beforeAll(async () => {
             max_output_tokens: 16_000,
             default_max_tokens: 8_000,
           },
+          'text-embedding-3-small': { upstream: 'fake', operation: 'text.embed', max_output_tokens: 1 },
+          'gpt-image-1': { upstream: 'fake', operation: 'image.generate', max_output_tokens: 1 },
         },
       },
     },
@@ -344,7 +366,11 @@ describe('metering proxy', () => {
     const [charge] = await chargesOf(account);
     expect(charge!.metadata).toMatchObject({ thread: 'support-42', project: 'helpdesk' });
     const models = await openai.models.list();
-    expect(models.data.map((model) => model.id)).toEqual(['gpt-4o-mini']);
+    expect(models.data.map((model) => model.id)).toEqual([
+      'gpt-4o-mini',
+      'text-embedding-3-small',
+      'gpt-image-1',
+    ]);
   });
 
   it("pays from a proxy key's account, which reaches the proxy only and stops working once revoked", async () => {
@@ -395,5 +421,39 @@ describe('metering proxy', () => {
     } finally {
       await alone.close();
     }
+  });
+
+  it('meters embeddings by their input tokens and images at n × the price of one', async () => {
+    const { account, openai } = await customer('10');
+    const embedded = await openai.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'a lighthouse at dusk',
+      encoding_format: 'float',
+    });
+    expect(embedded.data[0]!.embedding).toEqual([0.25, -0.5]);
+    const images = await openai.images.generate({
+      model: 'gpt-image-1',
+      prompt: 'a lighthouse at dusk',
+      n: 2,
+    });
+    expect(images.data).toHaveLength(2);
+    const [image, embedding] = await chargesOf(account);
+    expect([embedding!.operation, embedding!.credits, embedding!.usage_source]).toEqual([
+      'text.embed',
+      '0.0004',
+      'reported',
+    ]);
+    expect([image!.operation, image!.credits, image!.usage]).toEqual([
+      'image.generate',
+      '8',
+      { images: '2' },
+    ]);
+    // Three images cost 12 credits: the account has 1.9996 left, so nothing is forwarded.
+    received.length = 0;
+    const refused = await openai.images
+      .generate({ model: 'gpt-image-1', prompt: 'more', n: 3 })
+      .catch((error: unknown) => error);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+    expect(received).toEqual([]);
   });
 });

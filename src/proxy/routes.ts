@@ -2,14 +2,18 @@
  * The OpenAI-compatible endpoints on Tally's server: point an OpenAI client's `baseURL` at
  * Tally's `/v1` and every call is metered (chat.ts). Answers and errors are OpenAI's shapes.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import type { z } from 'zod';
 import { IDENTIFIER_LENGTH_MAX } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
+import type { ProxyRoute } from '../schema/config.ts';
 import { parseInput } from '../schema/parse.ts';
 import { scopeAllows } from '../service/access.ts';
 import type { Tally } from '../service/tally.ts';
 import type { RunMetadata } from '../store/store.ts';
-import { meteredChat, type Payer } from './chat.ts';
+import { embeddingsRequest, imagesRequest, meteredEmbeddings, meteredImages } from './calls.ts';
+import { meteredChat } from './chat.ts';
+import type { Payer } from './hold.ts';
 import { chatRequest, openAiError } from './openai-wire.ts';
 
 /** Headers that go onto the charge, as the run's metadata. */
@@ -48,8 +52,13 @@ async function payerOf(tally: Tally, headers: Headers): Promise<Payer> {
   return { account, api_key_id: principal.key_id, metadata };
 }
 
-export function mountProxy(app: Hono, tally: Tally): void {
-  app.post('/v1/chat/completions', async (context) => {
+/** One proxied endpoint: who pays, the body as its schema reads it, the model's route, then the metered call. */
+function endpoint<Schema extends z.ZodType<{ model: string }>>(
+  tally: Tally,
+  schema: Schema,
+  call: (tally: Tally, route: ProxyRoute, request: z.output<Schema>, payer: Payer) => Promise<Response>,
+) {
+  return async (context: Context) => {
     try {
       const proxy = tally.config.proxy;
       if (!proxy) throw new TallyError('proxy_not_configured');
@@ -60,18 +69,24 @@ export function mountProxy(app: Hono, tally: Tally): void {
       } catch {
         throw new TallyError('invalid_request', 'the body is not valid JSON');
       }
-      const request = parseInput(chatRequest, body);
+      const request = parseInput(schema, body);
       const route = proxy.models.get(request.model);
       if (!route)
         throw new TallyError(
           'unknown_model',
           `no model ${request.model}; GET /v1/models lists the ones you may use`,
         );
-      return await meteredChat(tally, route, request, payer);
+      return await call(tally, route, request, payer);
     } catch (error) {
       return openAiError(error);
     }
-  });
+  };
+}
+
+export function mountProxy(app: Hono, tally: Tally): void {
+  app.post('/v1/chat/completions', endpoint(tally, chatRequest, meteredChat));
+  app.post('/v1/embeddings', endpoint(tally, embeddingsRequest, meteredEmbeddings));
+  app.post('/v1/images/generations', endpoint(tally, imagesRequest, meteredImages));
 
   app.get('/v1/models', async (context) => {
     try {
