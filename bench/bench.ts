@@ -22,12 +22,14 @@ import { httpBaseline, postgresBaseline, sqliteBaseline } from './baselines.ts';
 import { type LoadPoint, type RatioBar, resultsChart } from './chart.ts';
 import { httpLoad } from './http-load.ts';
 import { closedLoop, type Measured, sequential } from './measure.ts';
+import { measureProxy } from './proxy-bench.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only sqlite,http,postgres,estimate` runs some sections, for working on one; such a run writes no results. */
 const only_argument = process.argv.indexOf('--only');
 const only = only_argument === -1 ? null : new Set(process.argv[only_argument + 1]?.split(','));
-const selected = (section: 'sqlite' | 'http' | 'postgres' | 'estimate') => only === null || only.has(section);
+const selected = (section: 'sqlite' | 'http' | 'postgres' | 'estimate' | 'proxy') =>
+  only === null || only.has(section);
 const SIZE = quick
   ? { accounts: 1_000, duration_ms: 3_000, growth_charges: 100_000, reads: 300 }
   : { accounts: 10_000, duration_ms: 15_000, growth_charges: 1_000_000, reads: 2_000 };
@@ -391,6 +393,39 @@ async function estimateSection(): Promise<void> {
   });
 }
 
+/** X1: what the metering proxy adds to a call, against the same call sent straight to the provider. */
+async function proxySection(): Promise<void> {
+  progress('X1: the metering proxy against direct calls');
+  const { direct, proxied } = await measureProxy({
+    count: quick ? 300 : 2_000,
+    duration_ms: quick ? 2_000 : 8_000,
+    concurrency: 16,
+  });
+  const added = (kind: 'whole' | 'streamed') => ({
+    p50: proxied[kind].p50_ms - direct[kind].p50_ms,
+    p99: proxied[kind].p99_ms - direct[kind].p99_ms,
+  });
+  for (const kind of ['whole', 'streamed'] as const) {
+    const { p50, p99 } = added(kind);
+    record({
+      id: `X1 ${kind} added`,
+      label: `latency the proxy adds to a ${kind === 'whole' ? 'non-streaming' : 'streaming'} call, p50 (p99 beside it)`,
+      value: p50,
+      unit: `ms / ${p99.toFixed(2)} ms`,
+      goal: '< 1 ms p50, < 5 ms p99',
+      met: p50 < 1 && p99 < 5,
+    });
+  }
+  ratioFigure(
+    'X1 throughput',
+    'proxied calls per second against direct, 16 callers',
+    proxied.throughput.per_second,
+    'calls/s',
+    { id: 'B-direct', value: direct.throughput.per_second },
+    0.5,
+  );
+}
+
 /** B-pg, P1 and P2: the PostgreSQL store. */
 async function postgresSection(): Promise<void> {
   progress('PostgreSQL: B-pg, P1, P2');
@@ -466,6 +501,7 @@ async function main(): Promise<void> {
   if (selected('http')) await httpSection();
   if (selected('postgres')) await postgresSection();
   if (selected('estimate')) await estimateSection();
+  if (selected('proxy')) await proxySection();
   if (only !== null) return;
 
   mkdirSync(new URL('results', import.meta.url), { recursive: true });

@@ -43,7 +43,8 @@ function microsOf(credits: string): bigint {
 /**
  * Holds the most the call can cost. When the account has less, a call that can be cut where
  * its hold ends (`may_shrink`: a stream) holds what it has, if that covers `least`; any other is
- * refused: 402 with what it needs and what blocks it, or 403 for a missing entitlement.
+ * refused as the engine refuses a reservation: 402 with what it needs and what blocks it, or 403
+ * for a missing entitlement.
  */
 export async function holdFor(
   tally: Tally,
@@ -71,22 +72,25 @@ export async function holdFor(
     model: route.price_model,
     add_ons: call.add_ons,
   };
+  const reserve = (hold_micros: bigint) =>
+    tally.reserve(
+      { ...run, max_credits: formatCredits(hold_micros), metadata: payer.metadata },
+      { api_key_id: payer.api_key_id },
+    );
+  // The usual call: its most is held at once (one command; a refusal carries what blocks it).
+  try {
+    return { tally, route, reservation: await reserve(most), hold_micros: most, price };
+  } catch (error) {
+    if (!(call.may_shrink && error instanceof TallyError && error.code === 'insufficient_credits'))
+      throw error;
+  }
+  // A stream the account cannot cover whole runs on what it has, if that covers `least`.
   const estimate = await tally.estimate(
     { ...run, usage: call.most, metadata: payer.metadata },
     { api_key_id: payer.api_key_id },
   );
-  const entitlement = estimate.blocked_by.find((blocker) => blocker.kind === 'entitlement');
-  if (entitlement)
-    throw new TallyError(
-      'entitlement_required',
-      `${route.id} needs the ${entitlement.entitlement} entitlement`,
-      {
-        extensions: { blocked_by: estimate.blocked_by, options: estimate.options },
-      },
-    );
-  const available = microsOf(estimate.available);
-  const hold_micros = most <= available || !call.may_shrink ? most : available;
-  if (hold_micros === 0n || hold_micros < price(call.least) || (!call.may_shrink && most > available))
+  const hold_micros = microsOf(estimate.available);
+  if (hold_micros === 0n || hold_micros < price(call.least))
     throw new TallyError('insufficient_credits', `this call needs up to ${formatCredits(most)} credits`, {
       extensions: {
         needed: formatCredits(most),
@@ -95,10 +99,7 @@ export async function holdFor(
         options: estimate.options,
       },
     });
-  const reservation = await tally.reserve(
-    { ...run, max_credits: formatCredits(hold_micros), metadata: payer.metadata },
-    { api_key_id: payer.api_key_id },
-  );
+  const reservation = await reserve(hold_micros);
   return { tally, route, reservation, hold_micros, price };
 }
 
