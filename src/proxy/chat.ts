@@ -202,7 +202,7 @@ function streamed(
           controller.close();
         } catch {}
         if (!(error instanceof Error && error.name === 'AbortError'))
-          console.error('proxied stream failed:', error);
+          console.error(`proxied stream ${metered.reservation.id} broke: ${(error as Error).message}`);
       }
     },
     async cancel() {

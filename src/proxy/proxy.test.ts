@@ -22,6 +22,8 @@ interface Script {
   delay_ms: number;
   /** Fails every call with this status before any output. */
   status?: number;
+  /** Cuts the connection after this many streamed pieces. */
+  fail_after?: number;
 }
 
 let script: Script;
@@ -99,6 +101,7 @@ function respond(request: IncomingMessage, response: import('node:http').ServerR
   let next = 0;
   const write = () => {
     if (response.destroyed) return;
+    if (next === script.fail_after) return response.destroy();
     if (next === pieces.length) return response.end();
     response.write(pieces[next++]);
     setTimeout(write, script.delay_ms);
@@ -118,6 +121,7 @@ beforeAll(async () => {
   ({ tally } = await openTestTally({
     start: new Date().toISOString(),
     config: {
+      plans: { pro: { price: { currency: 'USD', amount_minor: 1900 }, rank: 1, entitlements: ['pro'] } },
       price_book: {
         version: 1,
         effective_at: '2026-01-01T00:00:00Z',
@@ -126,10 +130,14 @@ beforeAll(async () => {
           'chat.message': { rates: { input_tokens: '0.001', output_tokens: '0.01' } },
           'text.embed': { rates: { input_tokens: '0.0001' } },
           'image.generate': { rates: { images: '4' } },
+          'chat.premium': {
+            rates: { input_tokens: '0.001', output_tokens: '0.01' },
+            requires_entitlement: 'pro',
+          },
         },
       },
       proxy: {
-        upstreams: { fake: { base_url } },
+        upstreams: { fake: { base_url }, plain: { base_url, include_usage: false } },
         models: {
           'gpt-4o-mini': {
             upstream: 'fake',
@@ -139,6 +147,8 @@ beforeAll(async () => {
           },
           'text-embedding-3-small': { upstream: 'fake', operation: 'text.embed', max_output_tokens: 1 },
           'gpt-image-1': { upstream: 'fake', operation: 'image.generate', max_output_tokens: 1 },
+          'plain-model': { upstream: 'plain', operation: 'chat.message', max_output_tokens: 100 },
+          'premium-model': { upstream: 'fake', operation: 'chat.premium', max_output_tokens: 100 },
         },
       },
     },
@@ -366,10 +376,12 @@ describe('metering proxy', () => {
     const [charge] = await chargesOf(account);
     expect(charge!.metadata).toMatchObject({ thread: 'support-42', project: 'helpdesk' });
     const models = await openai.models.list();
+    // Not premium-model: this account has no plan that entitles it.
     expect(models.data.map((model) => model.id)).toEqual([
       'gpt-4o-mini',
       'text-embedding-3-small',
       'gpt-image-1',
+      'plain-model',
     ]);
   });
 
@@ -454,6 +466,44 @@ describe('metering proxy', () => {
       .generate({ model: 'gpt-image-1', prompt: 'more', n: 3 })
       .catch((error: unknown) => error);
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+    expect(received).toEqual([]);
+  });
+
+  it('settles what was delivered when the provider breaks mid-stream, and ends the client stream cleanly', async () => {
+    script = { deltas: Array.from({ length: 50 }, () => ' word'), usage: true, delay_ms: 1, fail_after: 12 };
+    const { account, openai } = await customer('100');
+    const stream = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: question,
+      stream: true,
+    });
+    let delivered = 0;
+    for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) delivered++;
+    expect(delivered).toBe(12);
+    const [charge] = await chargesOf(account);
+    expect([charge!.usage_source, charge!.usage.output_tokens]).toEqual(['counted', '12']);
+    expect((await tally.getBalance(account)).held).toBe('0');
+  });
+
+  it('does not ask an upstream that refuses stream_options for usage, and counts instead', async () => {
+    const { account, openai } = await customer('100');
+    const stream = await openai.chat.completions.create({
+      model: 'plain-model',
+      messages: question,
+      stream: true,
+    });
+    for await (const _chunk of stream);
+    expect(received[0]!.body.stream_options).toBeUndefined();
+    expect((await chargesOf(account))[0]!.usage_source).toBe('counted');
+  });
+
+  it('refuses a model the account is not entitled to with 403, forwarding nothing', async () => {
+    const { openai } = await customer('100');
+    const refused = (await openai.chat.completions
+      .create({ model: 'premium-model', messages: question })
+      .catch((error: unknown) => error)) as InstanceType<typeof OpenAI.APIError>;
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused.error as { code?: string }).code).toBe('entitlement_required');
     expect(received).toEqual([]);
   });
 });
