@@ -273,35 +273,44 @@ export class Access {
    */
   private readonly checked_keys = new Map<string, { principal: Principal; until: number }>();
 
-  private async secretKeyPrincipal(credential: string): Promise<Principal | undefined> {
+  /**
+   * The principal a stored key (secret or proxy) stands for: from what this process checked in
+   * the last API_KEY_CACHE_SECONDS, else read by the secret's hash; undefined when revoked or unknown.
+   */
+  private async storedKeyPrincipal(
+    credential: string,
+    lookup: (transaction: StoreTransaction, hash: string) => Promise<Principal | undefined>,
+  ): Promise<Principal | undefined> {
     const hash = sha256(credential);
     const checked = this.checked_keys.get(hash);
     if (checked && checked.until > performance.now()) return checked.principal;
-    const row = await this.store.read((transaction) => transaction.getApiKeyByHash(hash));
-    if (!row || row.revoked_at_ms !== null) {
+    const principal = await this.store.read((transaction) => lookup(transaction, hash));
+    if (!principal) {
       this.checked_keys.delete(hash);
       return undefined;
     }
-    const principal: Principal = { kind: 'key', key_id: row.id, scope: row.scope };
     if (this.checked_keys.size >= API_KEY_CACHE_ENTRIES_MAX) this.checked_keys.clear();
     this.checked_keys.set(hash, { principal, until: performance.now() + API_KEY_CACHE_SECONDS * 1000 });
     return principal;
   }
 
+  private secretKeyPrincipal(credential: string): Promise<Principal | undefined> {
+    return this.storedKeyPrincipal(credential, async (transaction, hash) => {
+      const row = await transaction.getApiKeyByHash(hash);
+      return row && row.revoked_at_ms === null
+        ? { kind: 'key', key_id: row.id, scope: row.scope }
+        : undefined;
+    });
+  }
+
   /** A proxy key's principal, checked as secret keys are (and trusted as long). */
-  private async proxyKeyPrincipal(credential: string): Promise<Principal | undefined> {
-    const hash = sha256(credential);
-    const checked = this.checked_keys.get(hash);
-    if (checked && checked.until > performance.now()) return checked.principal;
-    const row = await this.store.read((transaction) => transaction.getProxyKeyByHash(hash));
-    if (!row || row.revoked_at_ms !== null) {
-      this.checked_keys.delete(hash);
-      return undefined;
-    }
-    const principal: Principal = { kind: 'proxy', account: row.account_id, proxy_key_id: row.id };
-    if (this.checked_keys.size >= API_KEY_CACHE_ENTRIES_MAX) this.checked_keys.clear();
-    this.checked_keys.set(hash, { principal, until: performance.now() + API_KEY_CACHE_SECONDS * 1000 });
-    return principal;
+  private proxyKeyPrincipal(credential: string): Promise<Principal | undefined> {
+    return this.storedKeyPrincipal(credential, async (transaction, hash) => {
+      const row = await transaction.getProxyKeyByHash(hash);
+      return row && row.revoked_at_ms === null
+        ? { kind: 'proxy', account: row.account_id, proxy_key_id: row.id }
+        : undefined;
+    });
   }
 
   /** Loaded once per process: every process sharing the store agrees on it, and it never changes. */
