@@ -6,16 +6,18 @@
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -36,11 +38,28 @@ function run(command: string, args: string[], cwd: string): string {
 
 let project: string;
 
+/**
+ * A copy of this checkout's files, built and packed there: building in place would replace
+ * dist/ (and, through `prepare`, dashboard/dist/) under the tests that run beside this one.
+ */
+function packCopy(into: string): string {
+  const copy = join(into, 'source');
+  const files = run('git', ['ls-files', '--cached', '--others', '--exclude-standard'], ROOT).split('\n');
+  for (const file of files.filter(Boolean)) {
+    if (!existsSync(join(ROOT, file))) continue;
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    copyFileSync(join(ROOT, file), join(copy, file));
+  }
+  cpSync(join(ROOT, 'dashboard/dist'), join(copy, 'dashboard/dist'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  run(process.execPath, ['scripts/build-package.mjs'], copy);
+  run('npm', ['pack', '--ignore-scripts', '--pack-destination', into], copy);
+  return readdirSync(into).find((name) => name.endsWith('.tgz'))!;
+}
+
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), 'tally-consumer-'));
-  // `npm pack` builds first (the `prepare` script): the tarball holds a fresh dist/.
-  run('npm', ['pack', '--pack-destination', project], ROOT);
-  const tarball = readdirSync(project).find((name) => name.endsWith('.tgz'))!;
+  const tarball = packCopy(project);
   writeFileSync(
     join(project, 'package.json'),
     JSON.stringify({ name: 'consumer', type: 'module', private: true }),
