@@ -16,6 +16,7 @@ const charge = (thread: string, project = 'p'): ChargeView =>
     member: null,
     usage: { input_tokens: '10' },
     price_version: 1,
+    usage_source: 'reported',
   }) as unknown as ChargeView;
 
 describe('charges as CSV', () => {
@@ -43,5 +44,8 @@ describe('charges as CSV', () => {
     ).toBe(true);
     expect(csv).toContain('"a, ""b""\nc"');
     expect(csv.endsWith('\r\n')).toBe(true);
+    // Where a proxied call's usage came from, last.
+    expect(csv.split('\r\n')[0]!.endsWith(',price_version,usage_source')).toBe(true);
+    expect(csv.split('\r\n').at(-2)!.endsWith(',1,reported')).toBe(true);
   });
 });

@@ -23,6 +23,7 @@ const COLUMNS: [string, (charge: ChargeView) => unknown][] = [
   ['member', (charge) => charge.member],
   ['usage', (charge) => charge.usage],
   ['price_version', (charge) => charge.price_version],
+  ['usage_source', (charge) => charge.usage_source],
 ];
 
 const cell = (value: unknown): string =>

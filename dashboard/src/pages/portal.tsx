@@ -361,6 +361,13 @@ interface HistoryFilter {
   outcome: string;
 }
 
+/** Where a proxied call's usage came from, as the history says it. */
+const USAGE_SOURCES = {
+  reported: 'usage from the provider',
+  counted: 'usage counted by Tally',
+  client_disconnected: 'counted until you left',
+} as const;
+
 function HistoryCard(props: { client: TallyClient; account: string; timezone: string }) {
   const [filter, setFilter] = useState<HistoryFilter>({
     from: '',
@@ -518,7 +525,10 @@ function HistoryCard(props: { client: TallyClient; account: string; timezone: st
                 <td>{dateTime(charge.created_at, props.timezone)}</td>
                 <td>{charge.operation}</td>
                 <td>{charge.model ?? ''}</td>
-                <td className={charge.outcome}>{charge.outcome}</td>
+                <td className={charge.outcome}>
+                  {charge.outcome}
+                  {charge.usage_source ? <small> · {USAGE_SOURCES[charge.usage_source]}</small> : null}
+                </td>
                 <td>
                   <Amount credits={charge.credits} money={charge.money} />
                 </td>
