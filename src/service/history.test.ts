@@ -82,7 +82,7 @@ describe('usage history', () => {
     expect(csv.headers.get('content-type')).toContain('text/csv');
     const lines = (await csv.text()).trimEnd().split('\r\n');
     expect(lines[0]).toBe(
-      'id,created_at,operation,model,outcome,credits,refunded,money,currency,thread,project,app,member,usage,price_version',
+      'id,created_at,operation,model,outcome,credits,refunded,money,currency,thread,project,app,member,usage,price_version,usage_source',
     );
     expect(lines).toHaveLength(5);
     expect(lines[4]).toContain(',image.standard,,succeeded,10,0,0.1,USD,t1,site,,,"{""images"":""1""}",1');
