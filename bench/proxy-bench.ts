@@ -2,13 +2,14 @@
  * X1: what the metering proxy adds to a call. The same non-streaming and streaming chat
  * completions go straight to a stand-in provider (a local server answering at once), then
  * through Tally (`tally serve`'s proxy, on an in-memory SQLite store) to the same provider, in
- * the same run: the latency added at p50 and p99, sequentially (no contention), and the
- * throughput through Tally against direct under a closed loop.
+ * the same run: the latency added at p50 and p99, sequentially (no contention); the throughput
+ * through Tally against direct under a closed loop; and p99 at half the proxy's throughput (an
+ * open loop at the same rate, direct and proxied), the load the proxy's p99 goal is set at.
  */
 import { createServer, type Server } from 'node:http';
 import { startServer } from '../src/http/server.ts';
 import { createTally } from '../src/index.ts';
-import { closedLoop, type Measured, sequential } from './measure.ts';
+import { closedLoop, type Measured, openLoop, sequential } from './measure.ts';
 
 const COMPLETION = JSON.stringify({
   id: 'chatcmpl-bench',
@@ -30,8 +31,10 @@ const STREAM = [
 ].join('');
 
 export interface ProxyFigures {
-  direct: { whole: Measured; streamed: Measured; throughput: Measured };
-  proxied: { whole: Measured; streamed: Measured; throughput: Measured };
+  direct: { whole: Measured; streamed: Measured; throughput: Measured; half_load: Measured };
+  proxied: { whole: Measured; streamed: Measured; throughput: Measured; half_load: Measured };
+  /** Calls per second of the half-load point: half of what the proxy managed under the closed loop. */
+  half_load_rate: number;
 }
 
 export async function measureProxy(options: {
@@ -93,7 +96,13 @@ export async function measureProxy(options: {
   try {
     const direct = await run(base_url);
     const proxied = await run(`${server.url}/v1`);
-    return { direct, proxied };
+    const half_load_rate = Math.max(1, Math.floor(proxied.throughput.per_second / 2));
+    const atHalfLoad = (url: string) => openLoop(half_load_rate, options.duration_ms, call(url, false));
+    return {
+      direct: { ...direct, half_load: await atHalfLoad(base_url) },
+      proxied: { ...proxied, half_load: await atHalfLoad(`${server.url}/v1`) },
+      half_load_rate,
+    };
   } finally {
     await server.close();
     provider.close();
