@@ -14,6 +14,10 @@ export const EVENT_TYPES = [
   'subscription.updated',
   'subscription.renewed',
   'subscription.canceled',
+  'purchase.completed',
+  'purchase.failed',
+  'purchase.refunded',
+  'auto_recharge.failed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -7,7 +7,9 @@
  * - `issued`   where issued credits come from (grows negative as grants are issued)
  * - `consumed` credits spent on runs (refunds move credits back out of it)
  * - `expired`  credits lost to expiry (breakage)
- * - `revoked`  credits taken back by the operator
+ * - `revoked`  credits taken back by the operator (and by a purchase's refund)
+ * - `debt`     credits an account owes: a refunded purchase's credits that were already spent
+ *              (refund policy `debt`), repaid from the next credits it receives
  *
  * Transactions of one account form a hash chain: each hash covers the transaction and the
  * previous hash, so an edited or deleted row breaks the chain where it was changed.
@@ -15,8 +17,8 @@
 import { createHash } from 'node:crypto';
 import { assert } from './assert.ts';
 
-export type Book = 'grant' | 'hold' | 'issued' | 'consumed' | 'expired' | 'revoked';
-export const BOOKS: readonly Book[] = ['grant', 'hold', 'issued', 'consumed', 'expired', 'revoked'];
+export type Book = 'grant' | 'hold' | 'issued' | 'consumed' | 'expired' | 'revoked' | 'debt';
+export const BOOKS: readonly Book[] = ['grant', 'hold', 'issued', 'consumed', 'expired', 'revoked', 'debt'];
 
 export type JournalTransactionType =
   | 'grant_issue'
@@ -28,7 +30,9 @@ export type JournalTransactionType =
   | 'release'
   | 'reservation_expire'
   | 'charge'
-  | 'refund';
+  | 'refund'
+  | 'purchase_refund'
+  | 'debt_repay';
 
 export interface JournalEntry {
   book: Book;

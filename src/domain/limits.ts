@@ -113,3 +113,17 @@ export const PROXY_MAX_TOKENS_LIMIT = 10_000_000;
 export const PROXY_TOKENS_PER_MESSAGE = 3;
 /** Images one proxied generation call may ask for. */
 export const PROXY_IMAGES_MAX = 10;
+
+// Purchases (SPEC C9).
+/** Packs a configuration may offer. */
+export const PACKS_MAX = 50;
+/** The most packs one purchase buys. */
+export const PURCHASE_QUANTITY_MAX = 100;
+/** A unit price per credit is shown to this many decimals of the currency's major unit. */
+export const UNIT_PRICE_DECIMALS = 6;
+/** A pending purchase not paid within this long expires (a Checkout Session lasts a day). */
+export const PURCHASE_PENDING_HOURS = 24;
+/** Auto-recharge disables itself after this many failed attempts in a row. */
+export const AUTO_RECHARGE_FAILURES_MAX = 3;
+/** Refunds of one purchase. */
+export const PURCHASE_REFUNDS_MAX = 20;

@@ -15,6 +15,14 @@ import {
 import { type CreditValue, currencyExponent, deriveRate } from '../domain/money.ts';
 import type { AllowanceRule, LimitRule, Plan, Rollover } from '../domain/plans.ts';
 import type { FailedRunPolicy, ModelPrice, OperationPrice, ProviderPrice } from '../domain/pricing.ts';
+import {
+  compilePacks,
+  compilePayments,
+  type PackCatalog,
+  type PaymentsConfig,
+  packsSchema,
+  paymentsSchema,
+} from './packs.ts';
 
 export const DEFAULT_KINDS = ['daily', 'free', 'subscription', 'promo', 'bonus', 'purchased'] as const;
 export const DEFAULT_CREDIT_VALUE = { currency: 'USD', amount_minor_per_credit: '1' } as const;
@@ -423,6 +431,8 @@ export const tallyConfigSchema = z.strictObject({
   price_book: priceBookSchema
     .optional()
     .describe('The price book: its first version, or the next one when its prices change.'),
+  packs: packsSchema,
+  payments: paymentsSchema,
   proxy: z
     .strictObject({
       upstreams: z
@@ -465,6 +475,9 @@ export interface TallyConfig {
   plans: ReadonlyMap<string, Plan>;
   /** The metering proxy's routes by model, or null when it is not configured. */
   proxy: ProxyConfig | null;
+  /** Credit packs on sale (schema/packs.ts). */
+  packs: PackCatalog;
+  payments: PaymentsConfig;
 }
 
 /** Where the proxy sends a model's calls, and what prices them. */
@@ -699,6 +712,10 @@ export function compileLimit(rule: z.output<typeof limitSchema>): LimitRule {
   };
 }
 
+const invalid = (message: string): never => {
+  throw new ConfigError(`invalid configuration: ${message}`);
+};
+
 function checkKinds(where: string, kinds: readonly string[], used: readonly (string | null)[]): void {
   for (const kind of used) {
     if (kind !== null && !kinds.includes(kind))
@@ -756,6 +773,8 @@ export function compileConfig(input: unknown): TallyConfig {
     webhook_targets: { allow_loopback: config.webhooks.allow_loopback },
     refund_kind,
     proxy: compileProxy(config.proxy),
+    packs: compilePacks(config.packs, config.kinds, invalid),
+    payments: compilePayments(config.payments, invalid),
     // From the input as written: the document is stored as given, and compiled again from it.
     price_book_document: priceBookDocument(
       (input as { price_book?: unknown }).price_book ?? { operations: {} },

@@ -21,6 +21,10 @@ export interface AccountRow {
   metadata: Record<string, string>;
   /** Below this many usable micro-credits, balance.low fires (once per crossing); null for never. */
   low_balance_threshold_micros: bigint | null;
+  /** Below this many usable micro-credits an auto-recharge starts; null when it is off. */
+  auto_recharge_below_micros: bigint | null;
+  /** Credits the account owes (a refunded purchase's spent credits), repaid from the next it receives. */
+  debt_micros: bigint;
   /** The balance alert last raised: re-armed when the balance recovers. */
   balance_alert: 'none' | 'low' | 'depleted';
   /** When scheduled work (an allowance period, a renewal) next falls due; null when nothing is scheduled. */
@@ -490,6 +494,130 @@ export interface ConfigurationStore {
   putStoredConfiguration(configuration: StoredConfiguration): Promise<void>;
 }
 
+export type PurchaseStatus = 'pending' | 'paid' | 'failed' | 'expired' | 'refunded' | 'partially_refunded';
+
+/** The pack as it was sold: a purchase keeps the terms it was shown, whatever the configuration says later. */
+export interface PurchaseTerms {
+  pack_name: string;
+  kind: string;
+  expires_after_days: number | null;
+  bonus_kind: string | null;
+  bonus_expires_after_days: number | null;
+  refund_policy: 'clamp' | 'debt';
+  /** The price of each pack, in minor units, at the purchase's volume tier. */
+  each_minor: string;
+}
+
+export interface PurchaseRefund {
+  id: string;
+  amount_minor: bigint;
+  /** Credits taken back of what the purchase's grants had left. */
+  clawed_back_micros: bigint;
+  /** Credits already spent, recorded as debt (refund policy `debt`). */
+  debt_micros: bigint;
+  reason: string;
+  /** The provider's refund id, when the provider refunded it. */
+  provider_refund_id: string | null;
+  at_ms: number;
+}
+
+export interface PurchaseRow {
+  account_id: string;
+  id: string;
+  pack_id: string;
+  quantity: number;
+  terms: PurchaseTerms;
+  /** Credits the purchase gives (quantity × the pack's), and its bonus. */
+  credits_micros: bigint;
+  bonus_micros: bigint;
+  currency: string;
+  amount_minor: bigint;
+  provider: 'test' | 'manual' | 'stripe';
+  status: PurchaseStatus;
+  /** Started by auto-recharge rather than by the customer. */
+  auto_recharge: boolean;
+  /** The provider's session (a Stripe Checkout Session) and where the customer pays, once recorded. */
+  checkout_session_id: string | null;
+  checkout_url: string | null;
+  /** The provider's payment id: granting is idempotent on it. */
+  payment_id: string | null;
+  grant_id: string | null;
+  bonus_grant_id: string | null;
+  refunds: PurchaseRefund[];
+  /** Why it failed; what the operator's confirmation said. */
+  failure: string | null;
+  reference: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  /** When the provider was asked to take the money; null until then. */
+  started_at_ms: number | null;
+  paid_at_ms: number | null;
+  /** A pending purchase not paid by then expires. */
+  expires_at_ms: number;
+}
+
+/** A payment provider's event, kept once per event id (the inbox). */
+export interface ProviderEventRow {
+  provider: string;
+  id: string;
+  type: string;
+  /** A hash of the event's body: the same id with another body is a replay attempt, refused. */
+  body_hash: string;
+  purchase_id: string | null;
+  /** What Tally made of it: applied, ignored (nothing to do), or unmatched (no such purchase). */
+  outcome: 'applied' | 'ignored' | 'unmatched';
+  received_at_ms: number;
+}
+
+export interface AutoRechargeRow {
+  account_id: string;
+  enabled: boolean;
+  threshold_micros: bigint;
+  /** The pack it buys; null: the smallest that brings the balance back above the threshold. */
+  pack_id: string | null;
+  currency: string;
+  /** The most credits it may buy in the account's calendar month; null for no ceiling. */
+  monthly_max_micros: bigint | null;
+  /** `paused`: a payment needs the customer's action; `disabled`: it failed and stopped. */
+  status: 'active' | 'paused' | 'disabled';
+  status_reason: string | null;
+  /** The one recharge in flight, if any: no second starts while it is set. */
+  in_flight_purchase_id: string | null;
+  failures_in_row: number;
+  updated_at_ms: number;
+}
+
+/** Purchases, the provider-event inbox and auto-recharge settings. */
+export interface PurchaseStore {
+  insertPurchase(row: PurchaseRow): Promise<void>;
+  getPurchase(id: string): Promise<PurchaseRow | undefined>;
+  getPurchaseByCheckoutSession(session_id: string): Promise<PurchaseRow | undefined>;
+  /** Writes every field but the account, pack, quantity, terms and amounts. */
+  updatePurchase(row: PurchaseRow): Promise<void>;
+  /** An account's purchases newest first, the page before the purchase `before`. */
+  listPurchases(
+    account_id: string,
+    page: { before?: string | undefined; limit: number },
+  ): Promise<PurchaseRow[]>;
+  /** Every account's purchases newest first (the console), optionally of one status. */
+  listAllPurchases(page: {
+    before?: string | undefined;
+    limit: number;
+    status?: PurchaseStatus | undefined;
+  }): Promise<PurchaseRow[]>;
+  /** Pending purchases that no provider was asked about yet, or whose time ran out at `now_ms`. */
+  listPurchasesToProcess(now_ms: number, limit: number): Promise<PurchaseRow[]>;
+  /** Credits of the account's auto-recharge purchases created at or after `since_ms`, not failed or expired. */
+  sumAutoRechargeMicros(account_id: string, since_ms: number): Promise<bigint>;
+  /** Records a provider event once: a second event of the same provider and id changes nothing. */
+  insertProviderEvent(row: ProviderEventRow): Promise<void>;
+  getProviderEvent(provider: string, id: string): Promise<ProviderEventRow | undefined>;
+  /** The inbox, newest first. */
+  listProviderEvents(page: { limit: number }): Promise<ProviderEventRow[]>;
+  getAutoRecharge(account_id: string): Promise<AutoRechargeRow | undefined>;
+  putAutoRecharge(row: AutoRechargeRow): Promise<void>;
+}
+
 /** Accounts with work due. */
 export interface DueWorkStore {
   /**
@@ -603,7 +731,8 @@ export interface StoreTransaction
     LimitStore,
     AuditStore,
     EventStore,
-    WebhookStore {}
+    WebhookStore,
+    PurchaseStore {}
 
 /** What a command tells the store ahead of running, so it can batch it well. */
 export interface CommandHint {

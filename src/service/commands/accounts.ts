@@ -48,6 +48,8 @@ export const putAccountCommand = command({
       status: 'active' as const,
       metadata: account.metadata ?? {},
       low_balance_threshold_micros: account.low_balance_threshold ?? null,
+      auto_recharge_below_micros: null,
+      debt_micros: 0n,
       balance_alert: 'none',
       schedule_due_at_ms: null,
       ledger: { sequence: 0, hash: GENESIS_HASH },

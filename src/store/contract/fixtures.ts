@@ -11,6 +11,8 @@ export function accountRow(id: string): AccountRow {
     status: 'active',
     metadata: { plan: 'free' },
     low_balance_threshold_micros: null,
+    auto_recharge_below_micros: null,
+    debt_micros: 0n,
     balance_alert: 'none',
     schedule_due_at_ms: null,
     ledger: { sequence: 0, hash: GENESIS_HASH },

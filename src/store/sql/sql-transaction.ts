@@ -23,6 +23,7 @@ import type {
   AllowanceScheduleRow,
   ApiKeyRow,
   AuditRow,
+  AutoRechargeRow,
   ChargeFilter,
   ChargePage,
   ChargeRow,
@@ -31,7 +32,10 @@ import type {
   IdempotencyRow,
   OpenedAccount,
   PriceVersionRow,
+  ProviderEventRow,
   ProxyKeyRow,
+  PurchaseRow,
+  PurchaseStatus,
   RefundRow,
   ReservationRow,
   StoredConfiguration,
@@ -49,6 +53,12 @@ import {
   type SqlExecutor,
   type SqlParameters,
 } from './dialect.ts';
+import {
+  autoRechargeFromRow,
+  providerEventFromRow,
+  purchaseFromRow,
+  purchaseParameters,
+} from './purchase-rows.ts';
 
 const number = (value: unknown): number => Number(value as bigint);
 const nullableNumber = (value: unknown): number | null => (value === null ? null : Number(value as bigint));
@@ -66,6 +76,9 @@ function accountFromRow(row: Row): AccountRow {
     metadata: json(row.metadata_json),
     low_balance_threshold_micros:
       row.low_balance_threshold_micros === null ? null : bigint(row.low_balance_threshold_micros),
+    auto_recharge_below_micros:
+      row.auto_recharge_below_micros === null ? null : bigint(row.auto_recharge_below_micros),
+    debt_micros: bigint(row.debt_micros),
     balance_alert: text(row.balance_alert) as AccountRow['balance_alert'],
     schedule_due_at_ms: nullableNumber(row.schedule_due_at_ms),
     ledger: { sequence: number(row.ledger_sequence), hash: text(row.ledger_head_hash) },
@@ -109,6 +122,8 @@ function accountParameters(row: AccountRow) {
     status: row.status,
     metadata_json: JSON.stringify(row.metadata),
     low_balance_threshold_micros: row.low_balance_threshold_micros,
+    auto_recharge_below_micros: row.auto_recharge_below_micros,
+    debt_micros: row.debt_micros,
     balance_alert: row.balance_alert,
     schedule_due_at_ms: row.schedule_due_at_ms,
     ledger_sequence: row.ledger.sequence,
@@ -606,10 +621,12 @@ export class SqlTransaction implements StoreTransaction {
   }
   async insertAccount(row: AccountRow) {
     await this.write(
-      `INSERT INTO accounts (id, kind, timezone, status, metadata_json, low_balance_threshold_micros, balance_alert,
-         schedule_due_at_ms, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms)
-       VALUES (@id, @kind, @timezone, @status, @metadata_json, @low_balance_threshold_micros, @balance_alert,
-         @schedule_due_at_ms, @ledger_sequence, @ledger_head_hash, @created_at_ms, @updated_at_ms)`,
+      `INSERT INTO accounts (id, kind, timezone, status, metadata_json, low_balance_threshold_micros,
+         auto_recharge_below_micros, debt_micros, balance_alert, schedule_due_at_ms, ledger_sequence, ledger_head_hash,
+         created_at_ms, updated_at_ms)
+       VALUES (@id, @kind, @timezone, @status, @metadata_json, @low_balance_threshold_micros,
+         @auto_recharge_below_micros, @debt_micros, @balance_alert, @schedule_due_at_ms, @ledger_sequence, @ledger_head_hash,
+         @created_at_ms, @updated_at_ms)`,
       accountParameters(row),
     );
   }
@@ -618,7 +635,9 @@ export class SqlTransaction implements StoreTransaction {
     if (copy) copy.opened.account = { ...copyOf(row), ledger: copy.opened.account.ledger };
     await this.write(
       `UPDATE accounts SET timezone = @timezone, status = @status, metadata_json = @metadata_json,
-         low_balance_threshold_micros = @low_balance_threshold_micros, balance_alert = @balance_alert,
+         low_balance_threshold_micros = @low_balance_threshold_micros,
+         auto_recharge_below_micros = @auto_recharge_below_micros, debt_micros = @debt_micros,
+         balance_alert = @balance_alert,
          schedule_due_at_ms = @schedule_due_at_ms, updated_at_ms = @updated_at_ms
        WHERE id = @id`,
       accountParameters(row),
@@ -1434,5 +1453,129 @@ export class SqlTransaction implements StoreTransaction {
       error: nullableText(row.error),
       duration_ms: number(row.duration_ms),
     }));
+  }
+
+  // ── Purchases (SPEC C9) ──────────────────────────────────────────────────────────────
+
+  async insertPurchase(row: PurchaseRow) {
+    await this.write(
+      `INSERT INTO purchases (account_id, id, pack_id, quantity, terms_json, credits_micros, bonus_micros, currency,
+         amount_minor, provider, status, auto_recharge, checkout_session_id, checkout_url, payment_id, grant_id,
+         bonus_grant_id, refunds_json, failure, reference, created_at_ms, updated_at_ms, started_at_ms, paid_at_ms,
+         expires_at_ms)
+       VALUES (@account_id, @id, @pack_id, @quantity, @terms_json, @credits_micros, @bonus_micros, @currency,
+         @amount_minor, @provider, @status, @auto_recharge, @checkout_session_id, @checkout_url, @payment_id, @grant_id,
+         @bonus_grant_id, @refunds_json, @failure, @reference, @created_at_ms, @updated_at_ms, @started_at_ms, @paid_at_ms,
+         @expires_at_ms)`,
+      purchaseParameters(row),
+    );
+  }
+  async getPurchase(id: string) {
+    const row = await this.one('SELECT * FROM purchases WHERE id = ?', id);
+    return row && purchaseFromRow(row);
+  }
+  async getPurchaseByCheckoutSession(session_id: string) {
+    const row = await this.one('SELECT * FROM purchases WHERE checkout_session_id = ?', session_id);
+    return row && purchaseFromRow(row);
+  }
+  async updatePurchase(row: PurchaseRow) {
+    await this.write(
+      `UPDATE purchases SET status = @status, checkout_session_id = @checkout_session_id, checkout_url = @checkout_url,
+         payment_id = @payment_id, grant_id = @grant_id, bonus_grant_id = @bonus_grant_id, refunds_json = @refunds_json,
+         failure = @failure, reference = @reference, updated_at_ms = @updated_at_ms, started_at_ms = @started_at_ms,
+         paid_at_ms = @paid_at_ms
+       WHERE id = @id`,
+      purchaseParameters(row),
+      { changes: 1, failure: `purchase ${row.id} exists` },
+    );
+  }
+  async listPurchases(account_id: string, page: { before?: string | undefined; limit: number }) {
+    const rows =
+      page.before === undefined
+        ? await this.all(
+            'SELECT * FROM purchases WHERE account_id = ? ORDER BY id DESC LIMIT ?',
+            account_id,
+            page.limit,
+          )
+        : await this.all(
+            'SELECT * FROM purchases WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+            account_id,
+            page.before,
+            page.limit,
+          );
+    return rows.map(purchaseFromRow);
+  }
+  async listAllPurchases(page: {
+    before?: string | undefined;
+    limit: number;
+    status?: PurchaseStatus | undefined;
+  }) {
+    return (
+      await this.all(
+        `SELECT * FROM purchases WHERE (CAST(? AS TEXT) IS NULL OR id < ?) AND (CAST(? AS TEXT) IS NULL OR status = ?)
+         ORDER BY id DESC LIMIT ?`,
+        page.before ?? null,
+        page.before ?? null,
+        page.status ?? null,
+        page.status ?? null,
+        page.limit,
+      )
+    ).map(purchaseFromRow);
+  }
+  async listPurchasesToProcess(now_ms: number, limit: number) {
+    return (
+      await this.all(
+        `SELECT * FROM purchases WHERE status = 'pending' AND (started_at_ms IS NULL OR expires_at_ms <= ?)
+         ORDER BY id LIMIT ?`,
+        now_ms,
+        limit,
+      )
+    ).map(purchaseFromRow);
+  }
+  async sumAutoRechargeMicros(account_id: string, since_ms: number) {
+    const row = await this.one(
+      `SELECT CAST(coalesce(sum(credits_micros + bonus_micros), 0) AS BIGINT) AS total FROM purchases
+       WHERE account_id = ? AND auto_recharge = 1 AND created_at_ms >= ? AND status NOT IN ('failed', 'expired')`,
+      account_id,
+      since_ms,
+    );
+    return BigInt(row!.total as bigint);
+  }
+  async insertProviderEvent(row: ProviderEventRow) {
+    await this.write(
+      `INSERT INTO provider_events (provider, id, type, body_hash, purchase_id, outcome, received_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, id) DO NOTHING`,
+      [row.provider, row.id, row.type, row.body_hash, row.purchase_id, row.outcome, row.received_at_ms],
+    );
+  }
+  async getProviderEvent(provider: string, id: string) {
+    const row = await this.one('SELECT * FROM provider_events WHERE provider = ? AND id = ?', provider, id);
+    return row && providerEventFromRow(row);
+  }
+  async listProviderEvents(page: { limit: number }) {
+    return (
+      await this.all(
+        'SELECT * FROM provider_events ORDER BY received_at_ms DESC, id DESC LIMIT ?',
+        page.limit,
+      )
+    ).map(providerEventFromRow);
+  }
+  async getAutoRecharge(account_id: string) {
+    const row = await this.one('SELECT * FROM auto_recharge_settings WHERE account_id = ?', account_id);
+    return row && autoRechargeFromRow(row);
+  }
+  async putAutoRecharge(row: AutoRechargeRow) {
+    await this.write(
+      `INSERT INTO auto_recharge_settings (account_id, enabled, threshold_micros, pack_id, currency, monthly_max_micros,
+         status, status_reason, in_flight_purchase_id, failures_in_row, updated_at_ms)
+       VALUES (@account_id, @enabled, @threshold_micros, @pack_id, @currency, @monthly_max_micros, @status,
+         @status_reason, @in_flight_purchase_id, @failures_in_row, @updated_at_ms)
+       ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled, threshold_micros = excluded.threshold_micros,
+         pack_id = excluded.pack_id, currency = excluded.currency, monthly_max_micros = excluded.monthly_max_micros,
+         status = excluded.status, status_reason = excluded.status_reason,
+         in_flight_purchase_id = excluded.in_flight_purchase_id, failures_in_row = excluded.failures_in_row,
+         updated_at_ms = excluded.updated_at_ms`,
+      { ...row, enabled: row.enabled ? 1 : 0 },
+    );
   }
 }

@@ -402,4 +402,67 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX proxy_keys_by_account ON proxy_keys (account_id, id);
   `,
+  `
+  -- Purchases (SPEC C9). A purchase keeps the terms it was sold at (terms_json), so a changed
+  -- configuration never reprices it. payment_id is unique: a provider's confirmation delivered
+  -- twice, or by two processes at once, grants once.
+  CREATE TABLE purchases (
+    account_id TEXT NOT NULL,
+    id TEXT PRIMARY KEY,
+    pack_id TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    terms_json TEXT NOT NULL,
+    credits_micros INTEGER NOT NULL CHECK (credits_micros > 0),
+    bonus_micros INTEGER NOT NULL CHECK (bonus_micros >= 0),
+    currency TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+    provider TEXT NOT NULL CHECK (provider IN ('test', 'manual', 'stripe')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'failed', 'expired', 'refunded', 'partially_refunded')),
+    auto_recharge INTEGER NOT NULL,
+    checkout_session_id TEXT UNIQUE,
+    checkout_url TEXT,
+    payment_id TEXT UNIQUE,
+    grant_id TEXT,
+    bonus_grant_id TEXT,
+    refunds_json TEXT NOT NULL,
+    failure TEXT,
+    reference TEXT,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    started_at_ms INTEGER,
+    paid_at_ms INTEGER,
+    expires_at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX purchases_by_account ON purchases (account_id, created_at_ms, id);
+  CREATE INDEX purchases_pending ON purchases (status, expires_at_ms);
+  -- The provider-event inbox: every event once, by its id; a second body under one id is refused.
+  CREATE TABLE provider_events (
+    provider TEXT NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    purchase_id TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'ignored', 'unmatched')),
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (provider, id)
+  ) STRICT;
+  CREATE INDEX provider_events_by_time ON provider_events (received_at_ms);
+  CREATE TABLE auto_recharge_settings (
+    account_id TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL,
+    threshold_micros INTEGER NOT NULL CHECK (threshold_micros > 0),
+    pack_id TEXT,
+    currency TEXT NOT NULL,
+    monthly_max_micros INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'disabled')),
+    status_reason TEXT,
+    in_flight_purchase_id TEXT,
+    failures_in_row INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+  ) STRICT;
+  -- Copied onto the account so that the settle that crosses it needs no read of its own.
+  ALTER TABLE accounts ADD COLUMN auto_recharge_below_micros INTEGER;
+  -- What the account owes: spent credits of a refunded purchase (refund policy debt).
+  ALTER TABLE accounts ADD COLUMN debt_micros INTEGER NOT NULL DEFAULT 0 CHECK (debt_micros >= 0);
+  `,
 ];
