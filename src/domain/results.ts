@@ -72,6 +72,22 @@ export const resultCodes = {
     title: 'This Tally has no metering proxy (no proxy: in its configuration)',
   },
   upstream_unreachable: { status: 502, title: "The model's provider could not be reached" },
+  pack_not_found: { status: 404, title: 'No such credit pack' },
+  purchase_not_found: { status: 404, title: 'No such purchase' },
+  currency_not_offered: { status: 422, title: 'The pack is not sold in that currency' },
+  provider_not_offered: { status: 422, title: 'Purchases may not use that payment provider' },
+  pack_terms_changed: { status: 409, title: 'The packs changed since they were shown: show them again' },
+  purchase_already_paid: { status: 409, title: 'The purchase was already paid by another payment' },
+  purchase_not_pending: { status: 409, title: 'The purchase is no longer waiting for payment' },
+  purchase_not_refundable: { status: 409, title: 'The purchase is not paid, so it cannot be refunded' },
+  refund_exceeds_purchase: { status: 409, title: 'The refund is larger than what is left of the purchase' },
+  monthly_max_below_pack: { status: 422, title: 'The monthly ceiling is below one pack' },
+  provider_signature_invalid: { status: 400, title: 'The payment provider’s signature does not verify' },
+  provider_event_conflict: {
+    status: 409,
+    title: 'A provider event of this id was already received with another body',
+  },
+  provider_failed: { status: 502, title: 'The payment provider refused or could not be reached' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ResultCode = keyof typeof resultCodes;

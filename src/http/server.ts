@@ -46,6 +46,7 @@ export async function startServer(options: {
         // A pass that outlasts the interval is not overlapped by the next one.
         due_work ??= options.tally
           .bookDueWork()
+          .then(() => options.tally.payments.processDue())
           .then(() => options.tally.webhooks.dispatch())
           .catch((error: unknown) => console.error('due work failed:', error))
           .finally(() => {

@@ -468,3 +468,105 @@ export const clockMoveAnswer = clockAnswer.extend({
 /** A list: one page, and where the next one starts (null at the end). */
 export const pageAnswer = <Item extends z.ZodType>(item: Item) =>
   z.strictObject({ data: z.array(item), next_cursor: z.string().nullable() });
+
+// ── Packs and purchases (SPEC C9) ───────────────────────────────────────────────────────
+
+const packPriceAnswer = z.strictObject({
+  currency: z.string(),
+  /** One pack, in major units. */
+  amount: z.string(),
+  /** Money per credit bought (bonus not counted), major units, to six decimals. */
+  unit_price: z.string(),
+  /** Money per credit received, bonus included. */
+  unit_price_with_bonus: z.string(),
+  /** Percent cheaper per credit than the base pack, rounded down; negative when dearer. */
+  discount_percent: z.string(),
+});
+
+export const packAnswer = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  credits: credits,
+  kind: z.string(),
+  expires_after_days: z.number().int().nullable(),
+  bonus: z
+    .strictObject({ credits: credits, kind: z.string(), expires_after_days: z.number().int().nullable() })
+    .nullable(),
+  prices: z.array(packPriceAnswer),
+  volume_tiers: z.array(
+    z.strictObject({ from_quantity: z.number().int(), prices: z.array(packPriceAnswer) }),
+  ),
+  refund_policy: z.enum(['clamp', 'debt']),
+  /** Whether this is the base pack discounts are measured against. */
+  base: z.boolean(),
+});
+
+export const packListAnswer = z.strictObject({
+  /** Names these terms: a purchase that sends it is refused once they change. */
+  version: z.string(),
+  /** What one credit is worth, for showing credits beside money. */
+  credit_value: z.strictObject({ currency: z.string(), amount_minor_per_credit: z.string() }),
+  providers: z.array(z.string()),
+  data: z.array(packAnswer),
+});
+
+export const purchaseAnswer = z.strictObject({
+  id: z.string(),
+  account: z.string(),
+  pack: z.string(),
+  pack_name: z.string(),
+  quantity: z.number().int(),
+  status: z.enum(['pending', 'paid', 'failed', 'expired', 'refunded', 'partially_refunded']),
+  provider: z.string(),
+  credits: credits,
+  bonus_credits: credits,
+  price: moneyAnswer,
+  auto_recharge: z.boolean(),
+  checkout_url: z.string().nullable(),
+  grant: grantAnswer.nullable(),
+  bonus_grant: grantAnswer.nullable(),
+  refunds: z.array(
+    z.strictObject({
+      id: z.string(),
+      amount: moneyAnswer,
+      clawed_back: credits,
+      debt: credits,
+      reason: z.string(),
+      at: time,
+    }),
+  ),
+  failure: z.string().nullable(),
+  reference: z.string().nullable(),
+  created_at: time,
+  paid_at: nullableTime,
+  expires_at: time,
+});
+
+export const purchaseListAnswer = z.strictObject({
+  data: z.array(purchaseAnswer),
+  next_cursor: z.string().nullable(),
+});
+
+export const autoRechargeAnswer = z.strictObject({
+  account: z.string(),
+  enabled: z.boolean(),
+  threshold: credits,
+  pack: z.string().nullable(),
+  currency: z.string(),
+  monthly_max: credits.nullable(),
+  /** Credits bought by auto-recharge this calendar month (account timezone). */
+  bought_this_month: credits,
+  status: z.enum(['active', 'paused', 'disabled']),
+  status_reason: z.string().nullable(),
+  in_flight_purchase: z.string().nullable(),
+  failures_in_row: z.number().int(),
+});
+
+export const providerEventAnswer = z.strictObject({
+  provider: z.string(),
+  id: z.string(),
+  type: z.string(),
+  purchase: z.string().nullable(),
+  outcome: z.enum(['applied', 'ignored', 'unmatched']),
+  received_at: time,
+});

@@ -10,6 +10,7 @@ import {
   MAX_OUTPUT_TOKENS_MAX,
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
+  PURCHASE_QUANTITY_MAX,
   URL_LENGTH_MAX,
 } from '../domain/limits.ts';
 import {
@@ -190,6 +191,83 @@ export const refundInput = z.strictObject({
   amount: creditsField().optional(),
   reason: reasonField,
 });
+
+// ── Purchases (SPEC C9) ─────────────────────────────────────────────────────────────────
+
+/** How the test provider plays a payment, like a provider's test cards. */
+export const TEST_CARDS = ['ok', 'decline', 'fail', 'requires_action', 'twice', 'out_of_order'] as const;
+export type TestCard = (typeof TEST_CARDS)[number];
+
+const providerField = z.enum(['test', 'manual', 'stripe']);
+const currencyField = z.string().length(3).toUpperCase();
+/** Money in the purchase's currency, major units ("4.99"). */
+const moneyField = z.union([z.string().max(40), z.number()]);
+
+export const createPurchaseInput = z.strictObject({
+  account: identifierField,
+  pack: identifierField,
+  quantity: z.number().int().min(1).max(PURCHASE_QUANTITY_MAX).default(1),
+  /** Defaults to the configuration's payments.provider. */
+  provider: providerField.optional(),
+  /** Defaults to the credit value's currency, else the pack's first. */
+  currency: currencyField.optional(),
+  /** The packs' version the customer was shown (GET /v1/packs): refused once the terms changed. */
+  packs_version: z.string().max(64).optional(),
+  /** The test provider only: how its payment goes. */
+  test_card: z.enum(TEST_CARDS).optional(),
+});
+
+export const recordCheckoutInput = z.strictObject({
+  purchase: identifierField,
+  session_id: z.string().max(255).nullable(),
+  checkout_url: z.string().max(URL_LENGTH_MAX).nullable(),
+});
+
+export const confirmPurchaseInput = z.strictObject({
+  purchase: identifierField,
+  /** The provider's payment id (granting is idempotent on it); a manual confirmation has none. */
+  payment_id: z.string().min(1).max(255).optional(),
+  /** What the operator's confirmation refers to (an invoice number). */
+  reference: z.string().max(500).optional(),
+});
+
+export const failPurchaseInput = z.strictObject({
+  purchase: identifierField,
+  /** `declined` is terminal (auto-recharge stops at once); `requires_action` pauses auto-recharge. */
+  outcome: z.enum(['declined', 'failed', 'requires_action', 'expired']),
+  reason: reasonField,
+});
+
+export const refundPurchaseInput = z.strictObject({
+  purchase: identifierField,
+  /** Money to give back, in the purchase's currency; defaults to all that is left. */
+  amount: moneyField.optional(),
+  reason: reasonField,
+  /** The provider's refund id: recording it twice refunds once. */
+  provider_refund_id: z.string().max(255).optional(),
+});
+
+export const autoRechargeInput = z.strictObject({
+  account: identifierField,
+  enabled: z.boolean(),
+  /** Below this many usable credits one recharge starts. */
+  threshold: creditsField(),
+  /** The pack it buys; unset: the smallest that brings the balance back above the threshold. */
+  pack: identifierField.optional(),
+  /** The most credits it buys in the account's calendar month. At least one pack's. */
+  monthly_max: creditsField().optional(),
+  currency: currencyField.optional(),
+});
+
+export const listPurchasesInput = z.strictObject({
+  account: identifierField,
+  cursor: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
+});
+
+export type CreatePurchaseInput = z.input<typeof createPurchaseInput>;
+export type AutoRechargeInput = z.input<typeof autoRechargeInput>;
+export type RefundPurchaseInput = z.input<typeof refundPurchaseInput>;
 
 export type PutAccountInput = z.input<typeof putAccountInput>;
 export type IssueGrantInput = z.input<typeof issueGrantInput>;

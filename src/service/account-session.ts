@@ -29,6 +29,7 @@ import type {
   SubscriptionRow,
 } from '../store/store.ts';
 import type { IdGenerator } from './ids.ts';
+import { startAutoRecharge } from './payments/auto-recharge.ts';
 import { runSchedules } from './schedules.ts';
 
 /** What a caller decides about a new grant; the session fills in the rest. */
@@ -88,11 +89,13 @@ export class AccountSession {
   price_version_in_force: number | null = null;
   /** The reservation the session was opened for, read under the lock, with due work booked. */
   reservation: ReservationRow | undefined;
+  /** Set by a command that ended a recharge: it starts no other, so a failure never loops. */
+  auto_recharge_quiet = false;
 
   private constructor(
     readonly transaction: StoreTransaction,
     readonly account: AccountRow,
-    private readonly environment: SessionEnvironment,
+    readonly environment: SessionEnvironment,
   ) {
     this.now_ms = environment.now_ms;
     this.ids = environment.ids;
@@ -188,6 +191,18 @@ export class AccountSession {
       this.account.updated_at_ms = this.now_ms;
       await this.transaction.updateAccount(this.account);
     }
+    // The threshold lives on the account row: a settle above it reads nothing more.
+    const below = this.account.auto_recharge_below_micros;
+    if (below !== null && available_micros < below && !this.auto_recharge_quiet)
+      await startAutoRecharge(this, available_micros);
+  }
+
+  /** Copies auto-recharge's threshold onto the account (null: off). */
+  async setAutoRechargeThreshold(threshold_micros: bigint | null): Promise<void> {
+    if (this.account.auto_recharge_below_micros === threshold_micros) return;
+    this.account.auto_recharge_below_micros = threshold_micros;
+    this.account.updated_at_ms = this.now_ms;
+    await this.transaction.updateAccount(this.account);
   }
 
   async openGrants(): Promise<Map<string, GrantRow>> {
@@ -223,7 +238,46 @@ export class AccountSession {
       funding.reference_id,
       move(funding.from, 'grant', row.amount_micros, { grant_id: row.id }),
     );
+    // Debt (a refunded purchase's spent credits) is repaid from the next credits, first.
+    if (this.account.debt_micros > 0n) {
+      const repaid =
+        row.amount_micros < this.account.debt_micros ? row.amount_micros : this.account.debt_micros;
+      await this.moveFromGrant(row, repaid, 'debt', 'debt_repay', row.id);
+      this.account.debt_micros -= repaid;
+      this.account.updated_at_ms = this.now_ms;
+      await this.transaction.updateAccount(this.account);
+    }
     return row;
+  }
+
+  /** Takes part of what an open grant has left into `book` (a purchase refund's clawback, a debt repaid). */
+  async moveFromGrant(
+    grant: GrantRow,
+    amount_micros: bigint,
+    book: 'revoked' | 'debt',
+    type: JournalTransactionType,
+    reference_id: string,
+  ): Promise<void> {
+    if (amount_micros === 0n) return;
+    assert(
+      grant.status === 'active' && grant.remaining_micros >= amount_micros,
+      `grant ${grant.id} has ${amount_micros} left`,
+    );
+    await this.transaction.adjustGrantRemaining(this.account.id, grant.id, -amount_micros);
+    grant.remaining_micros -= amount_micros;
+    await this.post(type, reference_id, move('grant', book, amount_micros, { grant_id: grant.id }));
+  }
+
+  /**
+   * Records spent credits of `grant_id` as owed: the `debt` book goes negative by them and
+   * `revoked` takes them, as if they had been taken back.
+   */
+  async recordDebt(amount_micros: bigint, grant_id: string, reference_id: string): Promise<void> {
+    if (amount_micros === 0n) return;
+    await this.post('purchase_refund', reference_id, move('debt', 'revoked', amount_micros, { grant_id }));
+    this.account.debt_micros += amount_micros;
+    this.account.updated_at_ms = this.now_ms;
+    await this.transaction.updateAccount(this.account);
   }
 
   /** Premium credits are usable only while the account has an active subscription. */

@@ -5,7 +5,21 @@
 import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulidx';
 
-export type IdPrefix = 'gr' | 'rsv' | 'ch' | 'rf' | 'jtx' | 'key' | 'pxk' | 'evt' | 'whe' | 'whd' | 'aud';
+export type IdPrefix =
+  | 'gr'
+  | 'rsv'
+  | 'ch'
+  | 'rf'
+  | 'jtx'
+  | 'key'
+  | 'pxk'
+  | 'evt'
+  | 'whe'
+  | 'whd'
+  | 'aud'
+  /** A purchase, and a refund of one. */
+  | 'pur'
+  | 'prf';
 
 /** Random bytes drawn from the OS at a time: ulidx would otherwise ask once per character. */
 const RANDOM_POOL_BYTES = 4_096;

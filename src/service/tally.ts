@@ -8,11 +8,14 @@ import type { z } from 'zod';
 import type { refundAnswer } from '../schema/answers.ts';
 import type {
   AccountSettingsInput,
+  AutoRechargeInput,
   ChargeInput,
+  CreatePurchaseInput,
   IssueGrantInput,
   LimitInput,
   PutAccountInput,
   RefundInput,
+  RefundPurchaseInput,
   ReleaseInput,
   ReserveInput,
   RevokeGrantInput,
@@ -30,12 +33,15 @@ import type { Command, CommandEngine } from './commands/command.ts';
 import { issueGrantCommand, revokeGrantCommand } from './commands/grants.ts';
 import { cancelSubscriptionCommand, putLimitCommand, subscribeCommand } from './commands/plans.ts';
 import { publishPriceBookCommand } from './commands/price-book.ts';
+import { putAutoRechargeCommand } from './commands/purchases.ts';
 import { refundChargeCommand } from './commands/refunds.ts';
 import { chargeCommand, releaseCommand, reserveCommand, settleCommand } from './commands/runs.ts';
 import { canonicalJson, type KeyLookup, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
 import { bookDueWork, type DueWorkReport } from './jobs/due-work.ts';
+import { Payments } from './payments/payments.ts';
 import { PriceBooks } from './price-books.ts';
+import * as purchase_reads from './reads/purchases.ts';
 import * as reads from './reads/reads.ts';
 import { ReservationAccounts } from './reservation-accounts.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
@@ -73,6 +79,8 @@ export class Tally implements reads.ReadContext {
   readonly access: Access;
   /** Webhook endpoints and the dispatcher that delivers events to them. */
   readonly webhooks: Webhooks;
+  /** Purchases through the payment providers (payments/payments.ts). */
+  readonly payments: Payments;
 
   private constructor(
     readonly store: Store,
@@ -83,6 +91,7 @@ export class Tally implements reads.ReadContext {
     this.price_books = new PriceBooks();
     this.access = new Access(store, clock, ids);
     this.webhooks = new Webhooks(store, clock, ids, config.webhook_targets);
+    this.payments = new Payments(this);
     this.engine = {
       config,
       ids,
@@ -193,6 +202,13 @@ export class Tally implements reads.ReadContext {
     this.run(refundChargeCommand, input, options);
   publishPriceBook = (input: PriceBookInput, options: CommandOptions = {}) =>
     this.run(publishPriceBookCommand, input, options);
+  /** Buys credits: the purchase, and its provider asked for the money (payments/payments.ts). */
+  purchase = (input: CreatePurchaseInput, options: CommandOptions = {}) =>
+    this.payments.purchase(input, options);
+  refundPurchase = (input: RefundPurchaseInput, options: CommandOptions = {}) =>
+    this.payments.refund(input, options);
+  setAutoRecharge = (input: AutoRechargeInput, options: CommandOptions = {}) =>
+    this.run(putAutoRechargeCommand, input, options);
 
   /** One audit entry for an operator action, in the transaction that made the change. */
   private async recordAudit(
@@ -251,6 +267,16 @@ export class Tally implements reads.ReadContext {
   priceTable: OmitContext<typeof reads.priceTable> = (...args) => reads.priceTable(this, ...args);
   estimate: OmitContext<typeof reads.estimate> = (...args) => reads.estimate(this, ...args);
   remaining: OmitContext<typeof reads.remaining> = (...args) => reads.remaining(this, ...args);
+  listPacks: OmitContext<typeof purchase_reads.listPacks> = (...args) =>
+    purchase_reads.listPacks(this, ...args);
+  getPurchase: OmitContext<typeof purchase_reads.getPurchase> = (...args) =>
+    purchase_reads.getPurchase(this, ...args);
+  listPurchases: OmitContext<typeof purchase_reads.listPurchases> = (...args) =>
+    purchase_reads.listPurchases(this, ...args);
+  getAutoRecharge: OmitContext<typeof purchase_reads.getAutoRecharge> = (...args) =>
+    purchase_reads.getAutoRecharge(this, ...args);
+  listProviderEvents: OmitContext<typeof purchase_reads.listProviderEvents> = (...args) =>
+    purchase_reads.listProviderEvents(this, ...args);
 
   // ── Background work and checks ──────────────────────────────────────────────────────────
 

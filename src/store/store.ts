@@ -506,6 +506,8 @@ export interface PurchaseTerms {
   refund_policy: 'clamp' | 'debt';
   /** The price of each pack, in minor units, at the purchase's volume tier. */
   each_minor: string;
+  /** The test provider only: how its payment plays out (schema/commands.ts TEST_CARDS). */
+  test_card?: string;
 }
 
 export interface PurchaseRefund {
@@ -584,6 +586,8 @@ export interface AutoRechargeRow {
   /** The one recharge in flight, if any: no second starts while it is set. */
   in_flight_purchase_id: string | null;
   failures_in_row: number;
+  /** Held back by the monthly ceiling: when the next month starts and it may buy again. */
+  resume_at_ms: number | null;
   updated_at_ms: number;
 }
 
@@ -592,6 +596,7 @@ export interface PurchaseStore {
   insertPurchase(row: PurchaseRow): Promise<void>;
   getPurchase(id: string): Promise<PurchaseRow | undefined>;
   getPurchaseByCheckoutSession(session_id: string): Promise<PurchaseRow | undefined>;
+  getPurchaseByPayment(payment_id: string): Promise<PurchaseRow | undefined>;
   /** Writes every field but the account, pack, quantity, terms and amounts. */
   updatePurchase(row: PurchaseRow): Promise<void>;
   /** An account's purchases newest first, the page before the purchase `before`. */
@@ -616,6 +621,8 @@ export interface PurchaseStore {
   listProviderEvents(page: { limit: number }): Promise<ProviderEventRow[]>;
   getAutoRecharge(account_id: string): Promise<AutoRechargeRow | undefined>;
   putAutoRecharge(row: AutoRechargeRow): Promise<void>;
+  /** Accounts whose auto-recharge the monthly ceiling held back until `now_ms` or before. */
+  listAutoRechargesResuming(now_ms: number, limit: number): Promise<string[]>;
 }
 
 /** Accounts with work due. */

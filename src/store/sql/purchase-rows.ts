@@ -115,6 +115,7 @@ export function autoRechargeFromRow(row: Row): AutoRechargeRow {
     status_reason: nullableText(row.status_reason),
     in_flight_purchase_id: nullableText(row.in_flight_purchase_id),
     failures_in_row: number(row.failures_in_row),
+    resume_at_ms: nullableNumber(row.resume_at_ms),
     updated_at_ms: number(row.updated_at_ms),
   };
 }

@@ -1478,6 +1478,10 @@ export class SqlTransaction implements StoreTransaction {
     const row = await this.one('SELECT * FROM purchases WHERE checkout_session_id = ?', session_id);
     return row && purchaseFromRow(row);
   }
+  async getPurchaseByPayment(payment_id: string) {
+    const row = await this.one('SELECT * FROM purchases WHERE payment_id = ?', payment_id);
+    return row && purchaseFromRow(row);
+  }
   async updatePurchase(row: PurchaseRow) {
     await this.write(
       `UPDATE purchases SET status = @status, checkout_session_id = @checkout_session_id, checkout_url = @checkout_url,
@@ -1567,15 +1571,26 @@ export class SqlTransaction implements StoreTransaction {
   async putAutoRecharge(row: AutoRechargeRow) {
     await this.write(
       `INSERT INTO auto_recharge_settings (account_id, enabled, threshold_micros, pack_id, currency, monthly_max_micros,
-         status, status_reason, in_flight_purchase_id, failures_in_row, updated_at_ms)
+         status, status_reason, in_flight_purchase_id, failures_in_row, resume_at_ms, updated_at_ms)
        VALUES (@account_id, @enabled, @threshold_micros, @pack_id, @currency, @monthly_max_micros, @status,
-         @status_reason, @in_flight_purchase_id, @failures_in_row, @updated_at_ms)
+         @status_reason, @in_flight_purchase_id, @failures_in_row, @resume_at_ms, @updated_at_ms)
        ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled, threshold_micros = excluded.threshold_micros,
          pack_id = excluded.pack_id, currency = excluded.currency, monthly_max_micros = excluded.monthly_max_micros,
          status = excluded.status, status_reason = excluded.status_reason,
          in_flight_purchase_id = excluded.in_flight_purchase_id, failures_in_row = excluded.failures_in_row,
-         updated_at_ms = excluded.updated_at_ms`,
+         resume_at_ms = excluded.resume_at_ms, updated_at_ms = excluded.updated_at_ms`,
       { ...row, enabled: row.enabled ? 1 : 0 },
     );
+  }
+  async listAutoRechargesResuming(now_ms: number, limit: number) {
+    return (
+      await this.all(
+        `SELECT account_id FROM auto_recharge_settings
+         WHERE resume_at_ms <= ? AND enabled = 1 AND status = 'active' AND in_flight_purchase_id IS NULL
+         ORDER BY resume_at_ms, account_id LIMIT ?`,
+        now_ms,
+        limit,
+      )
+    ).map((row) => row.account_id as string);
   }
 }

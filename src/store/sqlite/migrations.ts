@@ -458,8 +458,10 @@ export const migrations: readonly string[] = [
     status_reason TEXT,
     in_flight_purchase_id TEXT,
     failures_in_row INTEGER NOT NULL,
+    resume_at_ms INTEGER,
     updated_at_ms INTEGER NOT NULL
   ) STRICT;
+  CREATE INDEX auto_recharge_resuming ON auto_recharge_settings (resume_at_ms);
   -- Copied onto the account so that the settle that crosses it needs no read of its own.
   ALTER TABLE accounts ADD COLUMN auto_recharge_below_micros INTEGER;
   -- What the account owes: spent credits of a refunded purchase (refund policy debt).
