@@ -170,7 +170,13 @@ function routeHandler(route: RouteDefinition, tally: Tally, test_clock: TestCloc
         test_clock,
         params: context.req.param() as Record<string, string>,
         query,
-        body: route.method === 'get' ? undefined : await readBody(context.req.raw),
+        body:
+          route.method === 'get'
+            ? undefined
+            : route.raw_body
+              ? await context.req.raw.text()
+              : await readBody(context.req.raw),
+        header: (name) => context.req.header(name),
         principal,
         options: {
           idempotency_key: context.req.header('idempotency-key'),

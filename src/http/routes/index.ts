@@ -9,6 +9,7 @@ import { metaRoutes } from './meta.ts';
 import { plansRoutes } from './plans.ts';
 import { pricesRoutes } from './prices.ts';
 import { proxyKeysRoutes } from './proxy-keys.ts';
+import { purchasesRoutes } from './purchases.ts';
 import type { RouteDefinition } from './route.ts';
 import { runsRoutes } from './runs.ts';
 
@@ -26,4 +27,5 @@ export const routes: RouteDefinition[] = [
   ...plansRoutes,
   ...eventsRoutes,
   ...proxyKeysRoutes,
+  ...purchasesRoutes,
 ];

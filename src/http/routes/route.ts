@@ -18,6 +18,8 @@ export interface RouteContext {
   params: Record<string, string>;
   query: Record<string, string>;
   body: unknown;
+  /** A request header (lower-case name). */
+  header(name: string): string | undefined;
   principal: Principal | null;
   /** Idempotency key, caller namespace and replay flag for the command this request runs. */
   options: CommandOptions;
@@ -45,6 +47,8 @@ export interface RouteDefinition {
   /** What it answers (schema/answers.ts), for the OpenAPI document; an object when not given yet. */
   answer?: z.ZodType;
   idempotent?: boolean;
+  /** The body as sent, unparsed (a payment provider's webhook checks its signature over the bytes). */
+  raw_body?: boolean;
   handle(context: RouteContext): Promise<unknown>;
 }
 
