@@ -43,11 +43,11 @@ export interface CreateTallyOptions {
 
 /** The configurations Tally ships (examples/), one per product it was made from: pass one as `config`. */
 export const presets = Object.fromEntries(
-  ['prompt-marketplace', 'app-builder', 'dev-platform'].map((name) => [
+  ['prompt-marketplace', 'app-builder', 'dev-platform', 'credit-ux', 'fair-pricing'].map((name) => [
     name,
     fileURLToPath(new URL(`../examples/${name}.yaml`, import.meta.url)),
   ]),
-) as Record<'prompt-marketplace' | 'app-builder' | 'dev-platform', string>;
+) as Record<'prompt-marketplace' | 'app-builder' | 'dev-platform' | 'credit-ux' | 'fair-pricing', string>;
 
 /** A configuration's document and where it came from: a YAML file, a preset's name, or null for an object. */
 interface ConfigDocument {
