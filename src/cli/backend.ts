@@ -11,6 +11,7 @@ import { ConfigurationMissing, createTally, presets } from '../index.ts';
 import type { IssueGrantInput, ListChargesInput } from '../schema/commands.ts';
 import { type Page, TallyClient } from '../sdk/client.ts';
 import type { Clock } from '../service/clock.ts';
+import type { PackListView } from '../service/payments/views.ts';
 import type { PriceTableView } from '../service/price-table.ts';
 import type { BalanceView, CommandOptions, Tally } from '../service/tally.ts';
 import type { ChargeView, GrantView } from '../service/views.ts';
@@ -20,6 +21,7 @@ export interface CliBackend {
   balance(account: string): Promise<BalanceView>;
   issueGrant(input: IssueGrantInput, options: CommandOptions): Promise<GrantView>;
   prices(version?: number): Promise<PriceTableView>;
+  packs(): Promise<PackListView>;
   charges(query: ListChargesInput): Promise<Page<ChargeView>>;
   chargesCsv(query: Omit<ListChargesInput, 'limit' | 'cursor'>): Promise<string>;
 }
@@ -113,6 +115,7 @@ const local = (tally: Tally): CliBackend => ({
   balance: (account) => tally.getBalance(account),
   issueGrant: (input, options) => tally.issueGrant(input, { ...options, actor: 'cli' }),
   prices: (version) => tally.priceTable(version),
+  packs: () => tally.listPacks(),
   charges: (query) => tally.listCharges(query),
   chargesCsv: async (query) => chargesCsv(await tally.exportCharges(query)),
 });
@@ -121,6 +124,7 @@ const remote = (client: TallyClient): CliBackend => ({
   balance: (account) => client.balance(account),
   issueGrant: ({ account, ...grant }, options) => client.issueGrant(account, grant, options),
   prices: (version) => (version === undefined ? client.prices() : client.priceVersion(version)),
+  packs: () => client.packs(),
   charges: (query) => client.charges(query),
   chargesCsv: (query) => client.chargesCsv(query),
 });

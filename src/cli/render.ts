@@ -1,4 +1,5 @@
 /** Plain-text renderings for the terminal. */
+import type { PackListView } from '../service/payments/views.ts';
 import type { PriceTableView } from '../service/price-table.ts';
 
 /** Lays rows out in columns padded to their widest cell; numbers are right-aligned. */
@@ -70,4 +71,45 @@ export function renderPriceTable(table: PriceTableView): string[] {
     ),
   );
   return lines;
+}
+
+/** The packs on sale: credits, bonus, price, unit price and discount per currency, and the volume breakpoints. */
+export function renderPacks(packs: PackListView): string[] {
+  if (packs.data.length === 0) return [];
+  const rows = packs.data.flatMap((pack) => {
+    const bonus = pack.bonus
+      ? `+${pack.bonus.credits} ${pack.bonus.kind}${pack.bonus.expires_after_days === null ? '' : ` (${pack.bonus.expires_after_days} days)`}`
+      : '';
+    const own = pack.prices.map((price, index) => [
+      index === 0 ? pack.id : '',
+      index === 0 ? pack.name : '',
+      index === 0 ? pack.credits : '',
+      index === 0 ? bonus : '',
+      `${price.currency} ${price.amount}`,
+      price.unit_price,
+      pack.base ? 'base' : `${price.discount_percent} %`,
+    ]);
+    const tiers = pack.volume_tiers.flatMap((tier) =>
+      tier.prices.map((price) => [
+        '',
+        `  from ${tier.from_quantity}`,
+        '',
+        '',
+        `${price.currency} ${price.amount} each`,
+        price.unit_price,
+        `${price.discount_percent} %`,
+      ]),
+    );
+    return [...own, ...tiers];
+  });
+  return [
+    '',
+    `Credit packs (terms ${packs.version}; discounts against the base pack, rounded down)`,
+    '',
+    ...columns(
+      ['pack', 'name', 'credits', 'bonus', 'price', 'per credit', 'discount'],
+      rows,
+      new Set([2, 5, 6]),
+    ),
+  ];
 }

@@ -3,10 +3,12 @@
  * server validates with, response types from the same views it answers with. A refusal rejects
  * with a `TallyApiError` carrying the problem document's `code` (one of docs/errors.md).
  */
+
 import type { ResultCode } from '../domain/results.ts';
 import type { Problem } from '../http/problem.ts';
 import type {
   ChargeInput,
+  CreatePurchaseInput,
   EstimateInput,
   IssueGrantInput,
   LimitInput,
@@ -25,6 +27,7 @@ import type { ApiKeyView } from '../service/access.ts';
 import type { EstimateView, RemainingView } from '../service/estimates.ts';
 import type { UsageView } from '../service/history.ts';
 import type { LimitView } from '../service/limits.ts';
+import type { PackListView, PurchaseView } from '../service/payments/views.ts';
 import type { PlanView } from '../service/plan-view.ts';
 import type { PriceTableView } from '../service/price-table.ts';
 import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
@@ -141,6 +144,12 @@ export class TallyClient {
   // meta and prices
   health = () => this.json<{ ok: true }>('GET', '/healthz');
   prices = () => this.json<PriceTableView>('GET', '/v1/prices');
+  /** Credit packs with their unit prices and discounts (public). */
+  packs = () => this.json<PackListView>('GET', '/v1/packs');
+  /** Buys a pack for an account (a customer token: its own). */
+  purchase = (body: CreatePurchaseInput, options?: WriteOptions) =>
+    this.json<PurchaseView>('POST', '/v1/purchases', { body, options });
+  getPurchase = (id: string) => this.json<PurchaseView>('GET', `/v1/purchases/${encodeURIComponent(id)}`);
   priceVersion = (version: number) => this.json<PriceTableView>('GET', `/v1/price-book/versions/${version}`);
   publishPriceBook = (body: PriceBookInput, options?: WriteOptions) =>
     this.json<PriceTableView>('POST', '/v1/price-book/versions', { body, options });

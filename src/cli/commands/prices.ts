@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { configNamed, withBackend } from '../backend.ts';
 import { CliError } from '../errors.ts';
 import { type Cli, DEFAULT_DATABASE, type EngineOptions } from '../program.ts';
-import { renderPriceTable } from '../render.ts';
+import { renderPacks, renderPriceTable } from '../render.ts';
 
 export function registerPriceCommands(program: Command, { output }: Cli): void {
   program
@@ -31,10 +31,11 @@ export function registerPriceCommands(program: Command, { output }: Cli): void {
           'no prices to show: name a configuration with --config FILE (or a preset), or a database with --db',
         );
       const version = options.priceVersion === undefined ? undefined : Number(options.priceVersion);
-      const table = await withBackend({ ...options, db }, { access: 'read' }, (backend) =>
-        backend.prices(version),
-      );
-      if (options.json) output.log(JSON.stringify(table, null, 2));
-      else for (const line of renderPriceTable(table)) output.log(line);
+      const { table, packs } = await withBackend({ ...options, db }, { access: 'read' }, async (backend) => ({
+        table: await backend.prices(version),
+        packs: await backend.packs(),
+      }));
+      if (options.json) output.log(JSON.stringify({ ...table, packs }, null, 2));
+      else for (const line of [...renderPriceTable(table), ...renderPacks(packs)]) output.log(line);
     });
 }
