@@ -166,7 +166,92 @@ describe('customer portal', () => {
   });
 });
 
+describe('buying credits', () => {
+  it('shows each pack with its price per credit, the cost before paying, and adds the credits at once', async () => {
+    await tally.putAccount({ id: 'buyer', kind: 'user' });
+    const page = await newPage();
+    await signIn(page, (await tally.access.mintCustomerToken('buyer')).token);
+    const card = page.locator('#buy-credits');
+    await expect.poll(() => card.locator('tr[data-pack]').count()).toBe(2);
+    expect(await card.locator('tr[data-pack="topup_5000"]').textContent()).toMatch(
+      /5,000.*USD 45\.00.*0\.009.*10 %/,
+    );
+    expect(await card.textContent()).toMatch(/1 credit = USD 0\.01/);
+    await card.getByLabel('Pack').selectOption('topup_5000');
+    await card.getByLabel('Quantity').fill('2');
+    await expect
+      .poll(() => card.getByTestId('purchase-summary').textContent())
+      .toBe('You pay USD 90.00 for 10,000 credits.');
+    const before = Number((await tally.getBalance('buyer')).available);
+    await card.getByRole('button', { name: 'Buy' }).click();
+    await expect.poll(() => card.getByTestId('purchase-result').textContent()).toBe('Added 10,000 credits.');
+    expect(Number((await tally.getBalance('buyer')).available)).toBe(before + 10_000);
+    const history = page.locator('#purchases');
+    await expect.poll(() => history.locator('tr[data-purchase]').count()).toBe(1);
+    expect(await history.locator('tr[data-purchase]').textContent()).toMatch(
+      /2 × Top-up 5,000.*10,000.*USD 90\.00.*paid/,
+    );
+    await page.screenshot({ path: `${SCREENSHOTS}buy-credits.png`, fullPage: true });
+    await page.close();
+  });
+
+  it('switches on auto-recharge with a monthly ceiling, and shows what it will do', async () => {
+    await tally.putAccount({ id: 'recharger', kind: 'user' });
+    await tally.issueGrant({ account: 'recharger', kind: 'bonus', amount: '5000' });
+    const page = await newPage();
+    await signIn(page, (await tally.access.mintCustomerToken('recharger')).token);
+    const card = page.locator('#auto-recharge');
+    await card.getByLabel('When my balance falls below (credits)').fill('200');
+    await card.getByLabel('Buy').selectOption('topup_1000');
+    await card.getByLabel('At most per month (credits)').fill('3000');
+    await card.getByRole('button', { name: 'Save auto-recharge' }).click();
+    await expect
+      .poll(() => card.getByTestId('auto-recharge-state').textContent())
+      .toBe('On: below 200 credits, one topup_1000 is bought · at most 3,000 credits a month (0 so far)');
+    expect(await tally.getAutoRecharge('recharger')).toMatchObject({
+      enabled: true,
+      threshold: '200',
+      monthly_max: '3000',
+    });
+    const refused = card.getByLabel('At most per month (credits)');
+    await refused.fill('10');
+    await card.getByRole('button', { name: 'Save auto-recharge' }).click();
+    await expect
+      .poll(() => card.getByRole('alert').textContent())
+      .toMatch(/monthly ceiling is below one pack/);
+    await page.close();
+  });
+});
+
 describe('operator console', () => {
+  it('lists purchases, confirms a manual one, refunds it with its clawback, and shows the provider inbox', async () => {
+    await tally.putAccount({ id: 'invoiced', kind: 'user' });
+    // Paid by the test provider, whose confirmation lands in the inbox.
+    await tally.purchase({ account: 'invoiced', pack: 'topup_1000' });
+    const pending = await tally.purchase({ account: 'invoiced', pack: 'topup_1000', provider: 'manual' });
+    // Every account here has its monthly free credits besides.
+    const free = Number((await tally.getBalance('invoiced')).available);
+    const page = await newPage();
+    await signIn(page, ADMIN);
+    await page.goto(`${server.url}/console/purchases`);
+    const row = page.locator(`#console-purchases tr[data-purchase="${pending.id}"]`);
+    await expect.poll(() => row.textContent()).toMatch(/invoiced.*manual.*waiting for payment/);
+    await row.getByRole('button', { name: 'Confirm payment' }).click();
+    await expect.poll(() => row.textContent()).toMatch(/paid/);
+    expect(Number((await tally.getBalance('invoiced')).available)).toBe(free + 1000);
+    await row.getByRole('button', { name: 'Refund' }).click();
+    const form = page.locator('#console-purchases form.refund');
+    await form.getByLabel('Refund amount (money; empty: all that is left)').fill('4.00');
+    await form.getByLabel('Reason').fill('invoice corrected');
+    await form.getByRole('button', { name: /^Refund pur_/ }).click();
+    await expect.poll(() => row.textContent()).toMatch(/partly refunded/);
+    expect(Number((await tally.getBalance('invoiced')).available)).toBe(free + 600);
+    await expect.poll(() => page.locator('#provider-events tbody tr').count()).toBeGreaterThan(0);
+    expect(await page.locator('#provider-events').textContent()).toMatch(/test.*payment\.succeeded.*applied/);
+    await page.screenshot({ path: `${SCREENSHOTS}console-purchases.png`, fullPage: true });
+    await page.close();
+  });
+
   it('finds an account, grants credits with a reason, and the customer sees the new balance', async () => {
     const before = Number((await tally.getBalance('demo-user')).available);
     const page = await newPage();

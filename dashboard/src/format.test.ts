@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roughCredits, roughDuration } from './format.ts';
+import { roughCredits, roughDuration, timesQuantity } from './format.ts';
 
 describe('figures as a person would say them', () => {
   it('rounds a burn rate to two decimals below 100 credits, to whole ones above, without a float', () => {
@@ -17,5 +17,14 @@ describe('figures as a person would say them', () => {
     expect(roughDuration('9.9')).toBe('about 9 days');
     expect(roughDuration('21')).toBe('about 3 weeks');
     expect(roughDuration('95')).toBe('about 3 months');
+  });
+});
+
+describe('the cost of a quantity, before paying', () => {
+  it('multiplies an exact decimal by a quantity without a float', () => {
+    expect(timesQuantity('16', 5)).toBe('80');
+    expect(timesQuantity('16.50', 3)).toBe('49.5');
+    expect(timesQuantity('0.1', 3)).toBe('0.3');
+    expect(timesQuantity('9.99', 100)).toBe('999');
   });
 });

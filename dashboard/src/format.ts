@@ -76,3 +76,15 @@ export function roughDuration(days: string): string {
   if (count < 365) return `about ${Math.round(count / 30)} months`;
   return 'more than a year';
 }
+
+/** An exact decimal times a whole quantity ("16.5" × 3 → "49.5"), without a float in between. */
+export function timesQuantity(amount: string, quantity: number): string {
+  const [whole = '0', fraction = ''] = amount.split('.');
+  const product = (BigInt(`${whole}${fraction}`) * BigInt(quantity))
+    .toString()
+    .padStart(fraction.length + 1, '0');
+  if (fraction.length === 0) return product;
+  const head = product.slice(0, product.length - fraction.length);
+  const tail = product.slice(product.length - fraction.length).replace(/0+$/, '');
+  return tail ? `${head}.${tail}` : head;
+}

@@ -11,7 +11,7 @@ import { Link, navigate, usePath } from './router.tsx';
 import './styles.css';
 
 /** Pages that come with later capabilities; the navigation already has their place. */
-const UPCOMING = ['Purchases', 'Auto-recharge', 'Teams', 'Creator earnings'];
+const UPCOMING = ['Teams', 'Creator earnings'];
 
 function App() {
   const [session, setSession] = useState<Session | null>(storedSession());
@@ -35,6 +35,9 @@ function App() {
               <a href="#balance">Balance</a>
               <a href="#estimate">Estimate</a>
               <a href="#history">Usage</a>
+              <a href="#buy-credits">Buy credits</a>
+              <a href="#purchases">Purchases</a>
+              <a href="#auto-recharge">Auto-recharge</a>
               <a href="#settings">Settings</a>
             </>
           ) : null}

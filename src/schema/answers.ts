@@ -504,8 +504,12 @@ export const packAnswer = z.strictObject({
 export const packListAnswer = z.strictObject({
   /** Names these terms: a purchase that sends it is refused once they change. */
   version: z.string(),
-  /** What one credit is worth, for showing credits beside money. */
-  credit_value: z.strictObject({ currency: z.string(), amount_minor_per_credit: z.string() }),
+  /** What one credit is worth, for showing credits beside money ("1 credit = USD 0.01"). */
+  credit_value: z.strictObject({
+    currency: z.string(),
+    amount_minor_per_credit: z.string(),
+    amount_per_credit: z.string(),
+  }),
   providers: z.array(z.string()),
   data: z.array(packAnswer),
 });

@@ -129,9 +129,9 @@ export const paymentsSchema = z
         cancel_url: z.url().describe('Where Checkout sends a customer who goes back.'),
         api: z
           .strictObject({
-            host: z.string(),
-            port: z.number().int().min(1).max(65_535),
-            protocol: z.enum(['http', 'https']).default('https'),
+            host: z.string().describe('The host name, e.g. 127.0.0.1.'),
+            port: z.number().int().min(1).max(65_535).describe('The port.'),
+            protocol: z.enum(['http', 'https']).default('https').describe('http for a local stand-in.'),
           })
           .optional()
           .describe('Another address for Stripe’s API (a local stand-in, in tests).'),

@@ -7,6 +7,7 @@
 import type { ResultCode } from '../domain/results.ts';
 import type { Problem } from '../http/problem.ts';
 import type {
+  AutoRechargeInput,
   ChargeInput,
   CreatePurchaseInput,
   EstimateInput,
@@ -27,7 +28,12 @@ import type { ApiKeyView } from '../service/access.ts';
 import type { EstimateView, RemainingView } from '../service/estimates.ts';
 import type { UsageView } from '../service/history.ts';
 import type { LimitView } from '../service/limits.ts';
-import type { PackListView, PurchaseView } from '../service/payments/views.ts';
+import type {
+  AutoRechargeView,
+  PackListView,
+  ProviderEventView,
+  PurchaseView,
+} from '../service/payments/views.ts';
 import type { PlanView } from '../service/plan-view.ts';
 import type { PriceTableView } from '../service/price-table.ts';
 import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
@@ -144,12 +150,6 @@ export class TallyClient {
   // meta and prices
   health = () => this.json<{ ok: true }>('GET', '/healthz');
   prices = () => this.json<PriceTableView>('GET', '/v1/prices');
-  /** Credit packs with their unit prices and discounts (public). */
-  packs = () => this.json<PackListView>('GET', '/v1/packs');
-  /** Buys a pack for an account (a customer token: its own). */
-  purchase = (body: CreatePurchaseInput, options?: WriteOptions) =>
-    this.json<PurchaseView>('POST', '/v1/purchases', { body, options });
-  getPurchase = (id: string) => this.json<PurchaseView>('GET', `/v1/purchases/${encodeURIComponent(id)}`);
   priceVersion = (version: number) => this.json<PriceTableView>('GET', `/v1/price-book/versions/${version}`);
   publishPriceBook = (body: PriceBookInput, options?: WriteOptions) =>
     this.json<PriceTableView>('POST', '/v1/price-book/versions', { body, options });
@@ -219,6 +219,33 @@ export class TallyClient {
       body,
       options,
     });
+
+  // packs and purchases
+  /** Credit packs with their unit prices and discounts (public). */
+  packs = () => this.json<PackListView>('GET', '/v1/packs');
+  /** Buys a pack for an account (a customer token: its own): paid at once, or pending at checkout_url. */
+  purchase = (body: CreatePurchaseInput, options?: WriteOptions) =>
+    this.json<PurchaseView>('POST', '/v1/purchases', { body, options });
+  getPurchase = (id: string) => this.json<PurchaseView>('GET', TallyClient.path('/v1/purchases/{id}', id));
+  accountPurchases = (account: string, query: { cursor?: string; limit?: number } = {}) =>
+    this.json<Page<PurchaseView>>('GET', TallyClient.path('/v1/accounts/{id}/purchases', account), { query });
+  /** Every account's purchases (the console), optionally of one status. */
+  allPurchases = (query: { status?: string; cursor?: string; limit?: number } = {}) =>
+    this.json<Page<PurchaseView>>('GET', '/v1/purchases', { query });
+  /** An operator's confirmation that a manual purchase was paid. */
+  confirmPurchase = (id: string, body: { reference?: string } = {}, options?: WriteOptions) =>
+    this.json<PurchaseView>('POST', TallyClient.path('/v1/purchases/{id}/confirm', id), { body, options });
+  refundPurchase = (id: string, body: { amount?: string; reason: string }, options?: WriteOptions) =>
+    this.json<PurchaseView>('POST', TallyClient.path('/v1/purchases/{id}/refund', id), { body, options });
+  autoRecharge = (account: string) =>
+    this.json<AutoRechargeView | null>('GET', TallyClient.path('/v1/accounts/{id}/auto-recharge', account));
+  setAutoRecharge = (account: string, body: Omit<AutoRechargeInput, 'account'>, options?: WriteOptions) =>
+    this.json<AutoRechargeView>('PUT', TallyClient.path('/v1/accounts/{id}/auto-recharge', account), {
+      body,
+      options,
+    });
+  /** The payment providers' events as received (the inbox). */
+  providerEvents = () => this.json<Page<ProviderEventView>>('GET', '/v1/providers/events');
 
   // runs
   estimate = (body: EstimateInput) => this.json<EstimateView>('POST', '/v1/estimates', { body });

@@ -11,7 +11,11 @@ describe('fair pricing (seed 001): a clear ratio, breakpoints, nothing that expi
   it('shows one credit as one cent and the volume breakpoints with their exact discounts', async () => {
     const { tally } = await openTestTally({ config: presets['fair-pricing'] });
     const packs = await tally.listPacks();
-    expect(packs.credit_value).toEqual({ currency: 'USD', amount_minor_per_credit: '1' });
+    expect(packs.credit_value).toEqual({
+      currency: 'USD',
+      amount_minor_per_credit: '1',
+      amount_per_credit: '0.01',
+    });
     const [thousand, ten_thousand] = packs.data;
     expect(thousand!.prices[0]).toMatchObject({ amount: '10', unit_price: '0.01' });
     expect(

@@ -1,7 +1,7 @@
 /**
  * The operator console: find an account and see its grants, reservations, charges and events;
- * grant, revoke, refund; the price book and its versions; plans; webhooks with their delivery
- * log; the audit trail.
+ * grant, revoke, refund; purchases (confirm, refund) and the payment providers' inbox; the price
+ * book and its versions; plans; webhooks with their delivery log; the audit trail.
  */
 import { useState } from 'react';
 import { describeError, type TallyClient } from '../api.ts';
@@ -9,6 +9,7 @@ import { Amount, Card, Empty, ErrorBox, Field, ItemList, useLoad } from '../comp
 import { credits, dateTime } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { PriceTable } from './prices.tsx';
+import { ConsolePurchasesCard, ProviderInboxCard } from './purchases.tsx';
 
 export function Console(props: { client: TallyClient; path: string }) {
   const account = /^\/console\/accounts\/([^/]+)/.exec(props.path)?.[1];
@@ -16,7 +17,7 @@ export function Console(props: { client: TallyClient; path: string }) {
   return (
     <>
       <nav className="subnav" aria-label="Console">
-        {['accounts', 'prices', 'plans', 'webhooks', 'audit'].map((name) => (
+        {['accounts', 'purchases', 'prices', 'plans', 'webhooks', 'audit'].map((name) => (
           <Link key={name} to={`/console/${name}`} current={section === name}>
             {name[0]!.toUpperCase() + name.slice(1)}
           </Link>
@@ -24,6 +25,12 @@ export function Console(props: { client: TallyClient; path: string }) {
       </nav>
       {account ? <AccountDetail client={props.client} account={decodeURIComponent(account)} /> : null}
       {!account && section === 'accounts' ? <Accounts client={props.client} /> : null}
+      {section === 'purchases' ? (
+        <>
+          <ConsolePurchasesCard client={props.client} />
+          <ProviderInboxCard client={props.client} />
+        </>
+      ) : null}
       {section === 'prices' ? <Prices client={props.client} /> : null}
       {section === 'plans' ? <Plans client={props.client} /> : null}
       {section === 'webhooks' ? <Webhooks client={props.client} /> : null}

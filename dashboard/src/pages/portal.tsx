@@ -9,6 +9,7 @@ import { type DailyUsage, UsageChart } from '../chart.tsx';
 import { Amount, Card, Empty, ErrorBox, Field, Meter, useLoad } from '../components.tsx';
 import { credits, date, dateTime, localDay, roughCredits, roughDuration, zoneName } from '../format.ts';
 import { PriceTable } from './prices.tsx';
+import { AutoRechargeCard, BuyCreditsCard, PurchaseHistoryCard } from './purchases.tsx';
 
 type Customer = Extract<Session, { kind: 'customer' }>;
 
@@ -33,7 +34,15 @@ export function Portal(props: { session: Customer; client: TallyClient }) {
       </div>
       <LimitsCard balance={balance.value} timezone={timezone} />
       <EstimateCard client={client} account={session.account} onRun={refresh} />
+      <BuyCreditsCard client={client} account={session.account} onBought={refresh} />
       <HistoryCard client={client} account={session.account} timezone={timezone} />
+      <PurchaseHistoryCard
+        client={client}
+        account={session.account}
+        timezone={timezone}
+        version={balance.value?.available}
+      />
+      <AutoRechargeCard client={client} account={session.account} onSaved={refresh} />
       <SettingsCard
         client={client}
         account={session.account}

@@ -1,6 +1,8 @@
 /** Reads of packs, purchases, auto-recharge settings and the provider-event inbox (SPEC C9). */
 import { periodContaining } from '../../domain/calendar.ts';
 import { formatDecimal } from '../../domain/decimal.ts';
+import { MICROS_PER_CREDIT } from '../../domain/limits.ts';
+import { moneyFor } from '../../domain/money.ts';
 import { TallyError } from '../../domain/results.ts';
 import type { PurchaseRow, PurchaseStatus, StoreTransaction } from '../../store/store.ts';
 import {
@@ -24,6 +26,7 @@ export async function listPacks(context: ReadContext): Promise<PackListView> {
   return packListView(context.config, {
     currency: book.credit_value.currency,
     amount_minor_per_credit: formatDecimal(book.credit_value.amount_minor_per_credit),
+    amount_per_credit: moneyFor(MICROS_PER_CREDIT, book.credit_value).amount,
   });
 }
 
