@@ -43,6 +43,44 @@ describe.each(dialects)('every command run twice writes the same (%s)', (dialect
     await tally.close();
   });
 
+  it('holds for purchases: payment, a confirmation repeated, refunds with clawback and debt, auto-recharge', async () => {
+    const store = checkingReplays(await stores[dialect]!());
+    const { tally } = await openTestTally({
+      store,
+      config: {
+        packs: [
+          { id: 'small', credits: 100, price: { USD: '1.00' }, bonus: { credits: 10 } },
+          { id: 'owed', credits: 100, price: { USD: '1.00' }, refund_policy: 'debt' },
+        ],
+        payments: { provider: 'test', providers: ['test', 'manual'] },
+        price_book: { operations: { run: { rates: { credits: '1' } } } },
+      },
+    });
+    await tally.putAccount({ id: 'buyer', kind: 'user' });
+    // Confirmed before its checkout is recorded. (Not `twice`: its two deliveries run at once, and
+    // one may commit between the other's rehearsal and its run, which this check cannot tell apart.)
+    const paid = await tally.purchase({ account: 'buyer', pack: 'small', test_card: 'out_of_order' });
+    await tally.charge({ account: 'buyer', operation: 'run', usage: { credits: 30 } });
+    await tally.refundPurchase({ purchase: paid.id, amount: '0.50', reason: 'replay check' });
+    const owed = await tally.purchase({ account: 'buyer', pack: 'owed', provider: 'manual' });
+    await tally.payments.confirm(owed.id, 'INV-1');
+    await tally.payments.confirm(owed.id, 'INV-1');
+    await tally.charge({ account: 'buyer', operation: 'run', usage: { credits: 120 } });
+    await tally.refundPurchase({ purchase: owed.id, reason: 'replay check' });
+    await tally.setAutoRecharge({
+      account: 'buyer',
+      enabled: true,
+      threshold: 50,
+      pack: 'small',
+      monthly_max: 220,
+    });
+    await tally.payments.processDue();
+    await tally.purchase({ account: 'buyer', pack: 'small', test_card: 'decline' });
+    expect(store.replays_checked).toBeGreaterThan(12);
+    expect((await tally.verify()).ok).toBe(true);
+    await tally.close();
+  });
+
   it('catches work that depends on something outside its transaction', async () => {
     const store = checkingReplays(await stores[dialect]!());
     let runs = 0;

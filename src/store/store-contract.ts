@@ -14,6 +14,7 @@ import { idempotencyContract } from './contract/idempotency.ts';
 import { journalContract } from './contract/journal.ts';
 import { plansContract } from './contract/plans.ts';
 import { priceBookContract } from './contract/price-book.ts';
+import { purchasesContract } from './contract/purchases.ts';
 import { runsContract } from './contract/runs.ts';
 import { transactionsContract } from './contract/transactions.ts';
 import type { Store } from './store.ts';
@@ -38,6 +39,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     idempotencyContract(() => store);
     accessContract(() => store);
     configurationContract(() => store);
+    purchasesContract(() => store);
     eventsContract(() => store);
     plansContract(() => store);
     priceBookContract(() => store);
