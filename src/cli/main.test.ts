@@ -140,9 +140,9 @@ describe('tally CLI', () => {
     const result = await run('prices', '--config', 'credit-ux');
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/pack\s+name\s+credits\s+bonus\s+price\s+per credit\s+discount/);
-    expect(result.out).toMatch(/regular\s+Regular\s+2000\s+USD 18\s+0\.009\s+10 %/);
-    expect(result.out).toMatch(/from 5\s+USD 16 each\s+0\.008\s+20 %/);
-    expect(result.out).toMatch(/studio\s+Studio\s+10000\s+\+1000 bonus\s+USD 80\s+0\.008\s+20 %/);
+    expect(result.out).toMatch(/regular\s+Regular\s+2000\s+USD 18\.00\s+0\.009\s+10 %/);
+    expect(result.out).toMatch(/from 5\s+USD 16\.00 each\s+0\.008\s+20 %/);
+    expect(result.out).toMatch(/studio\s+Studio\s+10000\s+\+1000 bonus\s+USD 80\.00\s+0\.008\s+20 %/);
     const json = JSON.parse((await run('prices', '--config', 'credit-ux', '--json')).out);
     expect(json.packs.data.map((pack: { id: string }) => pack.id)).toEqual(['try', 'regular', 'studio']);
   });

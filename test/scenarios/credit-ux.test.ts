@@ -19,7 +19,7 @@ describe('credit UX (seed 002): packages, bulk discounts, top-up and auto-rechar
       ['studio', '0.008', '20'],
     ]);
     // Bulk: five Regular packs at once cost 16 dollars each, 20 % under the Try pack per credit.
-    expect(packs[1]!.volume_tiers[0]!.prices[0]).toMatchObject({ amount: '16', discount_percent: '20' });
+    expect(packs[1]!.volume_tiers[0]!.prices[0]).toMatchObject({ amount: '16.00', discount_percent: '20' });
     // The Studio bonus never expires, and counts in its price per credit received.
     expect(packs[2]).toMatchObject({ bonus: { credits: '1000', expires_after_days: null } });
     expect(packs[2]!.prices[0]!.unit_price_with_bonus).toBe('0.007273');
@@ -30,7 +30,7 @@ describe('credit UX (seed 002): packages, bulk discounts, top-up and auto-rechar
     await tally.putAccount({ id: 'writer', kind: 'user' });
     // "Easy Top-Up": one call, paid at once by the demo's test provider.
     const top_up = await tally.purchase({ account: 'writer', pack: 'try' });
-    expect(top_up).toMatchObject({ status: 'paid', price: { amount: '5' } });
+    expect(top_up).toMatchObject({ status: 'paid', price: { amount: '5.00' } });
     // "Cost Per Action" and "Remaining Estimates" before the first draft.
     const estimate = await tally.estimate({
       account: 'writer',

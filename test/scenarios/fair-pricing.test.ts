@@ -17,7 +17,7 @@ describe('fair pricing (seed 001): a clear ratio, breakpoints, nothing that expi
       amount_per_credit: '0.01',
     });
     const [thousand, ten_thousand] = packs.data;
-    expect(thousand!.prices[0]).toMatchObject({ amount: '10', unit_price: '0.01' });
+    expect(thousand!.prices[0]).toMatchObject({ amount: '10.00', unit_price: '0.01' });
     expect(
       thousand!.volume_tiers.map((tier) => [
         tier.from_quantity,
@@ -44,7 +44,7 @@ describe('fair pricing (seed 001): a clear ratio, breakpoints, nothing that expi
     await tally.putAccount({ id: 'maker', kind: 'user' });
     const bought = await tally.purchase({ account: 'maker', pack: 'credits_1000', quantity: 10 });
     // The breakpoint at 10: 90 dollars for 10,000 credits, the price shown before paying.
-    expect(bought).toMatchObject({ status: 'paid', credits: '10000', price: { amount: '90' } });
+    expect(bought).toMatchObject({ status: 'paid', credits: '10000', price: { amount: '90.00' } });
     expect(bought.grant).toMatchObject({ expires_at: null });
     await tally.charge({
       account: 'maker',

@@ -34,13 +34,13 @@ describe('packs', () => {
     const plus = packs.data.find((pack) => pack.id === 'plus')!;
     expect(plus.prices.find((price) => price.currency === 'USD')).toEqual({
       currency: 'USD',
-      amount: '45',
+      amount: '45.00',
       unit_price: '0.009',
       unit_price_with_bonus: '0.008182',
       discount_percent: '10',
     });
     expect(plus.bonus).toEqual({ credits: '500', kind: 'bonus', expires_after_days: 90 });
-    expect(plus.volume_tiers[0]!.prices[0]).toMatchObject({ amount: '40', discount_percent: '20' });
+    expect(plus.volume_tiers[0]!.prices[0]).toMatchObject({ amount: '40.00', discount_percent: '20' });
     expect(packs.data[0]).toMatchObject({ id: 'starter', base: true });
   });
 });
@@ -55,7 +55,7 @@ describe('purchases', () => {
       bonus_credits: '500',
       provider: 'test',
     });
-    expect(purchase.price).toEqual({ currency: 'USD', amount: '45', amount_minor: 4500 });
+    expect(purchase.price).toEqual({ currency: 'USD', amount: '45.00', amount_minor: 4500 });
     expect(purchase.grant).toMatchObject({
       kind: 'purchased',
       amount: '5000',
@@ -76,7 +76,7 @@ describe('purchases', () => {
   it('prices a quantity at its volume tier and locks the price it was sold at', async () => {
     const { tally } = await open();
     const purchase = await tally.purchase({ account: 'ann', pack: 'plus', quantity: 3 });
-    expect(purchase.price.amount).toBe('120');
+    expect(purchase.price.amount).toBe('120.00');
     expect(purchase.credits).toBe('15000');
     const refused = await refusal(
       tally.purchase({ account: 'ann', pack: 'plus', packs_version: '000000000000' }),
@@ -158,7 +158,11 @@ describe('purchase refunds', () => {
     await tally.charge({ account: 'ann', operation: 'run', usage: { credits: 2750 } });
     const refunded = await tally.refundPurchase({ purchase: purchase.id, reason: 'customer asked' });
     expect(refunded.status).toBe('refunded');
-    expect(refunded.refunds[0]).toMatchObject({ clawed_back: '2750', debt: '0', amount: { amount: '45' } });
+    expect(refunded.refunds[0]).toMatchObject({
+      clawed_back: '2750',
+      debt: '0',
+      amount: { amount: '45.00' },
+    });
     expect((await tally.getBalance('ann')).available).toBe('0');
     expect((await tally.verify()).ok).toBe(true);
     const again = await refusal(tally.refundPurchase({ purchase: purchase.id, reason: 'twice' }));

@@ -1,7 +1,6 @@
 /** Packs, purchases and auto-recharge settings as the HTTP contract shapes them. */
 import type { z } from 'zod';
 import { formatCredits } from '../../domain/credits.ts';
-import { formatDecimal } from '../../domain/decimal.ts';
 import { currencyExponent } from '../../domain/money.ts';
 import {
   discountBasisPoints,
@@ -29,10 +28,17 @@ export type ProviderEventView = z.infer<typeof providerEventAnswer>;
 
 const exponentOf = (currency: string) => currencyExponent(currency) ?? 2;
 
+/** A price as prices are written: every digit of the minor unit ("45.00", "1500" yen). */
+function fixedMoney(amount_minor: bigint, exponent: number): string {
+  if (exponent === 0) return amount_minor.toString();
+  const digits = amount_minor.toString().padStart(exponent + 1, '0');
+  return `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
 export function moneyView(currency: string, amount_minor: bigint) {
   return {
     currency,
-    amount: formatDecimal({ units: amount_minor, scale: exponentOf(currency) }),
+    amount: fixedMoney(amount_minor, exponentOf(currency)),
     amount_minor: Number(amount_minor),
   };
 }
@@ -43,7 +49,7 @@ function priceView(pack: Pack, base: Pack, currency: string, each_minor: bigint)
   const base_minor = base.price_minor.get(currency);
   return {
     currency,
-    amount: formatDecimal({ units: each_minor, scale: exponent }),
+    amount: fixedMoney(each_minor, exponent),
     unit_price: unitPrice(each_minor, pack.credits_micros, exponent),
     unit_price_with_bonus: unitPrice(each_minor, packCreditsWithBonus(pack), exponent),
     discount_percent:
