@@ -2,7 +2,7 @@
  * Credit value and money (SPEC §1): what a credit is worth in a currency, and the money
  * equivalent of an amount of credits, shown beside every cost.
  */
-import { type Decimal, divideRounded, formatDecimal, pow10 } from './decimal.ts';
+import { type Decimal, divideRounded, formatDecimal, parseDecimal, pow10 } from './decimal.ts';
 import { RATE_DECIMALS_MAX } from './limits.ts';
 
 export interface CreditValue {
@@ -86,4 +86,15 @@ export function normalize(value: Decimal): Decimal {
     scale--;
   }
   return { units, scale };
+}
+
+/**
+ * Money written in major units ("9.99", 10) as minor units of `currency` (999), or undefined when
+ * it is not a positive amount with at most the currency's minor digits.
+ */
+export function parseMinorUnits(amount: string | number, currency: string): bigint | undefined {
+  const exponent = currencyExponent(currency) ?? 2;
+  const parsed = parseDecimal(amount, exponent);
+  if (!parsed.ok || parsed.value.units <= 0n) return undefined;
+  return parsed.value.units * pow10(exponent - parsed.value.scale);
 }

@@ -4,9 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { parseDecimal } from '../domain/decimal.ts';
 import { IDENTIFIER_LENGTH_MAX, PACKS_MAX, PURCHASE_QUANTITY_MAX } from '../domain/limits.ts';
-import { currencyExponent } from '../domain/money.ts';
+import { currencyExponent, parseMinorUnits } from '../domain/money.ts';
 import type { Pack } from '../domain/packs.ts';
 import { creditsField, identifierField } from './fields.ts';
 
@@ -23,16 +22,15 @@ const priceByCurrency = z
   .transform((prices, context) => {
     const minor = new Map<string, bigint>();
     for (const [currency, amount] of Object.entries(prices)) {
-      const exponent = currencyExponent(currency)!;
-      const parsed = parseDecimal(amount, exponent);
-      if (!parsed.ok || parsed.value.units <= 0n) {
+      const minor_units = parseMinorUnits(amount, currency);
+      if (minor_units === undefined) {
         context.addIssue({
           code: 'custom',
-          message: `${currency} ${amount} is not a positive price with at most ${exponent} decimals`,
+          message: `${currency} ${amount} is not a positive price with at most ${currencyExponent(currency)} decimals`,
         });
         return z.NEVER;
       }
-      minor.set(currency, parsed.value.units * 10n ** BigInt(exponent - parsed.value.scale));
+      minor.set(currency, minor_units);
     }
     if (minor.size === 0) {
       context.addIssue({ code: 'custom', message: 'a pack has a price in at least one currency' });

@@ -5,8 +5,7 @@
  * commands, never inside one (service/payments/payments.ts).
  */
 import { z } from 'zod';
-import { parseDecimal } from '../../domain/decimal.ts';
-import { currencyExponent } from '../../domain/money.ts';
+import { currencyExponent, parseMinorUnits } from '../../domain/money.ts';
 import { packCreditsWithBonus, smallestPackCovering } from '../../domain/packs.ts';
 import { TallyError } from '../../domain/results.ts';
 import {
@@ -28,6 +27,7 @@ import {
   newPurchase,
   payPurchase,
   purchaseGrants,
+  refundedMinor,
   refundPurchase,
 } from '../payments/purchase-ledger.ts';
 import { autoRechargeView, purchaseView } from '../payments/views.ts';
@@ -137,15 +137,14 @@ export const failPurchaseCommand = command({
 
 /** Money in the purchase's currency, major units → minor units; refused when finer than the minor unit. */
 export function minorUnits(amount: string | number, currency: string): bigint {
-  const exponent = currencyExponent(currency) ?? 2;
-  const parsed = parseDecimal(amount, exponent);
-  if (!parsed.ok || parsed.value.units <= 0n)
+  const minor_units = parseMinorUnits(amount, currency);
+  if (minor_units === undefined)
     throw new TallyError(
       'invalid_request',
-      `amount must be a positive amount of ${currency} with at most ${exponent} decimals`,
+      `amount must be a positive amount of ${currency} with at most ${currencyExponent(currency) ?? 2} decimals`,
       { errors: [{ field: 'amount', code: 'invalid_request', message: 'is not an amount of money' }] },
     );
-  return parsed.value.units * 10n ** BigInt(exponent - parsed.value.scale);
+  return minor_units;
 }
 
 export const refundPurchaseCommand = command({
@@ -307,8 +306,7 @@ export const receiveProviderEventCommand = command({
       } else if (action.kind === 'failed') {
         if (await failPurchase(session, purchase, action.outcome, action.reason)) outcome = 'applied';
       } else if (action.kind === 'refunded') {
-        const refunded_so_far = purchase.refunds.reduce((sum, refund) => sum + refund.amount_minor, 0n);
-        const more = BigInt(action.refunded_total_minor) - refunded_so_far;
+        const more = BigInt(action.refunded_total_minor) - refundedMinor(purchase);
         if (more > 0n && purchase.status !== 'refunded') {
           const result = await refundPurchase(session, engine.ids, purchase, {
             amount_minor: more,

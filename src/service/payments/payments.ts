@@ -26,6 +26,7 @@ import {
   resumeAutoRechargeCommand,
 } from '../commands/purchases.ts';
 import type { CommandOptions, Tally } from '../tally.ts';
+import { refundedMinor } from './purchase-ledger.ts';
 import { StripeProvider } from './stripe-provider.ts';
 import type { PurchaseView } from './views.ts';
 
@@ -145,8 +146,7 @@ export class Payments {
     const purchase = await this.row(input.purchase);
     if (purchase.provider !== 'stripe' || purchase.payment_id === null)
       return this.tally.run(refundPurchaseCommand, input, options);
-    const refundable =
-      purchase.amount_minor - purchase.refunds.reduce((sum, refund) => sum + refund.amount_minor, 0n);
+    const refundable = purchase.amount_minor - refundedMinor(purchase);
     const amount_minor =
       input.amount === undefined ? refundable : minorUnits(input.amount, purchase.currency);
     // Checked here before Stripe is asked, and again by the command under the account's lock.

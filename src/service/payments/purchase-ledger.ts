@@ -253,7 +253,7 @@ export async function refundPurchase(
       'purchase_not_refundable',
       `a purchase is refunded at most ${PURCHASE_REFUNDS_MAX} times`,
     );
-  const refunded_before = purchase.refunds.reduce((sum, refund) => sum + refund.amount_minor, 0n);
+  const refunded_before = refundedMinor(purchase);
   const refundable = purchase.amount_minor - refunded_before;
   const amount_minor = request.amount_minor ?? refundable;
   if (amount_minor <= 0n || amount_minor > refundable)
@@ -304,6 +304,10 @@ export async function refundPurchase(
   });
   return 'refunded';
 }
+
+/** Money refunded of a purchase so far, in minor units. */
+export const refundedMinor = (purchase: PurchaseRow): bigint =>
+  purchase.refunds.reduce((sum, refund) => sum + refund.amount_minor, 0n);
 
 /** Credits auto-recharge bought this calendar month, in the account's timezone. */
 export async function boughtThisMonth(session: AccountSession): Promise<bigint> {
