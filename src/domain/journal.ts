@@ -10,6 +10,10 @@
  * - `revoked`  credits taken back by the operator (and by a purchase's refund)
  * - `debt`     credits an account owes: a refunded purchase's credits that were already spent
  *              (refund policy `debt`), repaid from the next credits it receives
+ * - `creator`  creators' earnings: a run's share moves here from `consumed` in the runner's
+ *              chain, a refund takes it back the same way, and a payout moves it out in the
+ *              creator's own chain, so the book summed over all chains is what is still owed
+ * - `payout`   what was paid out to creators (in money, or as credits of a kind)
  *
  * Transactions of one account form a hash chain: each hash covers the transaction and the
  * previous hash, so an edited or deleted row breaks the chain where it was changed.
@@ -17,8 +21,27 @@
 import { createHash } from 'node:crypto';
 import { assert } from './assert.ts';
 
-export type Book = 'grant' | 'hold' | 'issued' | 'consumed' | 'expired' | 'revoked' | 'debt';
-export const BOOKS: readonly Book[] = ['grant', 'hold', 'issued', 'consumed', 'expired', 'revoked', 'debt'];
+export type Book =
+  | 'grant'
+  | 'hold'
+  | 'issued'
+  | 'consumed'
+  | 'expired'
+  | 'revoked'
+  | 'debt'
+  | 'creator'
+  | 'payout';
+export const BOOKS: readonly Book[] = [
+  'grant',
+  'hold',
+  'issued',
+  'consumed',
+  'expired',
+  'revoked',
+  'debt',
+  'creator',
+  'payout',
+];
 
 export type JournalTransactionType =
   | 'grant_issue'
@@ -32,7 +55,9 @@ export type JournalTransactionType =
   | 'charge'
   | 'refund'
   | 'purchase_refund'
-  | 'debt_repay';
+  | 'debt_repay'
+  | 'creator_reversal'
+  | 'creator_payout';
 
 export interface JournalEntry {
   book: Book;

@@ -96,6 +96,11 @@ export interface RunToPrice {
   model?: string | undefined;
   usage: ReadonlyMap<string, Decimal>;
   add_ons?: readonly string[] | undefined;
+  /**
+   * Whether the run is of someone else's work under a `premium` creator share: the premium is
+   * added to the exact price before the one rounding (creators.ts).
+   */
+  on_creator_work?: boolean | undefined;
 }
 
 const ONE: Decimal = { units: 1n, scale: 0 };
@@ -144,6 +149,18 @@ export function priceRun(operation: OperationPrice, run: RunToPrice): PriceResul
     const fee = operation.add_ons.get(add_on);
     if (!fee) return { ok: false, code: 'add_on_unknown', detail: `${operation.id} has no add-on ${add_on}` };
     addTerm(add_on, ONE, fee);
+  }
+
+  const share = operation.creator_share;
+  if (run.on_creator_work && share?.basis === 'premium' && sum_units > 0n) {
+    const premium = (sum_units * share.rate.units) / pow10(share.rate.scale);
+    sum_units += premium;
+    lines.push({
+      item: 'creator premium',
+      quantity: '1',
+      rate: formatDecimal(share.rate),
+      credits: exactCredits(premium),
+    });
   }
 
   const { mode, step_micros } = operation.rounding;

@@ -88,6 +88,20 @@ export const resultCodes = {
     title: 'A provider event of this id was already received with another body',
   },
   provider_failed: { status: 502, title: 'The payment provider refused or could not be reached' },
+  creator_not_found: { status: 422, title: 'The creator named for the run is not an account' },
+  payout_exceeds_payable: {
+    status: 409,
+    title: 'The payout is larger than what the creator earned past the hold, less what was paid',
+  },
+  payout_as_credits_unavailable: {
+    status: 422,
+    title: 'Payouts as credits need creators.earnings_kind in the configuration',
+  },
+  account_not_team: { status: 422, title: 'The account is not a team' },
+  member_not_found: { status: 404, title: 'No such member of the team' },
+  member_not_in_team: { status: 422, title: 'The member named is not a member of this team' },
+  member_is_team: { status: 422, title: 'A team member is a user account, not a team' },
+  team_needs_owner: { status: 409, title: 'A team keeps at least one owner' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ResultCode = keyof typeof resultCodes;

@@ -24,6 +24,7 @@ export const runMetadataAnswer = z.strictObject({
   project: z.string().optional(),
   app: z.string().optional(),
   author: z.string().optional(),
+  prompt: z.string().optional(),
   request_id: z.string().optional(),
   tags: z.array(z.string()).optional(),
 });
@@ -101,6 +102,18 @@ export const chargeAnswer = z.strictObject({
   metadata: runMetadataAnswer,
   /** Where the usage came from when Tally measured it (the metering proxy); null when the caller gave it. */
   usage_source: z.enum(['reported', 'counted', 'client_disconnected']).nullable(),
+  /**
+   * The creator of the prompt or app run and their share (SPEC C10): `amount` is what they keep
+   * of this charge after refunds took back `reversed`. Null when no creator earns of it.
+   */
+  creator: z
+    .strictObject({
+      account: z.string(),
+      amount: credits,
+      reversed: credits,
+      basis: z.enum(['cost', 'premium']),
+    })
+    .nullable(),
   created_at: time,
 });
 

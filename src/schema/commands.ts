@@ -65,6 +65,8 @@ const runFields = {
   model: identifierField.optional(),
   add_ons: z.array(identifierField).max(16).optional(),
   member: identifierField.optional(),
+  /** The creator of the prompt or app run (the same as metadata.author, which it fills in). */
+  creator: identifierField.optional(),
   metadata: runMetadataField.optional(),
 };
 

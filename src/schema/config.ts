@@ -160,6 +160,9 @@ const operationConfig = z.strictObject({
         .describe('`cost`: the share is carved out of what the user pays; `premium`: it is added on top.'),
       rate: decimalString(6, 'creator_share.rate').describe('The share, as a fraction (0.1: 10 %).'),
     })
+    .refine((share) => share.basis === 'premium' || share.rate.units <= 10n ** BigInt(share.rate.scale), {
+      message: 'a creator share of basis cost is at most 1 (all of the cost)',
+    })
     .optional()
     .describe(
       "The creator's share of a run on their prompt or app: carved out of the cost, or a premium on top.",

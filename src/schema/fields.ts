@@ -76,7 +76,10 @@ export const runMetadataField = z.strictObject({
   thread: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
   project: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
   app: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  /** The creator whose prompt or app the run is of (an account): their share follows the operation's creator_share. */
   author: identifierField.optional(),
+  /** The prompt run, for a creator's earnings by prompt. */
+  prompt: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
   request_id: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
   tags: z.array(z.string().max(IDENTIFIER_LENGTH_MAX)).max(TAGS_MAX).optional(),
 });

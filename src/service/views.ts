@@ -117,6 +117,12 @@ export function chargeView(row: ChargeRow, credit_value: CreditValue): ChargeVie
     member: row.member,
     metadata: row.metadata,
     usage_source: row.usage_source,
+    creator: row.creator && {
+      account: row.creator.account_id,
+      amount: formatCredits(row.creator.share_micros - row.creator.reversed_micros),
+      reversed: formatCredits(row.creator.reversed_micros),
+      basis: row.creator.basis,
+    },
     created_at: isoTime(row.created_at_ms),
   };
 }

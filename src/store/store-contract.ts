@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import { accessContract } from './contract/access.ts';
 import { accountsContract } from './contract/accounts.ts';
 import { configurationContract } from './contract/configuration.ts';
+import { creatorsContract } from './contract/creators.ts';
 import { eventsContract } from './contract/events.ts';
 import { grantsContract } from './contract/grants.ts';
 import { idempotencyContract } from './contract/idempotency.ts';
@@ -40,6 +41,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     accessContract(() => store);
     configurationContract(() => store);
     purchasesContract(() => store);
+    creatorsContract(() => store);
     eventsContract(() => store);
     plansContract(() => store);
     priceBookContract(() => store);

@@ -84,6 +84,8 @@ export interface RunMetadata {
   project?: string | undefined;
   app?: string | undefined;
   author?: string | undefined;
+  /** The prompt (or other work of its author) the run used: creators' earnings group by it. */
+  prompt?: string | undefined;
   request_id?: string | undefined;
   tags?: string[] | undefined;
 }
@@ -131,7 +133,18 @@ export interface ChargeRow {
   refunded_micros: bigint;
   /** Where the usage came from when Tally measured it (the proxy); null when the caller gave it. */
   usage_source: UsageSource | null;
+  /** The creator of the work run and their share of the charge (SPEC C10); null when none earns. */
+  creator: ChargeCreator | null;
   created_at_ms: number;
+}
+
+export interface ChargeCreator {
+  account_id: string;
+  basis: 'cost' | 'premium';
+  /** Booked from the charge to the creator, rounded down (domain/creators.ts). */
+  share_micros: bigint;
+  /** What refunds took back of the share. */
+  reversed_micros: bigint;
 }
 
 /** `reported` by the model's provider, `counted` from the streamed output, or counted until the client went. */
@@ -386,12 +399,49 @@ export interface ReservationStore {
 export interface ChargeStore {
   getCharge(id: string): Promise<ChargeRow | undefined>;
   insertCharge(row: ChargeRow): Promise<void>;
-  /** Writes refunded_micros of a charge; a value above its credits breaks an invariant and fails. */
+  /**
+   * Writes refunded_micros (and the creator's reversed share) of a charge; a value above its
+   * credits (or share) breaks an invariant and fails.
+   */
   updateCharge(row: ChargeRow): Promise<void>;
   insertRefund(row: RefundRow): Promise<void>;
   listCharges(filter: ChargeFilter, page: ChargePage): Promise<ChargeRow[]>;
   /** An account's charges created at or after `since_ms`, newest first, at most `limit`. */
   listRecentCharges(account_id: string, since_ms: number, limit: number): Promise<ChargeRow[]>;
+}
+
+/** A payout to a creator of what they earned (SPEC C10). */
+export interface CreatorPayoutRow {
+  account_id: string;
+  id: string;
+  amount_micros: bigint;
+  /** The amount in money at the credit value when it was paid. */
+  currency: string;
+  amount_minor: bigint;
+  reference: string | null;
+  /** Only earnings of charges before this instant (now − the hold) could be paid out. */
+  earned_before_ms: number;
+  created_at_ms: number;
+}
+
+/** What a creator earned, summed over their charges: the share booked and what refunds took back. */
+export interface CreatorEarningsSum {
+  share_micros: bigint;
+  reversed_micros: bigint;
+}
+
+/** Creators' earnings (read from the charges that name them) and their payouts. */
+export interface CreatorStore {
+  /** The creator's charges created in [from_ms, to_ms), oldest first, at most `limit`. */
+  listCreatorCharges(creator_id: string, from_ms: number, to_ms: number, limit: number): Promise<ChargeRow[]>;
+  /** The sums over the creator's charges created before `before_ms`. */
+  sumCreatorEarnings(creator_id: string, before_ms: number): Promise<CreatorEarningsSum>;
+  insertCreatorPayout(row: CreatorPayoutRow): Promise<void>;
+  /** Newest first. */
+  listCreatorPayouts(creator_id: string, limit: number): Promise<CreatorPayoutRow[]>;
+  sumCreatorPayouts(creator_id: string): Promise<bigint>;
+  /** Accounts that earned as creators, in id order, after `after`. */
+  listCreators(page: { after?: string | undefined; limit: number }): Promise<string[]>;
 }
 
 /** The journal: each account's hash-chained transactions. */
@@ -739,7 +789,8 @@ export interface StoreTransaction
     AuditStore,
     EventStore,
     WebhookStore,
-    PurchaseStore {}
+    PurchaseStore,
+    CreatorStore {}
 
 /** What a command tells the store ahead of running, so it can batch it well. */
 export interface CommandHint {

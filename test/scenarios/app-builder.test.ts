@@ -56,15 +56,29 @@ describe('app builder (seed 004)', () => {
       await tally.putAccount({ id, kind: 'user' });
       await tally.subscribe({ account: id, plan: 'free' });
     }
-    await tally.charge({
+    const run = await tally.charge({
       account: 'visitor',
       operation: 'ai.standard',
       usage: { input_tokens: 500, output_tokens: 200 },
       add_ons: ['web_search'],
       metadata: { app: 'recipe-finder', author: 'creator' },
     });
-    expect((await tally.getBalance('visitor')).available).toBe('982'); // 3 + 15 for web search
+    // 3 + 15 for web search = 18, and the creator's reward of 5 % on top: 18.9, rounded up once to 19.
+    expect(run.credits).toBe('19');
+    expect((await tally.getBalance('visitor')).available).toBe('981');
+    // The reward is the premium of what the visitor paid, rounded down: 19 × 0.05 ÷ 1.05.
+    expect(run.creator).toEqual({ account: 'creator', amount: '0.904761', reversed: '0', basis: 'premium' });
+    // It is earnings, not credits: the creator's own AI credits are theirs to use, untouched.
     expect((await tally.getBalance('creator')).available).toBe('1000');
+    // The creator running their own app pays the compute cost only.
+    const own = await tally.charge({
+      account: 'creator',
+      operation: 'ai.standard',
+      usage: { input_tokens: 500, output_tokens: 200 },
+      add_ons: ['web_search'],
+      metadata: { app: 'recipe-finder', author: 'creator' },
+    });
+    expect([own.credits, own.creator]).toEqual(['18', null]);
   });
 
   it('"See … which operations are consuming the most AI credits"', async () => {

@@ -3,6 +3,7 @@
  * charge a run whose cost is known in one step. These are not audited: each run is recorded with
  * the API key that made it in its reservation, its charge and the journal.
  */
+import { creatorShareMicros } from '../../domain/creators.ts';
 import { type Decimal, formatDecimal, minBigint } from '../../domain/decimal.ts';
 import { type Allocation, planDraw, splitSettlement } from '../../domain/drawdown.ts';
 import { type JournalEntry, move } from '../../domain/journal.ts';
@@ -12,7 +13,13 @@ import { TallyError } from '../../domain/results.ts';
 import type { RunScope } from '../../domain/spending.ts';
 import { chargeInput, releaseInput, reserveInput, settleInput } from '../../schema/commands.ts';
 import type { TallyConfig } from '../../schema/config.ts';
-import type { ChargeRow, ReservationRow, RunMetadata } from '../../store/store.ts';
+import type {
+  ChargeCreator,
+  ChargeRow,
+  ReservationRow,
+  RunMetadata,
+  StoreTransaction,
+} from '../../store/store.ts';
 import { AccountSession } from '../account-session.ts';
 import { limitStatuses } from '../limits.ts';
 import { announceLimitsReached, insufficientCredits, runPolicy } from '../policy.ts';
@@ -36,8 +43,62 @@ export function runScope(
 export const usageRecord = (usage: ReadonlyMap<string, Decimal>): Record<string, string> =>
   Object.fromEntries([...usage].map(([dimension, quantity]) => [dimension, formatDecimal(quantity)]));
 
-function runMetadata(metadata: RunMetadata | undefined): RunMetadata {
-  return Object.fromEntries(Object.entries(metadata ?? {}).filter(([, value]) => value !== undefined));
+function runMetadata(metadata: RunMetadata | undefined, creator: string | null = null): RunMetadata {
+  const kept = Object.fromEntries(Object.entries(metadata ?? {}).filter(([, value]) => value !== undefined));
+  return creator === null ? kept : { ...kept, author: creator };
+}
+
+/**
+ * The creator who earns of a run (SPEC C10): `creator` on the request, else `metadata.author`,
+ * when the operation shares with creators and the creator is not the runner (or the team member
+ * running). A creator named must be an account; where the operation has no share, the author is
+ * kept as metadata only.
+ */
+async function creatorOf(
+  transaction: StoreTransaction,
+  operation: OperationPrice,
+  run: {
+    account: string;
+    member?: string | undefined;
+    creator?: string | undefined;
+    metadata?: RunMetadata | undefined;
+  },
+): Promise<string | null> {
+  const creator = run.creator ?? run.metadata?.author;
+  if (creator === undefined || !operation.creator_share) return null;
+  if (creator === run.account || creator === run.member) return null;
+  if (!(await transaction.getAccount(creator))) {
+    throw new TallyError('creator_not_found', `no account ${creator} to credit as the creator of this run`);
+  }
+  return creator;
+}
+
+/** The creator's part of a charge and the journal entries that book it from `consumed`. */
+export function creatorPart(
+  operation: OperationPrice,
+  creator: string | null,
+  charge_micros: bigint,
+): { creator: ChargeCreator | null; entries: JournalEntry[] } {
+  const share = operation.creator_share;
+  if (creator === null || !share) return { creator: null, entries: [] };
+  const share_micros = creatorShareMicros(share, charge_micros);
+  return {
+    creator: { account_id: creator, basis: share.basis, share_micros, reversed_micros: 0n },
+    entries: creatorEntries(share_micros, 'consumed', 'creator'),
+  };
+}
+
+/** A movement between `consumed` and the `creator` book (a share, or its reversal). */
+export function creatorEntries(
+  amount_micros: bigint,
+  from: 'consumed' | 'creator',
+  to: 'consumed' | 'creator',
+): JournalEntry[] {
+  if (amount_micros === 0n) return [];
+  return [
+    { book: from, grant_id: null, reservation_id: null, amount_micros: -amount_micros },
+    { book: to, grant_id: null, reservation_id: null, amount_micros },
+  ];
 }
 
 export function operationOf(
@@ -111,15 +172,29 @@ async function heldReservation(
 /** Opens a new run's account and prices the run at the price book version in force there. */
 async function openPriced(
   { transaction, engine, environment }: Pick<CommandContext, 'transaction' | 'engine' | 'environment'>,
-  run: { account: string; operation: string; model?: string | undefined; add_ons?: string[] | undefined },
+  run: {
+    account: string;
+    operation: string;
+    model?: string | undefined;
+    add_ons?: string[] | undefined;
+    member?: string | undefined;
+    creator?: string | undefined;
+    metadata?: RunMetadata | undefined;
+  },
   usage: ReadonlyMap<string, Decimal>,
 ) {
   const session = await AccountSession.open(transaction, run.account, environment);
   const book = await engine.price_books.ofVersionInForce(transaction, session.price_version_in_force);
   const operation = operationOf(book.operations, run.operation);
-  const priced = priceRun(operation, { model: run.model, usage, add_ons: run.add_ons });
+  const creator = await creatorOf(transaction, operation, run);
+  const priced = priceRun(operation, {
+    model: run.model,
+    usage,
+    add_ons: run.add_ons,
+    on_creator_work: creator !== null,
+  });
   if (!priced.ok) throw new TallyError(priced.code, priced.detail);
-  return { session, book, operation, priced_micros: priced.micros };
+  return { session, book, operation, creator, priced_micros: priced.micros };
 }
 
 /** The account a command on a reservation works on, where this process made the reservation. */
@@ -133,7 +208,7 @@ export const reserveCommand = command({
   audited: false,
   account: (input) => input.account,
   run: async ({ transaction, now_ms, engine, environment, api_key_id }, request) => {
-    const { session, book, operation, priced_micros } = await openPriced(
+    const { session, book, operation, creator, priced_micros } = await openPriced(
       { transaction, engine, environment },
       request,
       request.usage ?? new Map(),
@@ -164,7 +239,8 @@ export const reserveCommand = command({
       price_version: book.version,
       allocations,
       usage: request.usage ? usageRecord(request.usage) : null,
-      metadata: runMetadata(request.metadata),
+      // The creator, checked here, is the run's author from now on: settling reads it back.
+      metadata: runMetadata(request.metadata, creator),
       expires_at_ms: now_ms + (request.ttl_seconds ?? RESERVATION_TTL_SECONDS_DEFAULT) * 1000,
       created_at_ms: now_ms,
       resolved_at_ms: null,
@@ -223,10 +299,16 @@ export const settleCommand = command({
     const { reservation, session } = await heldReservation(context, request.reservation);
     const book = await engine.price_books.get(transaction, reservation.price_version);
     const operation = operationOf(book.operations, reservation.operation);
+    const creator = await creatorOf(transaction, operation, {
+      account: reservation.account_id,
+      member: reservation.member ?? undefined,
+      metadata: reservation.metadata,
+    });
     const priced = priceRun(operation, {
       model: reservation.model ?? undefined,
       usage: request.usage,
       add_ons: reservation.add_ons,
+      on_creator_work: creator !== null,
     });
     if (!priced.ok) throw new TallyError(priced.code, priced.detail);
     const outcome: Outcome = request.outcome ?? 'succeeded';
@@ -256,6 +338,9 @@ export const settleCommand = command({
       allocations = [...used, ...drawn.allocations];
       uncollected_micros = drawn.uncollected_micros;
     }
+    const credits_micros = engine.config.overage === 'draw' ? cost_micros - uncollected_micros : within_hold;
+    const part = creatorPart(operation, creator, credits_micros);
+    entries.push(...part.entries);
     const charge: ChargeRow = {
       account_id: reservation.account_id,
       id: charge_id,
@@ -266,7 +351,7 @@ export const settleCommand = command({
       member: reservation.member,
       api_key_id: reservation.api_key_id,
       usage: usageRecord(request.usage),
-      credits_micros: engine.config.overage === 'draw' ? cost_micros - uncollected_micros : within_hold,
+      credits_micros,
       uncollected_micros,
       allocations,
       outcome,
@@ -274,6 +359,7 @@ export const settleCommand = command({
       metadata: reservation.metadata,
       refunded_micros: 0n,
       usage_source: request.usage_source ?? null,
+      creator: part.creator,
       created_at_ms: now_ms,
     };
     await transaction.insertCharge(charge);
@@ -308,7 +394,7 @@ export const chargeCommand = command({
   audited: false,
   account: (input) => input.account,
   run: async ({ transaction, now_ms, engine, environment, api_key_id }, request) => {
-    const { session, book, operation, priced_micros } = await openPriced(
+    const { session, book, operation, creator, priced_micros } = await openPriced(
       { transaction, engine, environment },
       request,
       request.usage,
@@ -338,13 +424,19 @@ export const chargeCommand = command({
       allocations,
       outcome,
       price_version: book.version,
-      metadata: runMetadata(request.metadata),
+      metadata: runMetadata(request.metadata, creator),
       refunded_micros: 0n,
       usage_source: null,
+      creator: null,
       created_at_ms: now_ms,
     };
+    const part = creatorPart(operation, creator, cost_micros);
+    charge.creator = part.creator;
     await transaction.insertCharge(charge);
-    await session.post('charge', charge.id, await session.takeFromGrants(allocations, 'consumed', null));
+    await session.post('charge', charge.id, [
+      ...(await session.takeFromGrants(allocations, 'consumed', null)),
+      ...part.entries,
+    ]);
     return chargeView(charge, book.credit_value);
   },
 });

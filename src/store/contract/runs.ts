@@ -79,6 +79,7 @@ export function runsContract(current: () => Store): void {
       metadata: { project: 'p' },
       refunded_micros: 0n,
       usage_source: 'reported' as const,
+      creator: null,
       created_at_ms: T0,
     };
     await store.transaction((tx) => tx.insertCharge(charge));
@@ -126,6 +127,7 @@ export function runsContract(current: () => Store): void {
         price_version: 1,
         refunded_micros: 0n,
         usage_source: null,
+        creator: null,
       };
       for (let index = 0; index < 5; index++) {
         await tx.insertCharge({

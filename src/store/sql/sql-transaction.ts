@@ -27,6 +27,7 @@ import type {
   ChargeFilter,
   ChargePage,
   ChargeRow,
+  CreatorPayoutRow,
   EventRow,
   GrantRow,
   IdempotencyRow,
@@ -186,6 +187,28 @@ function chargeFromRow(row: Row): ChargeRow {
     metadata: json(row.metadata_json),
     refunded_micros: bigint(row.refunded_micros),
     usage_source: nullableText(row.usage_source) as ChargeRow['usage_source'],
+    creator:
+      row.creator_account_id === null
+        ? null
+        : {
+            account_id: text(row.creator_account_id),
+            basis: text(row.creator_basis) as 'cost' | 'premium',
+            share_micros: bigint(row.creator_micros),
+            reversed_micros: bigint(row.creator_reversed_micros),
+          },
+    created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function creatorPayoutFromRow(row: Row): CreatorPayoutRow {
+  return {
+    account_id: text(row.account_id),
+    id: text(row.id),
+    amount_micros: bigint(row.amount_micros),
+    currency: text(row.currency),
+    amount_minor: bigint(row.amount_minor),
+    reference: nullableText(row.reference),
+    earned_before_ms: number(row.earned_before_ms),
     created_at_ms: number(row.created_at_ms),
   };
 }
@@ -828,12 +851,17 @@ export class SqlTransaction implements StoreTransaction {
     await this.write(
       `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json,
          credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros,
-         usage_source, created_at_ms)
+         usage_source, creator_account_id, creator_basis, creator_micros, creator_reversed_micros, created_at_ms)
        VALUES (@account_id, @id, @reservation_id, @operation, @model, @add_ons_json, @member, @api_key_id, @usage_json,
          @credits_micros, @uncollected_micros, @allocations_json, @outcome, @price_version, @metadata_json, @refunded_micros,
-         @usage_source, @created_at_ms)`,
+         @usage_source, @creator_account_id, @creator_basis, @creator_micros, @creator_reversed_micros, @created_at_ms)`,
       {
         ...row,
+        creator: undefined,
+        creator_account_id: row.creator?.account_id ?? null,
+        creator_basis: row.creator?.basis ?? null,
+        creator_micros: row.creator?.share_micros ?? 0n,
+        creator_reversed_micros: row.creator?.reversed_micros ?? 0n,
         add_ons_json: JSON.stringify(row.add_ons),
         usage_json: JSON.stringify(row.usage),
         allocations_json: encodeAllocations(row.allocations),
@@ -847,9 +875,20 @@ export class SqlTransaction implements StoreTransaction {
   }
   async updateCharge(row: ChargeRow) {
     await this.write(
-      'UPDATE charges SET refunded_micros = ? WHERE account_id = ? AND id = ? AND ? <= credits_micros',
-      [row.refunded_micros, row.account_id, row.id, row.refunded_micros],
-      { changes: 1, failure: `charge ${row.id} exists and its refunds stay within it` },
+      `UPDATE charges SET refunded_micros = ?, creator_reversed_micros = ?
+       WHERE account_id = ? AND id = ? AND ? <= credits_micros AND ? <= creator_micros`,
+      [
+        row.refunded_micros,
+        row.creator?.reversed_micros ?? 0n,
+        row.account_id,
+        row.id,
+        row.refunded_micros,
+        row.creator?.reversed_micros ?? 0n,
+      ],
+      {
+        changes: 1,
+        failure: `charge ${row.id} exists and its refunds stay within it and its creator's share`,
+      },
     );
   }
   async insertRefund(row: RefundRow) {
@@ -1453,6 +1492,72 @@ export class SqlTransaction implements StoreTransaction {
       error: nullableText(row.error),
       duration_ms: number(row.duration_ms),
     }));
+  }
+
+  // ── Creators (SPEC C10) ──────────────────────────────────────────────────────────────
+
+  async listCreatorCharges(creator_id: string, from_ms: number, to_ms: number, limit: number) {
+    return (
+      await this.all(
+        `SELECT * FROM charges WHERE creator_account_id = ? AND created_at_ms >= ? AND created_at_ms < ?
+         ORDER BY created_at_ms, id LIMIT ?`,
+        creator_id,
+        from_ms,
+        to_ms,
+        limit,
+      )
+    ).map(chargeFromRow);
+  }
+  async sumCreatorEarnings(creator_id: string, before_ms: number) {
+    const row = await this.one(
+      `SELECT COALESCE(SUM(creator_micros), 0) AS share, COALESCE(SUM(creator_reversed_micros), 0) AS reversed
+       FROM charges WHERE creator_account_id = ? AND created_at_ms < ?`,
+      creator_id,
+      before_ms,
+    );
+    return { share_micros: BigInt(row!.share as bigint), reversed_micros: BigInt(row!.reversed as bigint) };
+  }
+  async insertCreatorPayout(row: CreatorPayoutRow) {
+    await this.write(
+      `INSERT INTO creator_payouts (account_id, id, amount_micros, currency, amount_minor, reference, earned_before_ms, created_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        row.account_id,
+        row.id,
+        row.amount_micros,
+        row.currency,
+        row.amount_minor,
+        row.reference,
+        row.earned_before_ms,
+        row.created_at_ms,
+      ],
+    );
+  }
+  async listCreatorPayouts(creator_id: string, limit: number) {
+    return (
+      await this.all(
+        'SELECT * FROM creator_payouts WHERE account_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?',
+        creator_id,
+        limit,
+      )
+    ).map(creatorPayoutFromRow);
+  }
+  async sumCreatorPayouts(creator_id: string) {
+    const row = await this.one(
+      'SELECT COALESCE(SUM(amount_micros), 0) AS paid FROM creator_payouts WHERE account_id = ?',
+      creator_id,
+    );
+    return BigInt(row!.paid as bigint);
+  }
+  async listCreators(page: { after?: string | undefined; limit: number }) {
+    return (
+      await this.all(
+        `SELECT DISTINCT creator_account_id AS id FROM charges
+         WHERE creator_account_id IS NOT NULL AND creator_account_id > ? ORDER BY creator_account_id LIMIT ?`,
+        page.after ?? '',
+        page.limit,
+      )
+    ).map((row) => text(row.id));
   }
 
   // ── Purchases (SPEC C9) ──────────────────────────────────────────────────────────────

@@ -467,4 +467,29 @@ export const migrations: readonly string[] = [
   -- What the account owes: spent credits of a refunded purchase (refund policy debt).
   ALTER TABLE accounts ADD COLUMN debt_micros INTEGER NOT NULL DEFAULT 0 CHECK (debt_micros >= 0);
   `,
+  `
+  -- Creator revenue share (SPEC C10). A charge of a run on someone else's prompt or app names its
+  -- creator, the basis, the share booked to them and what refunds have taken back of it. The
+  -- earnings of a creator are read from these columns (charges_by_creator), under their lock
+  -- when a payout is bounded by them.
+  ALTER TABLE charges ADD COLUMN creator_account_id TEXT;
+  ALTER TABLE charges ADD COLUMN creator_basis TEXT CHECK (creator_basis IN ('cost', 'premium'));
+  ALTER TABLE charges ADD COLUMN creator_micros INTEGER NOT NULL DEFAULT 0 CHECK (creator_micros >= 0);
+  ALTER TABLE charges ADD COLUMN creator_reversed_micros INTEGER NOT NULL DEFAULT 0
+    CHECK (creator_reversed_micros >= 0 AND creator_reversed_micros <= creator_micros);
+  CREATE INDEX charges_by_creator ON charges (creator_account_id, created_at_ms) WHERE creator_account_id IS NOT NULL;
+  -- What was paid out to a creator; earned_before_ms is the hold's edge the payout was bounded by.
+  CREATE TABLE creator_payouts (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    id TEXT NOT NULL UNIQUE,
+    amount_micros INTEGER NOT NULL CHECK (amount_micros > 0),
+    currency TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+    reference TEXT,
+    earned_before_ms INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+  CREATE INDEX creator_payouts_by_time ON creator_payouts (account_id, created_at_ms);
+  `,
 ];
