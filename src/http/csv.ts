@@ -5,6 +5,7 @@
  * spreadsheet would otherwise run `=HYPERLINK(…)` or `+cmd|…` as a formula when the file opens.
  */
 import { stringify } from 'csv-stringify/sync';
+import type { EarningsView } from '../service/creators/statements.ts';
 import type { ChargeView } from '../service/views.ts';
 
 const COLUMNS: [string, (charge: ChargeView) => unknown][] = [
@@ -35,6 +36,38 @@ export function chargesCsv(charges: readonly ChargeView[]): string {
     {
       header: true,
       columns: COLUMNS.map(([name]) => name),
+      record_delimiter: 'windows',
+      escape_formulas: true,
+    },
+  );
+}
+
+/** A creator's statement as CSV: a line per group, then the totals and what is payable. */
+export function earningsCsv(statement: EarningsView): string {
+  const line = (
+    key: string,
+    row: Omit<EarningsView['groups'][number], 'key' | 'runs'>,
+    runs: number | string,
+  ) => [key, String(runs), row.gross, row.share, row.reversed, row.net, row.money.amount, row.money.currency];
+  const runs = statement.groups.reduce((sum, group) => sum + group.runs, 0);
+  return stringify(
+    [
+      ...statement.groups.map((group) => line(group.key, group, group.runs)),
+      line('total', statement, runs),
+      [
+        'payable',
+        '',
+        '',
+        '',
+        '',
+        statement.payable,
+        statement.payable_money.amount,
+        statement.payable_money.currency,
+      ],
+    ],
+    {
+      header: true,
+      columns: [statement.group_by, 'runs', 'gross', 'share', 'reversed', 'net', 'money', 'currency'],
       record_delimiter: 'windows',
       escape_formulas: true,
     },

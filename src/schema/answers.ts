@@ -587,3 +587,63 @@ export const providerEventAnswer = z.strictObject({
   outcome: z.enum(['applied', 'ignored', 'unmatched']),
   received_at: time,
 });
+
+/** One line of a creator's statement: the runs of a day, a prompt or an app. */
+export const earningsGroupAnswer = z.strictObject({
+  key: z.string(),
+  runs: z.number().int(),
+  /** What the runners paid for these runs. */
+  gross: credits,
+  /** The creator's share as booked. */
+  share: credits,
+  /** What refunds took back of it. */
+  reversed: credits,
+  /** share − reversed. */
+  net: credits,
+  money: moneyAnswer,
+});
+
+export const earningsAnswer = z.strictObject({
+  creator: z.string(),
+  from: nullableTime,
+  to: time,
+  group_by: z.enum(['day', 'prompt', 'app']),
+  groups: z.array(earningsGroupAnswer),
+  gross: credits,
+  share: credits,
+  reversed: credits,
+  net: credits,
+  /** The net in money at the credit value. */
+  money: moneyAnswer,
+  /**
+   * What may be paid out now, over all time: the net of runs older than the hold, less what
+   * was paid. Negative when refunds took back shares already paid (owed back from future earnings).
+   */
+  payable: credits,
+  payable_money: moneyAnswer,
+  /** The net of runs still within the hold (the refund window). */
+  in_hold: credits,
+  paid: credits,
+  hold_days: z.number().int(),
+});
+
+export const payoutAnswer = z.strictObject({
+  id: z.string(),
+  creator: z.string(),
+  amount: credits,
+  money: moneyAnswer,
+  as: z.enum(['money', 'credits']),
+  /** The grant the payout made, when paid as credits. */
+  grant_id: z.string().nullable(),
+  reference: z.string().nullable(),
+  /** Only earnings of runs before this instant could be paid. */
+  earned_before: time,
+  created_at: time,
+});
+
+export const creatorSummaryAnswer = z.strictObject({
+  creator: z.string(),
+  net: credits,
+  payable: credits,
+  paid: credits,
+});

@@ -135,6 +135,23 @@ export const usageInput = z.strictObject({
   group_by: z.enum(['day', 'operation', 'model', 'thread', 'project', 'member', 'outcome']).default('day'),
 });
 
+/** A creator's statement (SPEC C10): their earnings in a time range, grouped. */
+export const earningsInput = z.strictObject({
+  creator: identifierField,
+  from: timestampField.optional(),
+  to: timestampField.optional(),
+  group_by: z.enum(['day', 'prompt', 'app']).default('day'),
+});
+
+/** A payout of what a creator earned, bounded by what is payable (earnings past the hold, less payouts). */
+export const payoutInput = z.strictObject({
+  creator: identifierField,
+  amount: creditsField(),
+  reference: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
+  /** `money` (default): paid outside Tally, recorded here. `credits`: a grant of creators.earnings_kind. */
+  as: z.enum(['money', 'credits']).default('money'),
+});
+
 export const listEventsInput = z.strictObject({
   account: identifierField.optional(),
   type: z.string().max(IDENTIFIER_LENGTH_MAX).optional(),
@@ -285,3 +302,5 @@ export type AccountSettingsInput = z.input<typeof accountSettingsInput>;
 export type LimitInput = z.input<typeof limitInput>;
 export type ListChargesInput = z.input<typeof listChargesInput>;
 export type UsageInput = z.input<typeof usageInput>;
+export type EarningsInput = z.input<typeof earningsInput>;
+export type PayoutInput = z.input<typeof payoutInput>;

@@ -436,6 +436,30 @@ export const tallyConfigSchema = z.strictObject({
     .describe('The price book: its first version, or the next one when its prices change.'),
   packs: packsSchema,
   payments: paymentsSchema,
+  creators: z
+    .strictObject({
+      payout_hold_days: z
+        .number()
+        .int()
+        .min(0)
+        .max(365)
+        .default(14)
+        .describe(
+          'Earnings are payable only this many days after the run (the refund window): a refund within it takes the share back before it can be paid.',
+        ),
+      earnings_kind: z
+        .string()
+        .min(1)
+        .max(IDENTIFIER_LENGTH_MAX)
+        .optional()
+        .describe(
+          'When set, a payout may be taken as spendable credits of this kind (a non-expiring grant to the creator) instead of money.',
+        ),
+    })
+    .default({ payout_hold_days: 14 })
+    .describe(
+      "Creators' earnings (SPEC C10): when they become payable, and whether they may be paid as credits.",
+    ),
   proxy: z
     .strictObject({
       upstreams: z
@@ -481,6 +505,7 @@ export interface TallyConfig {
   /** Credit packs on sale (schema/packs.ts). */
   packs: PackCatalog;
   payments: PaymentsConfig;
+  creators: { payout_hold_days: number; earnings_kind: string | undefined };
 }
 
 /** Where the proxy sends a model's calls, and what prices them. */
@@ -761,6 +786,9 @@ export function compileConfig(input: unknown): TallyConfig {
     config.kinds,
     [...limits, ...[...plans.values()].flatMap((plan) => plan.limits)].flatMap((rule) => rule.kinds ?? []),
   );
+  if (config.creators.earnings_kind !== undefined) {
+    checkKinds('creators.earnings_kind', config.kinds, [config.creators.earnings_kind]);
+  }
   if (allowances.some((rule) => rule.period === 'billing_cycle')) {
     throw new ConfigError(
       'invalid configuration: billing_cycle allowances belong to plans, which have billing cycles',
@@ -778,6 +806,10 @@ export function compileConfig(input: unknown): TallyConfig {
     proxy: compileProxy(config.proxy),
     packs: compilePacks(config.packs, config.kinds, invalid),
     payments: compilePayments(config.payments, invalid),
+    creators: {
+      payout_hold_days: config.creators.payout_hold_days,
+      earnings_kind: config.creators.earnings_kind,
+    },
     // From the input as written: the document is stored as given, and compiled again from it.
     price_book_document: priceBookDocument(
       (input as { price_book?: unknown }).price_book ?? { operations: {} },

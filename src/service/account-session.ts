@@ -226,11 +226,12 @@ export class AccountSession {
 
   /**
    * Opens a new grant funded from a system book — `issued` for new credits, `consumed` for a
-   * refund that gives spent credits back — and posts the journal transaction that funds it.
+   * refund that gives spent credits back, `creator` for earnings paid out as credits — and
+   * posts the journal transaction that funds it.
    */
   async issueGrant(
     grant: NewGrant,
-    funding: { from: 'issued' | 'consumed'; type: JournalTransactionType; reference_id: string },
+    funding: { from: 'issued' | 'consumed' | 'creator'; type: JournalTransactionType; reference_id: string },
   ): Promise<GrantRow> {
     const row = await this.insertGrant(grant);
     await this.post(

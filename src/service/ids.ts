@@ -19,7 +19,9 @@ export type IdPrefix =
   | 'aud'
   /** A purchase, and a refund of one. */
   | 'pur'
-  | 'prf';
+  | 'prf'
+  /** A creator payout. */
+  | 'po';
 
 /** Random bytes drawn from the OS at a time: ulidx would otherwise ask once per character. */
 const RANDOM_POOL_BYTES = 4_096;

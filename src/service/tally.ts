@@ -13,6 +13,7 @@ import type {
   CreatePurchaseInput,
   IssueGrantInput,
   LimitInput,
+  PayoutInput,
   PutAccountInput,
   RefundInput,
   RefundPurchaseInput,
@@ -30,6 +31,7 @@ import { finishSessions, type SessionEnvironment } from './account-session.ts';
 import { type Clock, TestClock } from './clock.ts';
 import { accountSettingsCommand, putAccountCommand } from './commands/accounts.ts';
 import type { Command, CommandEngine } from './commands/command.ts';
+import { payoutCommand } from './commands/creators.ts';
 import { issueGrantCommand, revokeGrantCommand } from './commands/grants.ts';
 import { cancelSubscriptionCommand, putLimitCommand, subscribeCommand } from './commands/plans.ts';
 import { publishPriceBookCommand } from './commands/price-book.ts';
@@ -41,6 +43,7 @@ import { IdGenerator } from './ids.ts';
 import { bookDueWork, type DueWorkReport } from './jobs/due-work.ts';
 import { Payments } from './payments/payments.ts';
 import { PriceBooks } from './price-books.ts';
+import * as creator_reads from './reads/creators.ts';
 import * as purchase_reads from './reads/purchases.ts';
 import * as reads from './reads/reads.ts';
 import { ReservationAccounts } from './reservation-accounts.ts';
@@ -209,6 +212,7 @@ export class Tally implements reads.ReadContext {
     this.payments.refund(input, options);
   setAutoRecharge = (input: AutoRechargeInput, options: CommandOptions = {}) =>
     this.run(putAutoRechargeCommand, input, options);
+  payout = (input: PayoutInput, options: CommandOptions = {}) => this.run(payoutCommand, input, options);
 
   /** One audit entry for an operator action, in the transaction that made the change. */
   private async recordAudit(
@@ -267,6 +271,12 @@ export class Tally implements reads.ReadContext {
   priceTable: OmitContext<typeof reads.priceTable> = (...args) => reads.priceTable(this, ...args);
   estimate: OmitContext<typeof reads.estimate> = (...args) => reads.estimate(this, ...args);
   remaining: OmitContext<typeof reads.remaining> = (...args) => reads.remaining(this, ...args);
+  creatorEarnings: OmitContext<typeof creator_reads.creatorEarnings> = (...args) =>
+    creator_reads.creatorEarnings(this, ...args);
+  listPayouts: OmitContext<typeof creator_reads.listPayouts> = (...args) =>
+    creator_reads.listPayouts(this, ...args);
+  listCreators: OmitContext<typeof creator_reads.listCreators> = (...args) =>
+    creator_reads.listCreators(this, ...args);
   listPacks: OmitContext<typeof purchase_reads.listPacks> = (...args) =>
     purchase_reads.listPacks(this, ...args);
   getPurchase: OmitContext<typeof purchase_reads.getPurchase> = (...args) =>

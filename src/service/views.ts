@@ -6,16 +6,18 @@
 import type { z } from 'zod';
 import { grantState } from '../domain/balance.ts';
 import { formatCredits } from '../domain/credits.ts';
+import { formatDecimal } from '../domain/decimal.ts';
 import type { Allocation } from '../domain/drawdown.ts';
-import { type CreditValue, moneyFor } from '../domain/money.ts';
+import { type CreditValue, currencyExponent, moneyFor } from '../domain/money.ts';
 import type {
   accountAnswer,
   allocationAnswer,
   chargeAnswer,
   grantAnswer,
+  payoutAnswer,
   reservationAnswer,
 } from '../schema/answers.ts';
-import type { AccountRow, ChargeRow, GrantRow, ReservationRow } from '../store/store.ts';
+import type { AccountRow, ChargeRow, CreatorPayoutRow, GrantRow, ReservationRow } from '../store/store.ts';
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
@@ -123,6 +125,27 @@ export function chargeView(row: ChargeRow, credit_value: CreditValue): ChargeVie
       reversed: formatCredits(row.creator.reversed_micros),
       basis: row.creator.basis,
     },
+    created_at: isoTime(row.created_at_ms),
+  };
+}
+
+export type PayoutView = z.infer<typeof payoutAnswer>;
+
+/** A payout, with the money it was worth when it was paid (kept on the row). */
+export function payoutView(row: CreatorPayoutRow): PayoutView {
+  return {
+    id: row.id,
+    creator: row.account_id,
+    amount: formatCredits(row.amount_micros),
+    money: {
+      currency: row.currency,
+      amount_minor: Number(row.amount_minor),
+      amount: formatDecimal({ units: row.amount_minor, scale: currencyExponent(row.currency) ?? 2 }),
+    },
+    as: row.paid_as,
+    grant_id: row.grant_id,
+    reference: row.reference,
+    earned_before: isoTime(row.earned_before_ms),
     created_at: isoTime(row.created_at_ms),
   };
 }

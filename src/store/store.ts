@@ -46,7 +46,9 @@ export type GrantSource =
   | 'purchase'
   | 'refund'
   | 'compensation'
-  | 'promotion';
+  | 'promotion'
+  /** A creator's earnings paid out as credits (SPEC C10). */
+  | 'creator_earnings';
 
 export interface GrantRow {
   account_id: string;
@@ -418,6 +420,9 @@ export interface CreatorPayoutRow {
   /** The amount in money at the credit value when it was paid. */
   currency: string;
   amount_minor: bigint;
+  /** Paid in money outside Tally, or as a grant of creators.earnings_kind to the creator. */
+  paid_as: 'money' | 'credits';
+  grant_id: string | null;
   reference: string | null;
   /** Only earnings of charges before this instant (now − the hold) could be paid out. */
   earned_before_ms: number;
@@ -432,8 +437,15 @@ export interface CreatorEarningsSum {
 
 /** Creators' earnings (read from the charges that name them) and their payouts. */
 export interface CreatorStore {
-  /** The creator's charges created in [from_ms, to_ms), oldest first, at most `limit`. */
-  listCreatorCharges(creator_id: string, from_ms: number, to_ms: number, limit: number): Promise<ChargeRow[]>;
+  /**
+   * The creator's charges created in [from_ms, to_ms), oldest first by (created_at_ms, id), at
+   * most `limit`, after the charge `after` when given.
+   */
+  listCreatorCharges(
+    creator_id: string,
+    range: { from_ms: number; to_ms: number },
+    page: { limit: number; after?: { created_at_ms: number; id: string } | undefined },
+  ): Promise<ChargeRow[]>;
   /** The sums over the creator's charges created before `before_ms`. */
   sumCreatorEarnings(creator_id: string, before_ms: number): Promise<CreatorEarningsSum>;
   insertCreatorPayout(row: CreatorPayoutRow): Promise<void>;

@@ -109,4 +109,86 @@ describe('prompt marketplace (seed 000)', () => {
     const history = await tally.listCharges({ account: 'runner', app: 'n8n' });
     expect(history.data.map((charge) => charge.credits)).toEqual(['1']);
   });
+
+  it('"B runs A\'s prompt at an AI cost of 50 credits: B pays 50, A earns 5; A runs their own prompt and earns nothing"', async () => {
+    const { tally, clock } = await openTestTally({ config: PRESET, start: '2027-04-01T09:00:00Z' });
+    for (const id of ['author', 'runner']) await tally.putAccount({ id, kind: 'user' });
+    // 50,000 output tokens on gpt-4o at USD 10 per million = USD 0.50 = 50 credits.
+    const usage = { input_tokens: 0, output_tokens: 50_000 };
+    const by_runner = await tally.charge({
+      account: 'runner',
+      ...run,
+      usage,
+      metadata: { author: 'author', prompt: 'cover-letter' },
+    });
+    expect(by_runner.credits).toBe('50');
+    expect(by_runner.creator).toEqual({ account: 'author', amount: '5', reversed: '0', basis: 'cost' });
+    expect((await tally.getBalance('runner')).available).toBe('1950');
+    // Earnings are not spendable credits: the author's balance is their free 2,000.
+    expect((await tally.getBalance('author')).available).toBe('2000');
+
+    const own = await tally.charge({ account: 'author', ...run, usage, metadata: { author: 'author' } });
+    expect([own.credits, own.creator]).toEqual(['50', null]);
+
+    // A reserved run names its author the same way, with `creator`; a second run of the prompt.
+    const held = await tally.reserve({
+      account: 'runner',
+      ...run,
+      max_credits: '30',
+      creator: 'author',
+      metadata: { prompt: 'cover-letter' },
+    });
+    const settled = await tally.settle({
+      reservation: held.id,
+      usage: { input_tokens: 0, output_tokens: 20_000 },
+    });
+    expect(settled.creator).toMatchObject({ account: 'author', amount: '2' });
+
+    let statement = await tally.creatorEarnings({ creator: 'author', group_by: 'prompt' });
+    expect(statement).toMatchObject({
+      groups: [{ key: 'cover-letter', runs: 2, gross: '70', share: '7', reversed: '0', net: '7' }],
+      net: '7',
+      money: { currency: 'USD', amount: '0.07' },
+      // Within the 14-day refund window nothing is payable yet.
+      payable: '0',
+      in_hold: '7',
+    });
+    expect((await refusal(tally.payout({ creator: 'author', amount: '1' }))).code).toBe(
+      'payout_exceeds_payable',
+    );
+
+    // A refund of half the first run takes back half of the author's share of it, at once.
+    await tally.refundCharge({ charge: by_runner.id, amount: '25', reason: 'the output was cut off' });
+    expect((await tally.getCharge(by_runner.id)).creator).toMatchObject({ amount: '2.5', reversed: '2.5' });
+
+    clock.set('2027-04-15T09:00:01Z');
+    statement = await tally.creatorEarnings({ creator: 'author' });
+    expect(statement).toMatchObject({ net: '4.5', payable: '4.5', in_hold: '0', paid: '0' });
+    const payout = await tally.payout({ creator: 'author', amount: '4.5', reference: 'paypal 7731' });
+    expect(payout).toMatchObject({ amount: '4.5', money: { currency: 'USD', amount_minor: 5 }, as: 'money' });
+    expect((await refusal(tally.payout({ creator: 'author', amount: '0.01' }))).code).toBe(
+      'payout_exceeds_payable',
+    );
+
+    // A refund after the payout: the share already paid comes back as a negative line.
+    await tally.refundCharge({ charge: settled.id, reason: 'duplicate run' });
+    statement = await tally.creatorEarnings({ creator: 'author' });
+    expect(statement).toMatchObject({ net: '2.5', paid: '4.5', payable: '-2' });
+    expect(await tally.verify()).toMatchObject({ ok: true });
+  });
+
+  it('refuses a run credited to a creator who is not an account, and changes nothing', async () => {
+    const { tally } = await openTestTally({ config: PRESET });
+    await tally.putAccount({ id: 'runner', kind: 'user' });
+    const refused = await refusal(
+      tally.charge({
+        account: 'runner',
+        ...run,
+        usage: { input_tokens: 4000 },
+        metadata: { author: 'ghost' },
+      }),
+    );
+    expect(refused.code).toBe('creator_not_found');
+    expect((await tally.getBalance('runner')).available).toBe('2000');
+  });
 });

@@ -2,6 +2,7 @@
 
 import { accessRoutes } from './access.ts';
 import { accountsRoutes } from './accounts.ts';
+import { creatorsRoutes } from './creators.ts';
 import { eventsRoutes } from './events.ts';
 import { grantsRoutes } from './grants.ts';
 import { historyRoutes } from './history.ts';
@@ -28,4 +29,5 @@ export const routes: RouteDefinition[] = [
   ...eventsRoutes,
   ...proxyKeysRoutes,
   ...purchasesRoutes,
+  ...creatorsRoutes,
 ];

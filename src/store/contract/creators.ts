@@ -64,8 +64,22 @@ export function creatorsContract(store: () => Store): void {
       const read = await store().read(async (tx) => ({
         all: await tx.sumCreatorEarnings('alice', T0 + 10_000),
         before_second: await tx.sumCreatorEarnings('alice', T0 + 1_000),
-        charges: (await tx.listCreatorCharges('alice', T0, T0 + 10_000, 10)).map((row) => row.id),
-        from_second: (await tx.listCreatorCharges('alice', T0 + 1, T0 + 10_000, 10)).map((row) => row.id),
+        charges: (
+          await tx.listCreatorCharges('alice', { from_ms: T0, to_ms: T0 + 10_000 }, { limit: 10 })
+        ).map((row) => row.id),
+        from_second: (
+          await tx.listCreatorCharges('alice', { from_ms: T0 + 1, to_ms: T0 + 10_000 }, { limit: 10 })
+        ).map((row) => row.id),
+        after_first: (
+          await tx.listCreatorCharges(
+            'alice',
+            { from_ms: T0, to_ms: T0 + 10_000 },
+            { limit: 10, after: { created_at_ms: T0, id: 'ch_1' } },
+          )
+        ).map((row) => row.id),
+        until_second: (
+          await tx.listCreatorCharges('alice', { from_ms: T0, to_ms: T0 + 1_000 }, { limit: 10 })
+        ).map((row) => row.id),
         creators: await tx.listCreators({ limit: 10 }),
         after_alice: await tx.listCreators({ after: 'alice', limit: 10 }),
       }));
@@ -73,6 +87,8 @@ export function creatorsContract(store: () => Store): void {
       expect(read.before_second).toEqual({ share_micros: 5_000_000n, reversed_micros: 1_000_000n });
       expect(read.charges).toEqual(['ch_1', 'ch_2']);
       expect(read.from_second).toEqual(['ch_2']);
+      expect(read.after_first).toEqual(['ch_2']);
+      expect(read.until_second).toEqual(['ch_1']);
       expect(read.creators).toEqual(['alice', 'carol']);
       expect(read.after_alice).toEqual(['carol']);
     });
@@ -87,6 +103,8 @@ export function creatorsContract(store: () => Store): void {
             amount_micros: amount,
             currency: 'USD',
             amount_minor: amount / 1_000_000n,
+            paid_as: 'money',
+            grant_id: null,
             reference: index === 0 ? 'wire 1' : null,
             earned_before_ms: T0,
             created_at_ms: T0 + index,

@@ -207,6 +207,8 @@ function creatorPayoutFromRow(row: Row): CreatorPayoutRow {
     amount_micros: bigint(row.amount_micros),
     currency: text(row.currency),
     amount_minor: bigint(row.amount_minor),
+    paid_as: text(row.paid_as) as CreatorPayoutRow['paid_as'],
+    grant_id: nullableText(row.grant_id),
     reference: nullableText(row.reference),
     earned_before_ms: number(row.earned_before_ms),
     created_at_ms: number(row.created_at_ms),
@@ -1496,15 +1498,23 @@ export class SqlTransaction implements StoreTransaction {
 
   // ── Creators (SPEC C10) ──────────────────────────────────────────────────────────────
 
-  async listCreatorCharges(creator_id: string, from_ms: number, to_ms: number, limit: number) {
+  async listCreatorCharges(
+    creator_id: string,
+    range: { from_ms: number; to_ms: number },
+    page: { limit: number; after?: { created_at_ms: number; id: string } | undefined },
+  ) {
+    const after = page.after ?? { created_at_ms: range.from_ms, id: '' };
     return (
       await this.all(
-        `SELECT * FROM charges WHERE creator_account_id = ? AND created_at_ms >= ? AND created_at_ms < ?
+        `SELECT * FROM charges WHERE creator_account_id = ? AND created_at_ms < ?
+           AND (created_at_ms > ? OR (created_at_ms = ? AND id > ?))
          ORDER BY created_at_ms, id LIMIT ?`,
         creator_id,
-        from_ms,
-        to_ms,
-        limit,
+        range.to_ms,
+        after.created_at_ms,
+        after.created_at_ms,
+        after.id,
+        page.limit,
       )
     ).map(chargeFromRow);
   }
@@ -1519,14 +1529,17 @@ export class SqlTransaction implements StoreTransaction {
   }
   async insertCreatorPayout(row: CreatorPayoutRow) {
     await this.write(
-      `INSERT INTO creator_payouts (account_id, id, amount_micros, currency, amount_minor, reference, earned_before_ms, created_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO creator_payouts (account_id, id, amount_micros, currency, amount_minor, paid_as, grant_id, reference,
+         earned_before_ms, created_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         row.account_id,
         row.id,
         row.amount_micros,
         row.currency,
         row.amount_minor,
+        row.paid_as,
+        row.grant_id,
         row.reference,
         row.earned_before_ms,
         row.created_at_ms,

@@ -485,6 +485,8 @@ export const migrations: readonly string[] = [
     amount_micros INTEGER NOT NULL CHECK (amount_micros > 0),
     currency TEXT NOT NULL,
     amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+    paid_as TEXT NOT NULL CHECK (paid_as IN ('money', 'credits')),
+    grant_id TEXT,
     reference TEXT,
     earned_before_ms INTEGER NOT NULL,
     created_at_ms INTEGER NOT NULL,
