@@ -356,6 +356,8 @@ describe('HTTP API', () => {
         'post /v1/purchases',
         'get /v1/charges',
         'get /v1/charges/{id}',
+        'get /v1/creators/{id}/earnings',
+        'get /v1/creators/{id}/payouts',
         'get /v1/events',
         'get /v1/reservations/{id}',
         'post /v1/estimates',

@@ -10,10 +10,12 @@ import type {
   AutoRechargeInput,
   ChargeInput,
   CreatePurchaseInput,
+  EarningsInput,
   EstimateInput,
   IssueGrantInput,
   LimitInput,
   ListChargesInput,
+  PayoutInput,
   PutAccountInput,
   RefundInput,
   ReleaseInput,
@@ -25,6 +27,7 @@ import type {
 } from '../schema/commands.ts';
 import type { PriceBookInput } from '../schema/config.ts';
 import type { ApiKeyView } from '../service/access.ts';
+import type { EarningsView } from '../service/creators/statements.ts';
 import type { EstimateView, RemainingView } from '../service/estimates.ts';
 import type { UsageView } from '../service/history.ts';
 import type { LimitView } from '../service/limits.ts';
@@ -36,9 +39,10 @@ import type {
 } from '../service/payments/views.ts';
 import type { PlanView } from '../service/plan-view.ts';
 import type { PriceTableView } from '../service/price-table.ts';
+import type { CreatorSummaryView } from '../service/reads/creators.ts';
 import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
 import type { AuditView, BalanceView, RefundView } from '../service/tally.ts';
-import type { AccountView, ChargeView, GrantView, ReservationView } from '../service/views.ts';
+import type { AccountView, ChargeView, GrantView, PayoutView, ReservationView } from '../service/views.ts';
 import type { DeliveryView, EndpointView, EventView } from '../service/webhooks.ts';
 
 export class TallyApiError extends Error {
@@ -246,6 +250,21 @@ export class TallyClient {
     });
   /** The payment providers' events as received (the inbox). */
   providerEvents = () => this.json<Page<ProviderEventView>>('GET', '/v1/providers/events');
+
+  // creators
+  /** Every account that earned as a creator, with net, payable and paid (the console). */
+  creators = (query: { cursor?: string; limit?: number } = {}) =>
+    this.json<Page<CreatorSummaryView>>('GET', '/v1/creators', { query });
+  /** A creator's statement (a customer token: its own): by day, prompt or app, and what is payable. */
+  earnings = (creator: string, query: Omit<EarningsInput, 'creator'> = {}) =>
+    this.json<EarningsView>('GET', TallyClient.path('/v1/creators/{id}/earnings', creator), {
+      query: query as Record<string, string>,
+    });
+  payouts = (creator: string) =>
+    this.json<Page<PayoutView>>('GET', TallyClient.path('/v1/creators/{id}/payouts', creator));
+  /** Records a payout of at most what is payable (admin key). */
+  payout = (creator: string, body: Omit<PayoutInput, 'creator'>, options?: WriteOptions) =>
+    this.json<PayoutView>('POST', TallyClient.path('/v1/creators/{id}/payouts', creator), { body, options });
 
   // runs
   estimate = (body: EstimateInput) => this.json<EstimateView>('POST', '/v1/estimates', { body });

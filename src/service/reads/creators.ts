@@ -1,7 +1,9 @@
 /** Reads of creators' earnings and payouts (SPEC C10). */
 
+import type { z } from 'zod';
 import { formatCredits } from '../../domain/credits.ts';
 import { PAGE_SIZE_MAX } from '../../domain/limits.ts';
+import type { creatorSummaryAnswer } from '../../schema/answers.ts';
 import { type EarningsInput, earningsInput } from '../../schema/commands.ts';
 import { parseInput } from '../../schema/parse.ts';
 import { creatorStatement, type EarningsView, payableOf } from '../creators/statements.ts';
@@ -44,11 +46,13 @@ export async function listPayouts(
   });
 }
 
+export type CreatorSummaryView = z.infer<typeof creatorSummaryAnswer>;
+
 /** Every account that earned as a creator, with its net earnings, what is payable and what was paid (the console). */
 export async function listCreators(
   context: ReadContext,
   query: { cursor?: string | undefined; limit?: number | undefined },
-) {
+): Promise<{ data: CreatorSummaryView[]; next_cursor: string | null }> {
   const limit = Math.min(pageSize(query.limit), PAGE_SIZE_MAX);
   const now_ms = context.clock.now_ms();
   return context.store.read(async (transaction) => {
