@@ -21,7 +21,19 @@ const directory = mkdtempSync(join(tmpdir(), 'tally-multi-'));
 const config = join(directory, 'tally.config.yaml');
 writeFileSync(
   config,
-  'webhooks:\n  allow_loopback: true\nprice_book:\n  operations:\n    run:\n      rates: { credits: "1" }\n',
+  `webhooks:
+  allow_loopback: true
+# Earnings are payable at once here, so that payouts can race without moving a clock.
+creators:
+  payout_hold_days: 0
+price_book:
+  operations:
+    run:
+      rates: { credits: "1" }
+    prompt:
+      rates: { credits: "1" }
+      creator_share: { basis: cost, rate: "0.1" }
+`,
 );
 
 interface Process {
@@ -117,6 +129,29 @@ describe.runIf(dialects.includes('postgres'))('many processes on one PostgreSQL 
     expect(counts).toEqual({ ok: 4, refund_exceeds_charge: 16 });
     expect(await b!.client.getCharge(charge.id)).toMatchObject({ refunded: '1' });
     expect((await a!.client.balance('refunded')).available).toBe('10');
+  });
+
+  it('pays a creator at most what is payable: 20 payouts of 1 under their own keys against 5 earned, on two processes', async () => {
+    const [a, b] = processes;
+    for (const id of ['writer', 'reader']) await a!.client.putAccount(id, { kind: 'user' });
+    await a!.client.issueGrant('reader', { kind: 'purchased', amount: '100' });
+    // 50 credits of runs of the writer's prompt: 10 % is 5 credits earned.
+    for (let index = 0; index < 5; index++) {
+      await [a!, b!][index % 2]!.client.charge({
+        account: 'reader',
+        operation: 'prompt',
+        usage: { credits: 10 },
+        creator: 'writer',
+      });
+    }
+    const counts = await outcomes(
+      Array.from({ length: 20 }, (_, index) =>
+        [a!, b!][index % 2]!.client.payout('writer', { amount: '1' }, { idempotency_key: `payout-${index}` }),
+      ),
+    );
+    expect(counts).toEqual({ ok: 5, payout_exceeds_payable: 15 });
+    expect(await b!.client.earnings('writer')).toMatchObject({ net: '5', paid: '5', payable: '0' });
+    expect((await a!.client.payouts('writer')).data).toHaveLength(5);
   });
 
   it('revokes a grant once: 20 revocations under their own keys, on two processes', async () => {
