@@ -15,6 +15,12 @@ export interface RunScope {
   api_key: string | null;
 }
 
+/**
+ * The member a team's limit names when it applies to each member apart (SPEC C11): every
+ * member's own spend is measured against it, existing members as much as new ones.
+ */
+export const EACH_MEMBER = '*';
+
 /** One run's spend as a limit sees it: when, what, and from which kinds of grant. */
 export interface SpendRecord extends RunScope {
   at_ms: number;

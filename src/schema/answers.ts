@@ -647,3 +647,17 @@ export const creatorSummaryAnswer = z.strictObject({
   payable: credits,
   paid: credits,
 });
+
+/** A member of a team (SPEC C11), with their own limits by window. */
+export const memberAnswer = z.strictObject({
+  team: z.string(),
+  member: z.string(),
+  role: z.enum(['owner', 'admin', 'member']),
+  limits: z.strictObject({
+    day: credits.optional(),
+    month: credits.optional(),
+    billing_cycle: credits.optional(),
+  }),
+  joined_at: time,
+  updated_at: time,
+});

@@ -135,6 +135,23 @@ export const usageInput = z.strictObject({
   group_by: z.enum(['day', 'operation', 'model', 'thread', 'project', 'member', 'outcome']).default('day'),
 });
 
+/** A user's membership of a team, and their own limits by window (null removes one). */
+export const memberInput = z.strictObject({
+  team: identifierField,
+  member: identifierField,
+  role: z.enum(['owner', 'admin', 'member']),
+  /** Replaces the member's limits: windows left out have none. Omitted, the limits stay as they are. */
+  limits: z
+    .strictObject({
+      day: creditsField({ allow_zero: true }).optional(),
+      month: creditsField({ allow_zero: true }).optional(),
+      billing_cycle: creditsField({ allow_zero: true }).optional(),
+    })
+    .optional(),
+});
+
+export const removeMemberInput = z.strictObject({ team: identifierField, member: identifierField });
+
 /** A creator's statement (SPEC C10): their earnings in a time range, grouped. */
 export const earningsInput = z.strictObject({
   creator: identifierField,
@@ -194,6 +211,8 @@ export const limitInput = z.strictObject({
   kinds: z.array(identifierField).min(1).max(16).optional(),
   operations: z.array(z.string().min(1).max(IDENTIFIER_LENGTH_MAX)).min(1).max(32).optional(),
   member: identifierField.optional(),
+  /** On a team: the limit applies to each member apart, existing and new (shown as member `*`). */
+  each_member: z.boolean().optional(),
   project: z.string().min(1).max(IDENTIFIER_LENGTH_MAX).optional(),
   /** The id of an API key (key_…): a budget for what runs made with that key spend. */
   api_key: identifierField.optional(),
@@ -303,4 +322,5 @@ export type LimitInput = z.input<typeof limitInput>;
 export type ListChargesInput = z.input<typeof listChargesInput>;
 export type UsageInput = z.input<typeof usageInput>;
 export type EarningsInput = z.input<typeof earningsInput>;
+export type MemberInput = z.input<typeof memberInput>;
 export type PayoutInput = z.input<typeof payoutInput>;

@@ -48,6 +48,8 @@ export async function loadSnapshot(
   account_id: string,
   config: TallyConfig,
   now_ms: number,
+  /** The team member the estimate is for: limits on each member are measured for them. */
+  member: string | null = null,
 ): Promise<AccountSnapshot> {
   const account = await transaction.getAccount(account_id);
   if (!account) throw new TallyError('account_not_found', `no account ${account_id}`);
@@ -66,6 +68,7 @@ export async function loadSnapshot(
       subscription,
       await transaction.listAccountLimits(account_id),
       now_ms,
+      member,
     ),
     premium: premiumWithoutSubscription(grants, subscription, now_ms),
     subscription,

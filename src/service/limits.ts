@@ -9,6 +9,7 @@ import { formatCredits } from '../domain/credits.ts';
 import type { DrawCap } from '../domain/drawdown.ts';
 import type { LimitRule } from '../domain/plans.ts';
 import {
+  EACH_MEMBER,
   limitAppliesTo,
   limitWindow,
   type RunScope,
@@ -115,8 +116,14 @@ export async function limitStatuses(
   subscription: SubscriptionRow | undefined,
   account_limits: readonly AccountLimitRow[],
   now_ms: number,
+  /** The team member a run is of: a limit on each member is measured for them. */
+  member: string | null = null,
 ): Promise<LimitStatus[]> {
-  const limits = effectiveLimits(config, account_limits, subscription);
+  const limits = effectiveLimits(config, account_limits, subscription).map((limit) =>
+    limit.rule.member === EACH_MEMBER && member !== null
+      ? { ...limit, rule: { ...limit.rule, member } }
+      : limit,
+  );
   if (limits.length === 0) return [];
   const cycle =
     subscription?.status === 'active'

@@ -13,6 +13,7 @@ import type {
   CreatePurchaseInput,
   IssueGrantInput,
   LimitInput,
+  MemberInput,
   PayoutInput,
   PutAccountInput,
   RefundInput,
@@ -38,6 +39,7 @@ import { publishPriceBookCommand } from './commands/price-book.ts';
 import { putAutoRechargeCommand } from './commands/purchases.ts';
 import { refundChargeCommand } from './commands/refunds.ts';
 import { chargeCommand, releaseCommand, reserveCommand, settleCommand } from './commands/runs.ts';
+import { putMemberCommand, removeMemberCommand } from './commands/teams.ts';
 import { canonicalJson, type KeyLookup, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
 import { bookDueWork, type DueWorkReport } from './jobs/due-work.ts';
@@ -46,6 +48,7 @@ import { PriceBooks } from './price-books.ts';
 import * as creator_reads from './reads/creators.ts';
 import * as purchase_reads from './reads/purchases.ts';
 import * as reads from './reads/reads.ts';
+import * as team_reads from './reads/teams.ts';
 import { ReservationAccounts } from './reservation-accounts.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
 import { Webhooks } from './webhooks.ts';
@@ -213,6 +216,10 @@ export class Tally implements reads.ReadContext {
   setAutoRecharge = (input: AutoRechargeInput, options: CommandOptions = {}) =>
     this.run(putAutoRechargeCommand, input, options);
   payout = (input: PayoutInput, options: CommandOptions = {}) => this.run(payoutCommand, input, options);
+  putMember = (input: MemberInput, options: CommandOptions = {}) =>
+    this.run(putMemberCommand, input, options);
+  removeMember = (team: string, member: string, options: CommandOptions = {}) =>
+    this.run(removeMemberCommand, { team, member }, options);
 
   /** One audit entry for an operator action, in the transaction that made the change. */
   private async recordAudit(
@@ -271,6 +278,9 @@ export class Tally implements reads.ReadContext {
   priceTable: OmitContext<typeof reads.priceTable> = (...args) => reads.priceTable(this, ...args);
   estimate: OmitContext<typeof reads.estimate> = (...args) => reads.estimate(this, ...args);
   remaining: OmitContext<typeof reads.remaining> = (...args) => reads.remaining(this, ...args);
+  listMembers: OmitContext<typeof team_reads.listMembers> = (...args) =>
+    team_reads.listMembers(this, ...args);
+  teamsOf: OmitContext<typeof team_reads.teamsOf> = (...args) => team_reads.teamsOf(this, ...args);
   creatorEarnings: OmitContext<typeof creator_reads.creatorEarnings> = (...args) =>
     creator_reads.creatorEarnings(this, ...args);
   listPayouts: OmitContext<typeof creator_reads.listPayouts> = (...args) =>

@@ -456,6 +456,30 @@ export interface CreatorStore {
   listCreators(page: { after?: string | undefined; limit: number }): Promise<string[]>;
 }
 
+export type TeamRole = 'owner' | 'admin' | 'member';
+
+/** A user account's membership of a team account (SPEC C11). */
+export interface TeamMemberRow {
+  /** The team. */
+  account_id: string;
+  member_id: string;
+  role: TeamRole;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** Teams' members. */
+export interface TeamStore {
+  getTeamMember(team_id: string, member_id: string): Promise<TeamMemberRow | undefined>;
+  /** Inserts or updates (role, updated_at) a membership. */
+  putTeamMember(row: TeamMemberRow): Promise<void>;
+  deleteTeamMember(team_id: string, member_id: string): Promise<void>;
+  /** In member id order. */
+  listTeamMembers(team_id: string): Promise<TeamMemberRow[]>;
+  /** The teams a user belongs to. */
+  listTeamsOf(member_id: string): Promise<TeamMemberRow[]>;
+}
+
 /** The journal: each account's hash-chained transactions. */
 export interface JournalStore {
   /** Appends a transaction and moves the account's chain head; the head must be where the transaction says it was. */
@@ -719,6 +743,8 @@ export interface SubscriptionStore {
 export interface LimitStore {
   listAccountLimits(account_id: string): Promise<AccountLimitRow[]>;
   putAccountLimit(row: AccountLimitRow): Promise<void>;
+  /** Removes the limit of the row's account, setter and id (nothing when there is none). */
+  deleteAccountLimit(row: AccountLimitRow): Promise<void>;
   getLimitReachedWindow(account_id: string, limit_id: string): Promise<number | undefined>;
   putLimitReachedWindow(account_id: string, limit_id: string, window_start_ms: number): Promise<void>;
 }
@@ -802,7 +828,8 @@ export interface StoreTransaction
     EventStore,
     WebhookStore,
     PurchaseStore,
-    CreatorStore {}
+    CreatorStore,
+    TeamStore {}
 
 /** What a command tells the store ahead of running, so it can batch it well. */
 export interface CommandHint {

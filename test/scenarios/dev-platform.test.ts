@@ -153,6 +153,10 @@ describe('developer platform (seed 003) on examples/dev-platform.yaml', () => {
     });
     expect(bundle.expires_at).toBeNull();
     for (const member of ['ana', 'ben']) {
+      await tally.putAccount({ id: member, kind: 'user' });
+      await tally.putMember({ team: 'acme', member, role: member === 'ana' ? 'owner' : 'member' });
+    }
+    for (const member of ['ana', 'ben']) {
       await tally.charge({
         account: 'acme',
         member,
@@ -167,5 +171,72 @@ describe('developer platform (seed 003) on examples/dev-platform.yaml', () => {
     ]);
     // 50,000 custom plan credits + 2,500 bundle + 5 daily − 6 used.
     expect((await tally.getBalance('acme')).available).toBe('52499');
+  });
+
+  it('"Shared credits across team members": a member with a monthly limit of 150 on a team pool is refused at 150, while the other members go on', async () => {
+    const { tally } = await openTestTally({ config: PRESET, start: '2026-06-03T09:00:00Z' });
+    await tally.putAccount({ id: 'acme', kind: 'team' });
+    await tally.issueGrant({ account: 'acme', kind: 'bonus', amount: '1000', reason: 'team bundle' });
+    for (const id of ['ana', 'ben', 'cat']) await tally.putAccount({ id, kind: 'user' });
+    await tally.putMember({ team: 'acme', member: 'ana', role: 'owner' });
+    await tally.putMember({ team: 'acme', member: 'ben', role: 'member', limits: { month: '150' } });
+    await tally.putMember({ team: 'acme', member: 'cat', role: 'admin' });
+
+    // 100,000 input tokens of chat at 0.0003 = 30 credits a question.
+    const question = { operation: 'chat.question', usage: { input_tokens: 100_000, output_tokens: 0 } };
+    for (let index = 0; index < 5; index++)
+      await tally.charge({ account: 'acme', member: 'ben', ...question });
+    const refused = await refusal(tally.charge({ account: 'acme', member: 'ben', ...question }));
+    expect(refused.code).toBe('insufficient_credits');
+    expect(refused.extensions.blocked_by).toEqual([
+      expect.objectContaining({
+        kind: 'limit',
+        limit_id: 'member:ben:month',
+        resets_at: '2026-07-01T00:00:00.000Z',
+      }),
+    ]);
+    // The pool has plenty left, and the others go on.
+    for (const member of ['ana', 'cat']) await tally.charge({ account: 'acme', member, ...question });
+    // 1,000 + the team's 5 daily credits − 7 questions of 30.
+    expect((await tally.getBalance('acme')).available).toBe('795');
+    const usage = await tally.usage({ account: 'acme', group_by: 'member' });
+    expect(usage.groups.map((group) => [group.key, group.credits])).toEqual([
+      ['ana', '30'],
+      ['ben', '150'],
+      ['cat', '30'],
+    ]);
+
+    // A limit the team sets on each member applies to the members it already has, at once.
+    await tally.putLimit({
+      account: 'acme',
+      id: 'per_member',
+      window: 'month',
+      max: '60',
+      each_member: true,
+    });
+    await tally.charge({ account: 'acme', member: 'cat', ...question });
+    const capped = await refusal(tally.charge({ account: 'acme', member: 'cat', ...question }));
+    expect(capped.extensions.blocked_by).toEqual([expect.objectContaining({ limit_id: 'per_member' })]);
+    await tally.charge({ account: 'acme', member: 'ana', ...question });
+    expect((await tally.estimate({ account: 'acme', member: 'ana', ...question })).affordable).toBe(false);
+
+    // Someone outside the team cannot spend its pool; the last owner cannot leave.
+    await tally.putAccount({ id: 'eve', kind: 'user' });
+    expect((await refusal(tally.charge({ account: 'acme', member: 'eve', ...question }))).code).toBe(
+      'member_not_in_team',
+    );
+    expect((await refusal(tally.removeMember('acme', 'ana'))).code).toBe('team_needs_owner');
+    expect((await refusal(tally.putMember({ team: 'acme', member: 'ana', role: 'member' }))).code).toBe(
+      'team_needs_owner',
+    );
+    await tally.putMember({ team: 'acme', member: 'cat', role: 'owner' });
+    await tally.removeMember('acme', 'ana');
+    expect((await tally.listMembers('acme')).data.map((row) => [row.member, row.role, row.limits])).toEqual([
+      ['ben', 'member', { month: '150' }],
+      ['cat', 'owner', {}],
+    ]);
+    expect((await refusal(tally.charge({ account: 'acme', member: 'ana', ...question }))).code).toBe(
+      'member_not_in_team',
+    );
   });
 });

@@ -1,6 +1,7 @@
 /** Plans, subscriptions and limits (SPEC C7, C8). */
 import { formatCredits } from '../../domain/credits.ts';
 import { TallyError } from '../../domain/results.ts';
+import { EACH_MEMBER } from '../../domain/spending.ts';
 import { accountIdInput, putLimitInput, subscriptionInput } from '../../schema/commands.ts';
 import { AccountSession } from '../account-session.ts';
 import { effectiveLimits, limitKey, limitView } from '../limits.ts';
@@ -38,6 +39,17 @@ export const putLimitCommand = command({
   account: (input) => input.account,
   run: async ({ transaction, now_ms, engine, environment }, request) => {
     const session = await AccountSession.open(transaction, request.account, environment);
+    if (request.each_member && session.account.kind !== 'team') {
+      throw new TallyError(
+        'account_not_team',
+        `a limit on each member is for teams; ${request.account} is a user`,
+      );
+    }
+    if (request.each_member && request.member !== undefined) {
+      throw new TallyError('invalid_request', 'give member or each_member, not both', {
+        errors: [{ field: 'each_member', code: 'invalid_request', message: 'cannot be given with member' }],
+      });
+    }
     const set_by = request.set_by === 'customer' ? 'customer' : 'operator';
     if (set_by === 'customer') {
       const managed = effectiveLimits(engine.config, session.account_limits, session.subscription).find(
@@ -58,7 +70,7 @@ export const putLimitCommand = command({
       max_micros: request.max,
       kinds: request.kinds ?? null,
       operations: request.operations ?? null,
-      member: request.member ?? null,
+      member: request.each_member ? EACH_MEMBER : (request.member ?? null),
       project: request.project ?? null,
       api_key: request.api_key ?? null,
       updated_at_ms: now_ms,

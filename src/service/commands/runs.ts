@@ -23,6 +23,7 @@ import type {
 import { AccountSession } from '../account-session.ts';
 import { limitStatuses } from '../limits.ts';
 import { announceLimitsReached, insufficientCredits, runPolicy } from '../policy.ts';
+import { checkTeamMember } from '../teams.ts';
 import { chargeView, isoTime, reservationView } from '../views.ts';
 import { type CommandContext, type CommandEngine, command } from './command.ts';
 
@@ -111,15 +112,18 @@ export function operationOf(
 }
 
 /** Every limit of the session's account with what is used of it now. */
-export const statusesOf = (config: TallyConfig) => (session: AccountSession) =>
-  limitStatuses(
-    session.transaction,
-    config,
-    session.account,
-    session.subscription,
-    session.account_limits,
-    session.now_ms,
-  );
+export const statusesOf =
+  (config: TallyConfig, member: string | null = null) =>
+  (session: AccountSession) =>
+    limitStatuses(
+      session.transaction,
+      config,
+      session.account,
+      session.subscription,
+      session.account_limits,
+      session.now_ms,
+      member,
+    );
 
 /** Draws a run's credits past its entitlement and limits, or refuses with every reason it cannot. */
 async function drawForRun(
@@ -136,7 +140,7 @@ async function drawForRun(
     operation,
     model,
     run,
-    statusesOf(engine.config),
+    statusesOf(engine.config, run.member),
   );
   const plan = planDraw(await session.drawableGrants(), operation.id, amount_micros, session.now_ms, caps);
   if (!plan.ok) throw insufficientCredits(amount_micros, plan, context);
@@ -184,6 +188,7 @@ async function openPriced(
   usage: ReadonlyMap<string, Decimal>,
 ) {
   const session = await AccountSession.open(transaction, run.account, environment);
+  await checkTeamMember(transaction, session.account, run.member);
   const book = await engine.price_books.ofVersionInForce(transaction, session.price_version_in_force);
   const operation = operationOf(book.operations, run.operation);
   const creator = await creatorOf(transaction, operation, run);
@@ -272,7 +277,7 @@ async function drawExcess(
     operation,
     reservation.model,
     runScope(operation.id, reservation, reservation.api_key_id),
-    statusesOf(engine.config),
+    statusesOf(engine.config, reservation.member),
   );
   let uncollected_micros = 0n;
   let plan = planDraw(grants, operation.id, excess_micros, now_ms, caps);

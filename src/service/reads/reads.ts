@@ -39,6 +39,7 @@ import { type PlanView, planView } from '../plan-view.ts';
 import type { PriceBooks } from '../price-books.ts';
 import { type PriceTableView, priceTableView } from '../price-table.ts';
 import { type SubscriptionView, subscriptionView } from '../subscriptions.ts';
+import { checkTeamMember } from '../teams.ts';
 import {
   type AccountView,
   accountView,
@@ -455,7 +456,14 @@ export async function estimate(
     const now_ms = context.clock.now_ms();
     const book = await context.price_books.inForceAt(transaction, now_ms);
     const operation = operationOf(book.operations, request.operation);
-    const snapshot = await loadSnapshot(transaction, request.account, context.config, now_ms);
+    await checkTeamMember(transaction, await existingAccount(transaction, request.account), request.member);
+    const snapshot = await loadSnapshot(
+      transaction,
+      request.account,
+      context.config,
+      now_ms,
+      request.member ?? null,
+    );
     return buildEstimate(request, operation, book, snapshot, context.config, now_ms, options.api_key_id);
   });
 }

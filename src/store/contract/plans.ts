@@ -109,6 +109,10 @@ export function plansContract(current: () => Store): void {
     expect((await store.transaction((tx) => tx.openAccountForUpdate('alice', T0)))?.account_limits).toEqual(
       both,
     );
+    // Removing the customer's leaves the operator's of the same id.
+    await store.transaction((tx) => tx.deleteAccountLimit(customer));
+    expect(await store.read((tx) => tx.listAccountLimits('alice'))).toEqual([{ ...limit, max_micros: 9n }]);
+    await store.transaction((tx) => tx.putAccountLimit(customer));
     expect(await store.read((tx) => tx.getLimitReachedWindow('alice', 'my_cap'))).toBeUndefined();
     await store.transaction((tx) => tx.putLimitReachedWindow('alice', 'my_cap', T0));
     await store.transaction((tx) => tx.putLimitReachedWindow('alice', 'my_cap', T0 + 5));

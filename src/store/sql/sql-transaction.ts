@@ -42,6 +42,7 @@ import type {
   StoredConfiguration,
   StoreTransaction,
   SubscriptionRow,
+  TeamMemberRow,
   WebhookAttemptRow,
   WebhookDeliveryRow,
   WebhookEndpointRow,
@@ -197,6 +198,16 @@ function chargeFromRow(row: Row): ChargeRow {
             reversed_micros: bigint(row.creator_reversed_micros),
           },
     created_at_ms: number(row.created_at_ms),
+  };
+}
+
+function teamMemberFromRow(row: Row): TeamMemberRow {
+  return {
+    account_id: text(row.account_id),
+    member_id: text(row.member_id),
+    role: text(row.role) as TeamMemberRow['role'],
+    created_at_ms: number(row.created_at_ms),
+    updated_at_ms: number(row.updated_at_ms),
   };
 }
 
@@ -1278,6 +1289,22 @@ export class SqlTransaction implements StoreTransaction {
     return (await this.all(ACCOUNT_LIMITS, account_id)).map(accountLimitFromRow);
   }
 
+  async deleteAccountLimit(row: AccountLimitRow) {
+    const copy = await this.workingCopy(row.account_id);
+    if (copy)
+      copy.opened.account_limits = withRow(
+        copy.opened.account_limits,
+        row,
+        false,
+        byLimitKey,
+        (a, b) => a.id === b.id && a.set_by === b.set_by,
+      );
+    await this.write('DELETE FROM account_limits WHERE account_id = ? AND set_by = ? AND id = ?', [
+      row.account_id,
+      row.set_by,
+      row.id,
+    ]);
+  }
   async putAccountLimit(row: AccountLimitRow) {
     const copy = await this.workingCopy(row.account_id);
     if (copy)
@@ -1571,6 +1598,44 @@ export class SqlTransaction implements StoreTransaction {
         page.limit,
       )
     ).map((row) => text(row.id));
+  }
+
+  // ── Teams (SPEC C11) ────────────────────────────────────────────────────────────────
+
+  async getTeamMember(team_id: string, member_id: string) {
+    const row = await this.one(
+      'SELECT * FROM team_members WHERE account_id = ? AND member_id = ?',
+      team_id,
+      member_id,
+    );
+    return row && teamMemberFromRow(row);
+  }
+  async putTeamMember(row: TeamMemberRow) {
+    await this.write(
+      `INSERT INTO team_members (account_id, member_id, role, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (account_id, member_id) DO UPDATE SET role = excluded.role, updated_at_ms = excluded.updated_at_ms`,
+      [row.account_id, row.member_id, row.role, row.created_at_ms, row.updated_at_ms],
+    );
+  }
+  async deleteTeamMember(team_id: string, member_id: string) {
+    await this.write(
+      'DELETE FROM team_members WHERE account_id = ? AND member_id = ?',
+      [team_id, member_id],
+      {
+        changes: 1,
+        failure: `${member_id} is a member of ${team_id}`,
+      },
+    );
+  }
+  async listTeamMembers(team_id: string) {
+    return (
+      await this.all('SELECT * FROM team_members WHERE account_id = ? ORDER BY member_id', team_id)
+    ).map(teamMemberFromRow);
+  }
+  async listTeamsOf(member_id: string) {
+    return (
+      await this.all('SELECT * FROM team_members WHERE member_id = ? ORDER BY account_id', member_id)
+    ).map(teamMemberFromRow);
   }
 
   // ── Purchases (SPEC C9) ──────────────────────────────────────────────────────────────

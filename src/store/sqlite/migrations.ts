@@ -494,4 +494,18 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX creator_payouts_by_time ON creator_payouts (account_id, created_at_ms);
   `,
+  `
+  -- Team members (SPEC C11): user accounts that spend from a team account's pool. Their own
+  -- limits are the team's account limits scoped to them (account_limits.member), so they are
+  -- checked in the transaction that draws from the pool, like every limit.
+  CREATE TABLE team_members (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    member_id TEXT NOT NULL REFERENCES accounts (id),
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, member_id)
+  ) STRICT;
+  CREATE INDEX team_members_by_member ON team_members (member_id);
+  `,
 ];
