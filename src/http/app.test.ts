@@ -344,6 +344,8 @@ describe('HTTP API', () => {
         'get /v1/accounts/{id}/balance',
         'get /v1/accounts/{id}/grants',
         'get /v1/accounts/{id}/limits',
+        'get /v1/accounts/{id}/members',
+        'get /v1/accounts/{id}/teams',
         'get /v1/accounts/{id}/proxy-keys',
         'get /v1/accounts/{id}/remaining',
         'get /v1/accounts/{id}/reservations',

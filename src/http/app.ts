@@ -194,6 +194,7 @@ function routeHandler(route: RouteDefinition, tally: Tally, test_clock: TestCloc
             replayed = true;
           },
         },
+        member_scope: principal?.kind === 'customer' ? (principal.member ?? undefined) : undefined,
         ownAccount: (account, not_found = 'account_not_found') => {
           if (principal?.kind === 'customer' && account !== principal.account)
             throw new TallyError(not_found);

@@ -229,6 +229,8 @@ export const customerTokenAnswer = z.strictObject({
   /** Null when a retry replays the minting: a credential is shown once. */
   token: z.string().nullable(),
   account: z.string(),
+  /** The team member the token is for: it sees the team's balance and their own runs only. */
+  member: z.string().nullable(),
   expires_at: time,
 });
 

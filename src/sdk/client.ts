@@ -15,6 +15,7 @@ import type {
   IssueGrantInput,
   LimitInput,
   ListChargesInput,
+  MemberInput,
   PayoutInput,
   PutAccountInput,
   RefundInput,
@@ -42,6 +43,7 @@ import type { PriceTableView } from '../service/price-table.ts';
 import type { CreatorSummaryView } from '../service/reads/creators.ts';
 import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
 import type { AuditView, BalanceView, RefundView } from '../service/tally.ts';
+import type { MemberView } from '../service/teams.ts';
 import type { AccountView, ChargeView, GrantView, PayoutView, ReservationView } from '../service/views.ts';
 import type { DeliveryView, EndpointView, EventView } from '../service/webhooks.ts';
 
@@ -189,8 +191,9 @@ export class TallyClient {
       'POST',
       TallyClient.path('/v1/accounts/{id}/tokens/revoke', account),
     );
-  customerToken = (account: string, body: { ttl_seconds?: number } = {}) =>
-    this.json<{ token: string; account: string; expires_at: string }>(
+  /** A customer token for the account; on a team, `member` makes it a member's (their own runs only). */
+  customerToken = (account: string, body: { ttl_seconds?: number; member?: string } = {}) =>
+    this.json<{ token: string; account: string; member: string | null; expires_at: string }>(
       'POST',
       TallyClient.path('/v1/accounts/{id}/tokens', account),
       {
@@ -250,6 +253,30 @@ export class TallyClient {
     });
   /** The payment providers' events as received (the inbox). */
   providerEvents = () => this.json<Page<ProviderEventView>>('GET', '/v1/providers/events');
+
+  // teams
+  /** Adds a user to a team or changes their role and own limits (write key). */
+  putMember = (
+    team: string,
+    member: string,
+    body: Omit<MemberInput, 'team' | 'member'>,
+    options?: WriteOptions,
+  ) =>
+    this.json<MemberView>('PUT', TallyClient.path('/v1/accounts/{id}/members/{member}', team, member), {
+      body,
+      options,
+    });
+  removeMember = (team: string, member: string, options?: WriteOptions) =>
+    this.json<MemberView & { removed: true }>(
+      'DELETE',
+      TallyClient.path('/v1/accounts/{id}/members/{member}', team, member),
+      { options },
+    );
+  members = (team: string) =>
+    this.json<{ data: MemberView[] }>('GET', TallyClient.path('/v1/accounts/{id}/members', team));
+  /** The teams a user belongs to. */
+  teamsOf = (account: string) =>
+    this.json<{ data: MemberView[] }>('GET', TallyClient.path('/v1/accounts/{id}/teams', account));
 
   // creators
   /** Every account that earned as a creator, with net, payable and paid (the console). */

@@ -24,7 +24,8 @@ import { isoTime } from './views.ts';
 
 export type Principal =
   | { kind: 'key'; key_id: string; scope: KeyScope }
-  | { kind: 'customer'; account: string; expires_at_ms: number }
+  /** `member`: a token minted for a team member sees the team's balance and only their own runs. */
+  | { kind: 'customer'; account: string; member: string | null; expires_at_ms: number }
   /** An end user's key for the metering proxy (`pk_…`): it pays from its account, and calls nothing else. */
   | { kind: 'proxy'; account: string; proxy_key_id: string };
 
@@ -45,6 +46,8 @@ interface TokenClaims {
   issued_at_ms?: number;
   /** The secret key that minted it (null when the library or CLI did). */
   key?: string | null;
+  /** The team member it was minted for, when the account is a team. */
+  member?: string;
 }
 
 export function scopeAllows(scope: KeyScope, needed: KeyScope): boolean {
@@ -350,6 +353,8 @@ export class Access {
     minted_by: string | null = null,
     /** Inside a command's transaction, the signing secret is read (or made) in it. */
     transaction?: StoreTransaction,
+    /** The team member it is for (checked by the caller to be one). */
+    member: string | null = null,
   ) {
     if (!Number.isInteger(ttl_seconds) || ttl_seconds < 1 || ttl_seconds > CUSTOMER_TOKEN_TTL_SECONDS_MAX) {
       throw new TallyError(
@@ -359,11 +364,18 @@ export class Access {
     }
     const issued_at_ms = this.clock.now_ms();
     const expires_at_ms = issued_at_ms + ttl_seconds * 1000;
-    const claims: TokenClaims = { account, expires_at_ms, issued_at_ms, key: minted_by };
+    const claims: TokenClaims = {
+      account,
+      expires_at_ms,
+      issued_at_ms,
+      key: minted_by,
+      ...(member === null ? {} : { member }),
+    };
     const payload = base64url(JSON.stringify(claims));
     return {
       token: `ct_${payload}.${transaction ? signed(payload, await signingSecretIn(transaction, this.clock.now_ms())) : await this.sign(payload)}`,
       account,
+      member,
       expires_at: isoTime(expires_at_ms),
     };
   }
@@ -383,7 +395,12 @@ export class Access {
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;
       if (claims.expires_at_ms <= this.clock.now_ms()) return undefined;
       if (await this.isRevoked(claims)) return undefined;
-      return { kind: 'customer', account: claims.account, expires_at_ms: claims.expires_at_ms };
+      return {
+        kind: 'customer',
+        account: claims.account,
+        member: claims.member ?? null,
+        expires_at_ms: claims.expires_at_ms,
+      };
     }
     return undefined;
   }

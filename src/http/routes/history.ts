@@ -21,9 +21,11 @@ export const historyRoutes: RouteDefinition[] = [
     customer: true,
     query: chargesQuery,
     answer: pageAnswer(chargeAnswer),
-    handle: async ({ tally, query, ownAccount }) => {
-      const { format, ...filter } = checkedInput(chargesQuery, query);
-      ownAccount(filter.account);
+    handle: async ({ tally, query, ownAccount, member_scope }) => {
+      const { format, ...asked } = checkedInput(chargesQuery, query);
+      ownAccount(asked.account);
+      // A team member's token sees their own runs of the team, whatever member the query names.
+      const filter = { ...asked, member: member_scope ?? asked.member };
       if (format !== 'csv') return tally.listCharges(filter);
       const { limit: _limit, cursor: _cursor, ...all } = filter;
       return new Response(chargesCsv(await tally.exportCharges(all)), {
@@ -44,9 +46,10 @@ export const historyRoutes: RouteDefinition[] = [
     customer: true,
     query: usageQuery,
     answer: usageAnswer,
-    handle: ({ tally, params, query, ownAccount }) => {
+    handle: ({ tally, params, query, ownAccount, member_scope }) => {
       ownAccount(params.id);
-      return tally.usage({ ...checkedInput(usageQuery, query), account: params.id! });
+      const usage = checkedInput(usageQuery, query);
+      return tally.usage({ ...usage, account: params.id!, member: member_scope ?? usage.member });
     },
   },
 ];

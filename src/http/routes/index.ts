@@ -13,6 +13,7 @@ import { proxyKeysRoutes } from './proxy-keys.ts';
 import { purchasesRoutes } from './purchases.ts';
 import type { RouteDefinition } from './route.ts';
 import { runsRoutes } from './runs.ts';
+import { teamsRoutes } from './teams.ts';
 
 export type { RouteContext, RouteDefinition } from './route.ts';
 export { testClockRoutes } from './test-clock.ts';
@@ -30,4 +31,5 @@ export const routes: RouteDefinition[] = [
   ...proxyKeysRoutes,
   ...purchasesRoutes,
   ...creatorsRoutes,
+  ...teamsRoutes,
 ];

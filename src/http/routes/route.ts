@@ -28,6 +28,8 @@ export interface RouteContext {
    * gets (`not_found`, default account_not_found), so a token cannot probe which ids exist.
    */
   ownAccount(account: string | undefined, not_found?: ResultCode): void;
+  /** The team member a customer token is limited to: it sees only their runs. */
+  member_scope: string | undefined;
 }
 
 export interface RouteDefinition {

@@ -1,4 +1,5 @@
 /** Metering: estimates, reservations, settlement, charges and refunds (SPEC C5, C6). */
+import { TallyError } from '../../domain/results.ts';
 import {
   chargeAnswer,
   estimateAnswer,
@@ -45,10 +46,11 @@ export const runsRoutes: RouteDefinition[] = [
     customer: true,
     body: estimateInput,
     answer: estimateAnswer,
-    handle: ({ tally, body, options, ownAccount }) => {
+    handle: ({ tally, body, options, ownAccount, member_scope }) => {
       const request = checkedInput(estimateInput, body);
       ownAccount(request.account);
-      return tally.estimate(request, options);
+      // A team member's token estimates as that member: their own limits apply.
+      return tally.estimate({ ...request, member: member_scope ?? request.member }, options);
     },
   },
   {
@@ -123,9 +125,11 @@ export const runsRoutes: RouteDefinition[] = [
     access: 'read',
     customer: true,
     answer: chargeAnswer,
-    handle: async ({ tally, params, ownAccount }) => {
+    handle: async ({ tally, params, ownAccount, member_scope }) => {
       const charge = await tally.getCharge(params.id!);
       ownAccount(charge.account, 'charge_not_found');
+      if (member_scope !== undefined && charge.member !== member_scope)
+        throw new TallyError('charge_not_found');
       return charge;
     },
   },

@@ -6,9 +6,11 @@
  */
 import { z } from 'zod';
 import { CUSTOMER_TOKEN_TTL_SECONDS_MAX } from '../../domain/limits.ts';
+import { TallyError } from '../../domain/results.ts';
 import { identifierField } from '../../schema/fields.ts';
 import { insertApiKey, revokeApiKey } from '../access.ts';
 import { existingAccount } from '../reads/reads.ts';
+import { checkTeamMember } from '../teams.ts';
 import { isoTime } from '../views.ts';
 import { command } from './command.ts';
 
@@ -39,6 +41,8 @@ export const revokeKeyCommand = command({
 export const mintTokenInput = z.strictObject({
   account: identifierField,
   ttl_seconds: z.number().int().min(1).max(CUSTOMER_TOKEN_TTL_SECONDS_MAX).optional(),
+  /** On a team: the member the token is for; it sees the team's balance and their own runs. */
+  member: identifierField.optional(),
   /** The key that mints it (set by the HTTP edge from the caller): revoking that key revokes the token. */
   minted_by: identifierField.nullable().default(null),
 });
@@ -50,12 +54,18 @@ export const mintTokenCommand = command({
   audited: true,
   account: (input) => input.account,
   run: async ({ transaction, engine }, request) => {
-    await existingAccount(transaction, request.account);
+    const account = await existingAccount(transaction, request.account);
+    if (request.member !== undefined) {
+      if (account.kind !== 'team')
+        throw new TallyError('account_not_team', `${request.account} is a user account`);
+      await checkTeamMember(transaction, account, request.member);
+    }
     return engine.access.mintCustomerToken(
       request.account,
       request.ttl_seconds,
       request.minted_by,
       transaction,
+      request.member ?? null,
     );
   },
   record: (answer) => ({ ...answer, token: null }),
