@@ -154,6 +154,44 @@ describe.runIf(dialects.includes('postgres'))('many processes on one PostgreSQL 
     expect((await a!.client.payouts('writer')).data).toHaveLength(5);
   });
 
+  it('40 concurrent reservations by 4 members of one team pool, one near his limit, on two processes: no member past his limit, the pool never below zero', async () => {
+    const [a, b] = processes;
+    await a!.client.putAccount('squad', { kind: 'team' });
+    await a!.client.issueGrant('squad', { kind: 'purchased', amount: '100' });
+    for (const member of ['m1', 'm2', 'm3', 'm4']) {
+      await a!.client.putAccount(member, { kind: 'user' });
+      await a!.client.putMember('squad', member, {
+        role: member === 'm1' ? 'owner' : 'member',
+        ...(member === 'm4' ? { limits: { day: '10' } } : {}),
+      });
+    }
+    // m4 has used 7 of his 10 today: one more reservation of 3 fits him, no second.
+    await b!.client.charge({ account: 'squad', member: 'm4', operation: 'run', usage: { credits: 7 } });
+    const counts = await outcomes(
+      Array.from({ length: 40 }, (_, index) =>
+        [a!, b!][index % 2]!.client.reserve(
+          { account: 'squad', member: `m${(index % 4) + 1}`, operation: 'run', max_credits: '3' },
+          { idempotency_key: `squad-${index}` },
+        ),
+      ),
+    );
+    // 93 credits left in the pool: 30 reservations of m1..m3 and m4's one take them all, exactly.
+    expect(counts).toEqual({ ok: 31, insufficient_credits: 9 });
+    const held = (await a!.client.reservations('squad', { limit: 200 })).data.filter(
+      (reservation) => reservation.status === 'held',
+    );
+    const by_member: Record<string, number> = {};
+    for (const reservation of held)
+      by_member[reservation.member!] = (by_member[reservation.member!] ?? 0) + 1;
+    expect(by_member).toEqual({
+      m1: 10,
+      m2: 10,
+      m3: 10,
+      m4: 1,
+    });
+    expect(await b!.client.balance('squad')).toMatchObject({ available: '0', held: '93' });
+  });
+
   it('revokes a grant once: 20 revocations under their own keys, on two processes', async () => {
     const [a, b] = processes;
     await a!.client.putAccount('revoked', { kind: 'user' });
