@@ -24,6 +24,22 @@ export function creatorShareMicros(share: CreatorShare, charge_micros: bigint): 
 }
 
 /**
+ * A charge on a creator's work in its two parts, as estimates and the price table show it: the
+ * creator's share and the AI cost. Under `premium` they add up to the charge; under `cost` the
+ * share is carved out of the AI cost, which is the whole charge.
+ */
+export function chargeParts(
+  share: CreatorShare,
+  charge_micros: bigint,
+): { creator_micros: bigint; ai_cost_micros: bigint } {
+  const creator_micros = creatorShareMicros(share, charge_micros);
+  return {
+    creator_micros,
+    ai_cost_micros: share.basis === 'premium' ? charge_micros - creator_micros : charge_micros,
+  };
+}
+
+/**
  * What a refund of `refund_micros` of a charge takes back of the creator's share, pro rata and
  * rounded down; the last refund, which empties the charge, takes back whatever is left, so a
  * charge refunded in full always leaves the creator nothing of it.

@@ -273,7 +273,17 @@ export const operationPriceAnswer = z.strictObject({
   max_credits: credits.nullable(),
   rounding: z.strictObject({ mode: z.string(), step_credits: credits }),
   failed_run: z.strictObject({ policy: z.string(), credits: credits.optional() }),
-  creator_share: z.strictObject({ basis: z.enum(['cost', 'premium']), rate: z.string() }).nullable(),
+  /**
+   * The creator's share of a run on someone else's work, and what it is of the example run: the
+   * example charge on shared work (with its premium under `premium`) in its two parts.
+   */
+  creator_share: z
+    .strictObject({
+      basis: z.enum(['cost', 'premium']),
+      rate: z.string(),
+      example: z.strictObject({ credits, ai_cost: credits, creator: credits }).nullable(),
+    })
+    .nullable(),
   requires_entitlement: z.string().nullable(),
   example_usage: decimalRecord,
   /** The example usage priced (with the first model when the operation prices only per model); null if it cannot be. */
@@ -417,6 +427,19 @@ export const estimateAnswer = z.strictObject({
   balance_after: credits.nullable(),
   /** Whole runs at the expected cost the usable balance covers; null when a run costs nothing. */
   runs_affordable: z.number().int().nullable(),
+  /**
+   * On someone else's prompt or app: the creator's share of the expected charge (`amount`) and
+   * the AI cost (`ai_cost`). Under `premium` the two add up to the charge; under `cost` the
+   * share is carved out of the AI cost, which is the whole charge.
+   */
+  creator: z
+    .strictObject({
+      account: z.string(),
+      basis: z.enum(['cost', 'premium']),
+      amount: credits,
+      ai_cost: credits,
+    })
+    .nullable(),
 });
 
 export const remainingAnswer = z.strictObject({

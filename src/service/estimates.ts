@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import { computeBalance, drawableAt } from '../domain/balance.ts';
 import { DAY_MS } from '../domain/calendar.ts';
+import { chargeParts } from '../domain/creators.ts';
 import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal } from '../domain/decimal.ts';
 import { type DrawableGrant, type DrawCap, planDraw } from '../domain/drawdown.ts';
@@ -113,8 +114,9 @@ function price(
   model: string | undefined,
   usage: ReadonlyMap<string, Decimal>,
   add_ons?: readonly string[],
+  on_creator_work = false,
 ) {
-  const priced = priceRun(operation, { model, usage, add_ons });
+  const priced = priceRun(operation, { model, usage, add_ons, on_creator_work });
   if (!priced.ok) throw new TallyError(priced.code, priced.detail);
   return priced.micros;
 }
@@ -148,8 +150,10 @@ async function costRange(
   operation: OperationPrice,
   typical: ReturnType<typeof typicalUsage>,
   model: string | undefined,
+  on_creator_work: boolean,
 ): Promise<CostRange> {
-  const priced = (usage: ReadonlyMap<string, Decimal>) => price(operation, model, usage, request.add_ons);
+  const priced = (usage: ReadonlyMap<string, Decimal>) =>
+    price(operation, model, usage, request.add_ons, on_creator_work);
   let expected_usage: Map<string, Decimal>;
   let basis: UsageBasis;
   let min_micros: bigint;
@@ -263,11 +267,13 @@ export async function buildEstimate(
   now_ms: number,
   /** The API key asking, whose per-key budget applies. */
   api_key?: string,
+  /** The creator who would earn of the run (commands/runs.ts creatorOf), if any. */
+  creator: string | null = null,
 ): Promise<EstimateView> {
   const typical = typicalUsage(operation, snapshot.history);
   const model =
     request.model ?? (request.usage || request.input_text !== undefined ? undefined : typical.model);
-  const range = await costRange(request, operation, typical, model);
+  const range = await costRange(request, operation, typical, model, creator !== null);
   const { min_micros, expected_micros, max_micros } = range;
 
   const { available_micros, blocked_by, affordable, runs, options } = whatBlocks(
@@ -300,6 +306,20 @@ export async function buildEstimate(
     balance_after:
       expected_micros <= available_micros ? formatCredits(available_micros - expected_micros) : null,
     runs_affordable: runs === null ? null : Number(runs),
+    creator: creatorParts(operation, creator, expected_micros),
+  };
+}
+
+/** The two parts of the expected charge on a creator's work: the AI cost and the creator's share. */
+function creatorParts(operation: OperationPrice, creator: string | null, expected_micros: bigint) {
+  const share = operation.creator_share;
+  if (creator === null || !share) return null;
+  const parts = chargeParts(share, expected_micros);
+  return {
+    account: creator,
+    basis: share.basis,
+    amount: formatCredits(parts.creator_micros),
+    ai_cost: formatCredits(parts.ai_cost_micros),
   };
 }
 

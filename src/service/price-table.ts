@@ -4,6 +4,7 @@
  * money. Rates derived from a provider's price show the derived rate, with where it came from.
  */
 import type { z } from 'zod';
+import { chargeParts } from '../domain/creators.ts';
 import { formatCredits } from '../domain/credits.ts';
 import { type Decimal, formatDecimal } from '../domain/decimal.ts';
 import { MICROS_PER_CREDIT } from '../domain/limits.ts';
@@ -27,14 +28,39 @@ const providerView = (price: ProviderPrice | undefined): ProviderPriceView | nul
     ? { per_units: price.per_units, rates: decimals(price.rates), markup: formatDecimal(price.markup) }
     : null;
 
+const exampleModel = (operation: OperationPrice) =>
+  operation.rates.size === 0 ? operation.models.keys().next().value : undefined;
+
 function exampleCost(operation: OperationPrice, book: PriceBook): OperationPriceView['example_cost'] {
-  const model = operation.rates.size === 0 ? operation.models.keys().next().value : undefined;
+  const model = exampleModel(operation);
   const priced = priceRun(operation, { model, usage: operation.example_usage });
   if (!priced.ok) return null;
   return {
     credits: formatCredits(priced.micros),
     money: moneyFor(priced.micros, book.credit_value),
     model: model ?? null,
+  };
+}
+
+/** The creator share of an operation, with the example run on shared work in its two parts. */
+function creatorShareView(operation: OperationPrice): OperationPriceView['creator_share'] {
+  const share = operation.creator_share;
+  if (!share) return null;
+  const priced = priceRun(operation, {
+    model: exampleModel(operation),
+    usage: operation.example_usage,
+    on_creator_work: true,
+  });
+  if (!priced.ok) return { basis: share.basis, rate: formatDecimal(share.rate), example: null };
+  const parts = chargeParts(share, priced.micros);
+  return {
+    basis: share.basis,
+    rate: formatDecimal(share.rate),
+    example: {
+      credits: formatCredits(priced.micros),
+      ai_cost: formatCredits(parts.ai_cost_micros),
+      creator: formatCredits(parts.creator_micros),
+    },
   };
 }
 
@@ -62,9 +88,7 @@ export function operationView(operation: OperationPrice, book: PriceBook): Opera
       operation.failed_run.policy === 'fixed'
         ? { policy: 'fixed', credits: formatCredits(operation.failed_run.micros) }
         : { policy: operation.failed_run.policy },
-    creator_share: operation.creator_share
-      ? { basis: operation.creator_share.basis, rate: formatDecimal(operation.creator_share.rate) }
-      : null,
+    creator_share: creatorShareView(operation),
     requires_entitlement: operation.requires_entitlement ?? null,
     example_usage: decimals(operation.example_usage),
     example_cost: exampleCost(operation, book),

@@ -79,6 +79,26 @@ describe('app builder (seed 004)', () => {
       metadata: { app: 'recipe-finder', author: 'creator' },
     });
     expect([own.credits, own.creator]).toEqual(['18', null]);
+
+    // Before the run, the estimate shows the visitor both parts; the price table shows them for the example run.
+    const estimate = await tally.estimate({
+      account: 'visitor',
+      operation: 'ai.standard',
+      usage: { input_tokens: 500, output_tokens: 200 },
+      add_ons: ['web_search'],
+      metadata: { author: 'creator' },
+    });
+    expect([estimate.credits_expected, estimate.creator]).toEqual([
+      '19',
+      { account: 'creator', basis: 'premium', amount: '0.904761', ai_cost: '18.095239' },
+    ]);
+    const table = await tally.priceTable();
+    const standard = table.operations.find((operation) => operation.id === 'ai.standard')!;
+    // 800 in, 300 out = 4 credits for the creator's own run; 4.2 with the reward, rounded up once to 5.
+    expect([standard.example_cost!.credits, standard.creator_share]).toEqual([
+      '4',
+      { basis: 'premium', rate: '0.05', example: { credits: '5', ai_cost: '4.761905', creator: '0.238095' } },
+    ]);
   });
 
   it('"See … which operations are consuming the most AI credits"', async () => {

@@ -55,7 +55,7 @@ function runMetadata(metadata: RunMetadata | undefined, creator: string | null =
  * running). A creator named must be an account; where the operation has no share, the author is
  * kept as metadata only.
  */
-async function creatorOf(
+export async function creatorOf(
   transaction: StoreTransaction,
   operation: OperationPrice,
   run: {

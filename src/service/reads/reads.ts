@@ -18,7 +18,7 @@ import { parseInput } from '../../schema/parse.ts';
 import type { ChargeRow, Store, StoreTransaction } from '../../store/store.ts';
 import { AccountSession, finishSessions, type SessionEnvironment } from '../account-session.ts';
 import type { Clock } from '../clock.ts';
-import { operationOf } from '../commands/runs.ts';
+import { creatorOf, operationOf } from '../commands/runs.ts';
 import {
   buildEstimate,
   buildRemaining,
@@ -464,7 +464,17 @@ export async function estimate(
       now_ms,
       request.member ?? null,
     );
-    return buildEstimate(request, operation, book, snapshot, context.config, now_ms, options.api_key_id);
+    const creator = await creatorOf(transaction, operation, request);
+    return buildEstimate(
+      request,
+      operation,
+      book,
+      snapshot,
+      context.config,
+      now_ms,
+      options.api_key_id,
+      creator,
+    );
   });
 }
 
