@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../src/cli/demo.ts';
 import { DASHBOARD_DIST } from '../src/http/app.ts';
 import { type RunningServer, startServer } from '../src/http/server.ts';
+import type { TestClock } from '../src/service/clock.ts';
 import type { Tally } from '../src/service/tally.ts';
 import { openTestTally } from './helpers.ts';
 
@@ -22,6 +23,7 @@ const SCREENSHOTS = new URL(
 const ADMIN = 'sk_admin_dashboard_test_0123456789';
 
 let tally: Tally;
+let clock: TestClock;
 let server: RunningServer;
 let browser: Browser;
 
@@ -49,6 +51,7 @@ beforeAll(async () => {
     start: new Date().toISOString(),
   });
   tally = opened.tally;
+  clock = opened.clock;
   await runDemo(tally, { log: () => {} });
   const run = { account: 'demo-user', operation: 'prompt.run', model: 'gpt-4o' } as const;
   await tally.charge({
@@ -351,6 +354,115 @@ describe('API reference', () => {
     expect(refused).toEqual([]);
     await page.goto(`${server.url}/docs?view=plain`);
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toContain('API');
+    await page.close();
+  });
+});
+
+// Last in the file: it moves the server's clock past the payout hold.
+describe('creators and teams', () => {
+  it("shows a team member the team's members and their own use, and the console manages members", async () => {
+    await tally.putAccount({ id: 'crew', kind: 'team' });
+    await tally.issueGrant({ account: 'crew', kind: 'purchased', amount: '300', reason: 'team pack' });
+    for (const id of ['mia', 'noah']) await tally.putAccount({ id, kind: 'user' });
+    await tally.putMember({ team: 'crew', member: 'mia', role: 'owner' });
+    await tally.putMember({ team: 'crew', member: 'noah', role: 'member', limits: { month: '150' } });
+    const run = { account: 'crew', operation: 'prompt.run', model: 'gpt-4o' } as const;
+    await tally.charge({ ...run, member: 'mia', usage: { input_tokens: 0, output_tokens: 10_000 } }); // 10
+    await tally.charge({ ...run, member: 'noah', usage: { input_tokens: 0, output_tokens: 20_000 } }); // 20
+
+    const customer = await newPage();
+    await signIn(
+      customer,
+      (await tally.access.mintCustomerToken('crew', undefined, null, undefined, 'noah')).token,
+    );
+    const team = customer.getByTestId('team-members');
+    await expect
+      .poll(() => team.textContent())
+      .toMatch(/mia.*owner.*none.*—.*noah.*member.*150 a month.*20 \(1 runs\)/);
+    // The history is their own runs only.
+    await expect.poll(() => customer.locator('#history tbody tr').count()).toBe(1);
+    await customer.screenshot({ path: `${SCREENSHOTS}portal-team.png`, fullPage: true });
+    await customer.close();
+
+    const page = await newPage();
+    await signIn(page, ADMIN);
+    await page.goto(`${server.url}/console/accounts/crew`);
+    const members = page.locator('#members');
+    await expect.poll(() => page.getByTestId('console-members').textContent()).toMatch(/noah.*150 a month/);
+    await tally.putAccount({ id: 'ola', kind: 'user' });
+    await members.getByLabel('User account').fill('ola');
+    await members.getByLabel('Monthly limit (credits, empty: none)').fill('75');
+    await members.getByRole('button', { name: 'Save member' }).click();
+    await expect
+      .poll(() => page.getByTestId('console-members').textContent())
+      .toMatch(/ola.*member.*75 a month/);
+    expect((await tally.listMembers('crew')).data.map((row) => row.member)).toEqual(['mia', 'noah', 'ola']);
+    await page.close();
+  });
+
+  it('shows a creator their earnings by prompt, and the console pays them out once past the hold', async () => {
+    await tally.putAccount({ id: 'author', kind: 'user' });
+    const run = { account: 'demo-user', operation: 'prompt.run', model: 'gpt-4o' } as const;
+    // 50 credits of the author's prompts: 5 earned (10 %).
+    await tally.charge({
+      ...run,
+      usage: { input_tokens: 0, output_tokens: 30_000 },
+      metadata: { author: 'author', prompt: 'cover-letter' },
+    });
+    await tally.charge({
+      ...run,
+      usage: { input_tokens: 0, output_tokens: 20_000 },
+      metadata: { author: 'author', prompt: 'haiku' },
+    });
+
+    const creator = await newPage();
+    await signIn(creator, (await tally.access.mintCustomerToken('author')).token);
+    const earnings = creator.getByTestId('earnings');
+    await expect.poll(() => earnings.textContent()).toMatch(/cover-letter.*1.*30.*3.*haiku.*1.*20.*2/);
+    expect(await creator.getByTestId('earnings-payable').textContent()).toMatch(/^0 credits payable/);
+    const download = creator.waitForEvent('download');
+    await creator.getByRole('button', { name: 'Statement as CSV' }).click();
+    const csv = readFileSync(await (await download).path(), 'utf8');
+    expect(csv.split('\r\n').slice(0, 3)).toEqual([
+      'prompt,runs,gross,share,reversed,net,money,currency',
+      'cover-letter,1,30,3,0,3,0.03,USD',
+      'haiku,1,20,2,0,2,0.02,USD',
+    ]);
+    await creator.screenshot({ path: `${SCREENSHOTS}portal-earnings.png`, fullPage: true });
+
+    const page = await newPage();
+    await signIn(page, ADMIN);
+    await page.goto(`${server.url}/console/creators`);
+    const row = page.getByTestId('creators').locator('tr', { hasText: 'author' });
+    await expect
+      .poll(() => row.locator('td').allTextContents())
+      .toEqual(['author', '5', '0', '0', 'Statement']);
+    await row.getByRole('button', { name: 'Statement' }).click();
+    const form = page.locator('#creator form');
+    await form.getByLabel('Payout (credits)').fill('5');
+    await form.getByRole('button', { name: 'Record payout' }).click();
+    // Within the 14-day refund window nothing can be paid yet: the refusal says so.
+    await expect.poll(() => page.locator('#creator [role="alert"]').textContent()).toMatch(/14-day hold/);
+
+    clock.advanceSeconds(14 * 86_400 + 60);
+    await page.reload();
+    await page
+      .getByTestId('creators')
+      .locator('tr', { hasText: 'author' })
+      .getByRole('button', { name: 'Statement' })
+      .click();
+    await expect
+      .poll(() => page.getByTestId('earnings-payable').textContent())
+      .toMatch(/^5 credits payable \(USD 0\.05\)/);
+    await page.locator('#creator form').getByLabel('Payout (credits)').fill('5');
+    await page.locator('#creator form').getByLabel('Reference').fill('paypal 42');
+    await page.locator('#creator form').getByRole('button', { name: 'Record payout' }).click();
+    await expect
+      .poll(() => page.getByTestId('payouts').textContent())
+      .toMatch(/5 credits \(USD 0\.05\), paypal 42/);
+    await expect.poll(() => page.getByTestId('earnings-payable').textContent()).toMatch(/^0 credits payable/);
+    await page.screenshot({ path: `${SCREENSHOTS}console-creators.png`, fullPage: true });
+    expect((await tally.creatorEarnings({ creator: 'author' })).paid).toBe('5');
     await page.close();
   });
 });

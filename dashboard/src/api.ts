@@ -5,7 +5,8 @@
 import { TallyApiError, TallyClient } from '../../src/sdk/client.ts';
 
 export type Session =
-  | { kind: 'customer'; credential: string; account: string; expires_at: string }
+  /** `member`: a team member's token, which sees the team's balance and their own runs. */
+  | { kind: 'customer'; credential: string; account: string; member: string | null; expires_at: string }
   | { kind: 'operator'; credential: string };
 
 const STORAGE_KEY = 'tally.credential';
@@ -19,12 +20,14 @@ export function sessionOf(credential: string): Session | null {
     const payload = trimmed.slice(3).split('.')[0]!;
     const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as {
       account: string;
+      member?: string;
       expires_at_ms: number;
     };
     return {
       kind: 'customer',
       credential: trimmed,
       account: claims.account,
+      member: claims.member ?? null,
       expires_at: new Date(claims.expires_at_ms).toISOString(),
     };
   } catch {

@@ -106,3 +106,11 @@ export function Meter(props: { used: string; max: string; label: string }) {
     />
   );
 }
+
+/** Hands text to the browser as a file download (a CSV export). */
+export function downloadText(text: string, filename: string, type = 'text/csv'): void {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = filename;
+  link.click();
+}

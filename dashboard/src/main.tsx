@@ -10,9 +10,6 @@ import { SignIn } from './pages/sign-in.tsx';
 import { Link, navigate, usePath } from './router.tsx';
 import './styles.css';
 
-/** Pages that come with later capabilities; the navigation already has their place. */
-const UPCOMING = ['Teams', 'Creator earnings'];
-
 function App() {
   const [session, setSession] = useState<Session | null>(storedSession());
   const path = usePath();
@@ -38,6 +35,8 @@ function App() {
               <a href="#buy-credits">Buy credits</a>
               <a href="#purchases">Purchases</a>
               <a href="#auto-recharge">Auto-recharge</a>
+              <a href="#team">Team</a>
+              <a href="#earnings">Earnings</a>
               <a href="#settings">Settings</a>
             </>
           ) : null}
@@ -45,13 +44,6 @@ function App() {
           <Link to="/prices" current={prices}>
             Prices
           </Link>
-          {session
-            ? UPCOMING.map((name) => (
-                <span key={name} className="upcoming" aria-disabled="true" title="Coming with its capability">
-                  {name}
-                </span>
-              ))
-            : null}
         </nav>
         {session ? (
           <span className="who">

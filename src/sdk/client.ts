@@ -285,8 +285,15 @@ export class TallyClient {
   /** A creator's statement (a customer token: its own): by day, prompt or app, and what is payable. */
   earnings = (creator: string, query: Omit<EarningsInput, 'creator'> = {}) =>
     this.json<EarningsView>('GET', TallyClient.path('/v1/creators/{id}/earnings', creator), {
-      query: query as Record<string, string>,
+      query: query as Query,
     });
+  /** The statement as CSV (RFC 4180). */
+  earningsCsv = async (creator: string, query: Omit<EarningsInput, 'creator'> = {}) =>
+    (
+      await this.send('GET', TallyClient.path('/v1/creators/{id}/earnings', creator), {
+        query: { ...(query as Query), format: 'csv' },
+      })
+    ).text();
   payouts = (creator: string) =>
     this.json<Page<PayoutView>>('GET', TallyClient.path('/v1/creators/{id}/payouts', creator));
   /** Records a payout of at most what is payable (admin key). */

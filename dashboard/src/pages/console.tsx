@@ -1,6 +1,7 @@
 /**
  * The operator console: find an account and see its grants, reservations, charges and events;
- * grant, revoke, refund; purchases (confirm, refund) and the payment providers' inbox; the price
+ * grant, revoke, refund; a team's members; purchases (confirm, refund) and the payment providers'
+ * inbox; creators with their statements and payouts; the price
  * book and its versions; plans; webhooks with their delivery log; the audit trail.
  */
 import { useState } from 'react';
@@ -8,6 +9,7 @@ import { describeError, type TallyClient } from '../api.ts';
 import { Amount, Card, Empty, ErrorBox, Field, ItemList, useLoad } from '../components.tsx';
 import { credits, dateTime } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
+import { ConsoleCreators, TeamMembersCard } from './creators.tsx';
 import { PriceTable } from './prices.tsx';
 import { ConsolePurchasesCard, ProviderInboxCard } from './purchases.tsx';
 
@@ -17,7 +19,7 @@ export function Console(props: { client: TallyClient; path: string }) {
   return (
     <>
       <nav className="subnav" aria-label="Console">
-        {['accounts', 'purchases', 'prices', 'plans', 'webhooks', 'audit'].map((name) => (
+        {['accounts', 'purchases', 'creators', 'prices', 'plans', 'webhooks', 'audit'].map((name) => (
           <Link key={name} to={`/console/${name}`} current={section === name}>
             {name[0]!.toUpperCase() + name.slice(1)}
           </Link>
@@ -31,6 +33,7 @@ export function Console(props: { client: TallyClient; path: string }) {
           <ProviderInboxCard client={props.client} />
         </>
       ) : null}
+      {section === 'creators' ? <ConsoleCreators client={props.client} /> : null}
       {section === 'prices' ? <Prices client={props.client} /> : null}
       {section === 'plans' ? <Plans client={props.client} /> : null}
       {section === 'webhooks' ? <Webhooks client={props.client} /> : null}
@@ -118,6 +121,7 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
           <p className="muted">No subscription.</p>
         )}
       </Card>
+      {details.value?.kind === 'team' ? <TeamMembersCard client={client} team={account} /> : null}
       <GrantForm
         client={client}
         account={account}

@@ -6,8 +6,9 @@
 import { useMemo, useState } from 'react';
 import type { Session, TallyClient } from '../api.ts';
 import { type DailyUsage, UsageChart } from '../chart.tsx';
-import { Amount, Card, Empty, ErrorBox, Field, Meter, useLoad } from '../components.tsx';
+import { Amount, Card, downloadText, Empty, ErrorBox, Field, Meter, useLoad } from '../components.tsx';
 import { credits, date, dateTime, localDay, roughCredits, roughDuration, zoneName } from '../format.ts';
+import { EarningsCard, TeamCard } from './creators.tsx';
 import { PriceTable } from './prices.tsx';
 import { AutoRechargeCard, BuyCreditsCard, PurchaseHistoryCard } from './purchases.tsx';
 
@@ -43,6 +44,10 @@ export function Portal(props: { session: Customer; client: TallyClient }) {
         version={balance.value?.available}
       />
       <AutoRechargeCard client={client} account={session.account} onSaved={refresh} />
+      {account.value?.kind === 'team' ? (
+        <TeamCard client={client} account={session.account} member={session.member} />
+      ) : null}
+      <EarningsCard client={client} account={session.account} />
       <SettingsCard
         client={client}
         account={session.account}
@@ -448,11 +453,7 @@ function HistoryCard(props: { client: TallyClient; account: string; timezone: st
   };
   const exportCsv = async () => {
     const { limit: _limit, cursor: _cursor, ...all } = query;
-    const csv = await props.client.chargesCsv(all as never);
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-    link.download = `charges-${props.account}.csv`;
-    link.click();
+    downloadText(await props.client.chargesCsv(all as never), `charges-${props.account}.csv`);
   };
   const set =
     (key: keyof HistoryFilter) => (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
