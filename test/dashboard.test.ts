@@ -384,9 +384,19 @@ describe('creators and teams', () => {
     await customer.screenshot({ path: `${SCREENSHOTS}portal-team.png`, fullPage: true });
     await customer.close();
 
+    // The team's custom plan: its own monthly Pro credits and a lower price for runs.
+    await tally.subscribe({ account: 'crew', plan: 'pro' });
+    await tally.putPlanOverrides({
+      account: 'crew',
+      allowances: { pro_monthly: '12000' },
+      prices: { 'prompt.run': '0.9' },
+    });
     const page = await newPage();
     await signIn(page, ADMIN);
     await page.goto(`${server.url}/console/accounts/crew`);
+    await expect
+      .poll(() => page.getByTestId('custom-plan').textContent())
+      .toMatch(/allowance pro_monthly: 12,000 credits.*prompt\.run at 0\.9 × the price book/);
     const members = page.locator('#members');
     await expect.poll(() => page.getByTestId('console-members').textContent()).toMatch(/noah.*150 a month/);
     await tally.putAccount({ id: 'ola', kind: 'user' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roughCredits, roughDuration, timesQuantity } from './format.ts';
+import { microCredits, roughCredits, roughDuration, timesQuantity } from './format.ts';
 
 describe('figures as a person would say them', () => {
   it('rounds a burn rate to two decimals below 100 credits, to whole ones above, without a float', () => {
@@ -8,6 +8,12 @@ describe('figures as a person would say them', () => {
     expect(roughCredits('3')).toBe('3');
     expect(roughCredits('1234.5')).toBe('1,235');
     expect(roughCredits('0.004')).toBe('0');
+  });
+
+  it('shows stored micro-credits as credits, exactly', () => {
+    expect(microCredits('4000000000')).toBe('4,000');
+    expect(microCredits('1')).toBe('0.000001');
+    expect(microCredits('-2500000')).toBe('−2.5');
   });
 
   it('says a runway in days, weeks, months, or more than a year', () => {

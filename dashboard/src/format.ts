@@ -5,6 +5,14 @@
 const grouping = new Intl.NumberFormat('en-US');
 
 /** "12345.5" → "12,345.5": the decimal string is grouped without passing through a float. */
+/** Micro-credits as stored ("4000000000") → credits as shown ("4,000"), exactly. */
+export function microCredits(micros: string): string {
+  const value = BigInt(micros);
+  const magnitude = value < 0n ? -value : value;
+  const fraction = (magnitude % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
+  return credits(`${value < 0n ? '-' : ''}${magnitude / 1_000_000n}${fraction ? `.${fraction}` : ''}`);
+}
+
 export function credits(amount: string): string {
   const negative = amount.startsWith('-');
   const [whole = '0', fraction] = (negative ? amount.slice(1) : amount).split('.');

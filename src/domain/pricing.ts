@@ -101,6 +101,11 @@ export interface RunToPrice {
    * added to the exact price before the one rounding (creators.ts).
    */
   on_creator_work?: boolean | undefined;
+  /**
+   * A custom plan's price for this account (0.8: 20 % off), applied to the exact price before the
+   * one rounding; the operation's minimum and maximum still hold.
+   */
+  price_factor?: Decimal | undefined;
 }
 
 const ONE: Decimal = { units: 1n, scale: 0 };
@@ -151,6 +156,17 @@ export function priceRun(operation: OperationPrice, run: RunToPrice): PriceResul
     addTerm(add_on, ONE, fee);
   }
 
+  if (run.price_factor !== undefined) {
+    const { units, scale } = run.price_factor;
+    const factored = (sum_units * units) / pow10(scale);
+    lines.push({
+      item: 'custom price',
+      quantity: '1',
+      rate: formatDecimal(run.price_factor),
+      credits: exactCredits(factored - sum_units),
+    });
+    sum_units = factored;
+  }
   const share = operation.creator_share;
   if (run.on_creator_work && share?.basis === 'premium' && sum_units > 0n) {
     const premium = (sum_units * share.rate.units) / pow10(share.rate.scale);

@@ -351,6 +351,8 @@ export const subscriptionAnswer = z.strictObject({
     /** Limit maxima by limit id, in micro-credits as decimal strings. */
     limits: stringRecord.optional(),
     entitlements: z.array(z.string()).optional(),
+    /** Price factors by operation ("0.8": 20 % off). */
+    prices: stringRecord.optional(),
   }),
   started_at: time,
   ended_at: nullableTime,

@@ -18,6 +18,7 @@ import {
   identifierField,
   metadataField,
   outcomeField,
+  priceFactorField,
   reasonField,
   runMetadataField,
   timestampField,
@@ -190,18 +191,25 @@ export const accountSettingsInput = z.strictObject({
   low_balance_threshold: creditsField({ allow_zero: true }).nullable().optional(),
 });
 
+/**
+ * A custom plan for one account (SPEC C7): allowance amounts and limit maxima by id (credits),
+ * extra entitlements, and price factors by operation.
+ */
+const planOverridesFields = {
+  allowances: z.record(identifierField, creditsField()).optional(),
+  limits: z.record(identifierField, creditsField({ allow_zero: true })).optional(),
+  entitlements: z.array(identifierField).max(32).optional(),
+  prices: z.record(identifierField, priceFactorField).optional(),
+};
+
 export const subscriptionInput = z.strictObject({
   account: identifierField,
   plan: identifierField,
-  /** Custom numbers for this account: allowance amounts and limit maxima by id (credits), extra entitlements. */
-  overrides: z
-    .strictObject({
-      allowances: z.record(identifierField, creditsField()).optional(),
-      limits: z.record(identifierField, creditsField({ allow_zero: true })).optional(),
-      entitlements: z.array(identifierField).max(32).optional(),
-    })
-    .optional(),
+  overrides: z.strictObject(planOverridesFields).optional(),
 });
+
+/** Replaces the account's custom plan: what it leaves out goes back to the plan's own numbers. */
+export const planOverridesInput = z.strictObject({ account: identifierField, ...planOverridesFields });
 
 export const limitInput = z.strictObject({
   account: identifierField,
@@ -323,4 +331,5 @@ export type ListChargesInput = z.input<typeof listChargesInput>;
 export type UsageInput = z.input<typeof usageInput>;
 export type EarningsInput = z.input<typeof earningsInput>;
 export type MemberInput = z.input<typeof memberInput>;
+export type PlanOverridesInput = z.input<typeof planOverridesInput>;
 export type PayoutInput = z.input<typeof payoutInput>;

@@ -121,3 +121,17 @@ export const ttlSecondsField = z
   });
 
 export const outcomeField = z.enum(['succeeded', 'failed', 'rejected']);
+
+/** A price factor of a custom plan: a decimal above 0 and at most 10, 6 decimals at most ("0.8": 20 % off). */
+export const priceFactorField = z.union([z.string(), z.number()]).transform((value, context) => {
+  const parsed = parseDecimal(value, 6);
+  if (
+    !parsed.ok ||
+    parsed.value.units <= 0n ||
+    parsed.value.units > 10n * 10n ** BigInt(parsed.value.scale)
+  ) {
+    context.addIssue(issue('invalid_request', 'must be a decimal above 0 and at most 10, such as "0.8"'));
+    return z.NEVER;
+  }
+  return parsed.value;
+});

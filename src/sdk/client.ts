@@ -17,6 +17,7 @@ import type {
   ListChargesInput,
   MemberInput,
   PayoutInput,
+  PlanOverridesInput,
   PutAccountInput,
   RefundInput,
   ReleaseInput,
@@ -253,6 +254,13 @@ export class TallyClient {
     });
   /** The payment providers' events as received (the inbox). */
   providerEvents = () => this.json<Page<ProviderEventView>>('GET', '/v1/providers/events');
+
+  /** A custom plan for one account (admin key): allowances, limits, entitlements, price factors. */
+  putPlanOverrides = (account: string, body: Omit<PlanOverridesInput, 'account'>, options?: WriteOptions) =>
+    this.json<SubscriptionView>('PUT', TallyClient.path('/v1/accounts/{id}/plan-overrides', account), {
+      body,
+      options,
+    });
 
   // teams
   /** Adds a user to a team or changes their role and own limits (write key). */

@@ -19,7 +19,7 @@ import {
   TYPICAL_USAGE_WINDOW_DAYS,
 } from '../domain/limits.ts';
 import { moneyFor } from '../domain/money.ts';
-import { type OperationPrice, priceRun } from '../domain/pricing.ts';
+import { type OperationPrice, priceRun, type RunToPrice } from '../domain/pricing.ts';
 import { TallyError } from '../domain/results.ts';
 import type { estimateAnswer, remainingAnswer } from '../schema/answers.ts';
 import type { estimateInput } from '../schema/commands.ts';
@@ -33,6 +33,7 @@ import {
   requireEntitlement,
   unblockOptions,
 } from './policy.ts';
+import { priceFactorOf } from './subscriptions.ts';
 import { countTokens, type TokenCount } from './tokens.ts';
 
 /** What an account looks like to a forecast: its usable grants, recent charges, limits and subscription. */
@@ -109,14 +110,17 @@ export function typicalUsage(
   };
 }
 
+/** What prices a run for this account beyond the price book: a creator's premium, a custom plan's price. */
+type AccountTerms = Pick<RunToPrice, 'on_creator_work' | 'price_factor'>;
+
 function price(
   operation: OperationPrice,
   model: string | undefined,
   usage: ReadonlyMap<string, Decimal>,
   add_ons?: readonly string[],
-  on_creator_work = false,
+  terms: AccountTerms = {},
 ) {
-  const priced = priceRun(operation, { model, usage, add_ons, on_creator_work });
+  const priced = priceRun(operation, { model, usage, add_ons, ...terms });
   if (!priced.ok) throw new TallyError(priced.code, priced.detail);
   return priced.micros;
 }
@@ -150,10 +154,10 @@ async function costRange(
   operation: OperationPrice,
   typical: ReturnType<typeof typicalUsage>,
   model: string | undefined,
-  on_creator_work: boolean,
+  terms: AccountTerms,
 ): Promise<CostRange> {
   const priced = (usage: ReadonlyMap<string, Decimal>) =>
-    price(operation, model, usage, request.add_ons, on_creator_work);
+    price(operation, model, usage, request.add_ons, terms);
   let expected_usage: Map<string, Decimal>;
   let basis: UsageBasis;
   let min_micros: bigint;
@@ -273,7 +277,10 @@ export async function buildEstimate(
   const typical = typicalUsage(operation, snapshot.history);
   const model =
     request.model ?? (request.usage || request.input_text !== undefined ? undefined : typical.model);
-  const range = await costRange(request, operation, typical, model, creator !== null);
+  const range = await costRange(request, operation, typical, model, {
+    on_creator_work: creator !== null,
+    price_factor: priceFactorOf(snapshot.subscription, operation.id),
+  });
   const { min_micros, expected_micros, max_micros } = range;
 
   const { available_micros, blocked_by, affordable, runs, options } = whatBlocks(
@@ -351,7 +358,11 @@ export function buildRemaining(
   const operations: RemainingView['operations'] = [];
   for (const operation of book.operations.values()) {
     const typical = typicalUsage(operation, snapshot.history);
-    const priced = priceRun(operation, { model: typical.model, usage: typical.usage });
+    const priced = priceRun(operation, {
+      model: typical.model,
+      usage: typical.usage,
+      price_factor: priceFactorOf(snapshot.subscription, operation.id),
+    });
     if (!priced.ok) continue;
     const caps = capsFor(snapshot.statuses, {
       operation: operation.id,

@@ -4,8 +4,10 @@
  * custom per-account overrides of a plan's numbers.
  */
 import type { z } from 'zod';
+import { assert } from '../domain/assert.ts';
 import { periodContaining, type Window } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
+import { type Decimal, parseDecimal } from '../domain/decimal.ts';
 import { type Plan, proratedMicros, proratedMoney } from '../domain/plans.ts';
 import { TallyError } from '../domain/results.ts';
 import type { subscriptionAnswer, subscriptionChangeAnswer } from '../schema/answers.ts';
@@ -190,4 +192,17 @@ export async function cancelSubscription(session: AccountSession): Promise<Subsc
   await session.transaction.putSubscription(current);
   await session.emit('subscription.updated', { plan: current.plan_id, cancel_at_period_end: true });
   return subscriptionView(current);
+}
+
+/** The custom plan's price factor for an operation, while its subscription is active (SPEC C7). */
+export function priceFactorOf(
+  subscription: SubscriptionRow | undefined,
+  operation_id: string,
+): Decimal | undefined {
+  const stored =
+    subscription?.status === 'active' ? subscription.overrides.prices?.[operation_id] : undefined;
+  if (stored === undefined) return undefined;
+  const parsed = parseDecimal(stored, 6);
+  assert(parsed.ok, `a stored price factor is a decimal: ${stored}`);
+  return parsed.value;
 }

@@ -15,6 +15,7 @@ import type {
   LimitInput,
   MemberInput,
   PayoutInput,
+  PlanOverridesInput,
   PutAccountInput,
   RefundInput,
   RefundPurchaseInput,
@@ -34,7 +35,12 @@ import { accountSettingsCommand, putAccountCommand } from './commands/accounts.t
 import type { Command, CommandEngine } from './commands/command.ts';
 import { payoutCommand } from './commands/creators.ts';
 import { issueGrantCommand, revokeGrantCommand } from './commands/grants.ts';
-import { cancelSubscriptionCommand, putLimitCommand, subscribeCommand } from './commands/plans.ts';
+import {
+  cancelSubscriptionCommand,
+  planOverridesCommand,
+  putLimitCommand,
+  subscribeCommand,
+} from './commands/plans.ts';
 import { publishPriceBookCommand } from './commands/price-book.ts';
 import { putAutoRechargeCommand } from './commands/purchases.ts';
 import { refundChargeCommand } from './commands/refunds.ts';
@@ -216,6 +222,8 @@ export class Tally implements reads.ReadContext {
   setAutoRecharge = (input: AutoRechargeInput, options: CommandOptions = {}) =>
     this.run(putAutoRechargeCommand, input, options);
   payout = (input: PayoutInput, options: CommandOptions = {}) => this.run(payoutCommand, input, options);
+  putPlanOverrides = (input: PlanOverridesInput, options: CommandOptions = {}) =>
+    this.run(planOverridesCommand, input, options);
   putMember = (input: MemberInput, options: CommandOptions = {}) =>
     this.run(putMemberCommand, input, options);
   removeMember = (team: string, member: string, options: CommandOptions = {}) =>

@@ -233,6 +233,8 @@ export interface SubscriptionOverrides {
   /** Limit maxima by limit id, in micro-credits as decimal strings. */
   limits?: Record<string, string>;
   entitlements?: string[];
+  /** Price factors by operation id (decimal strings: "0.8" is 20 % off), for this account only. */
+  prices?: Record<string, string>;
 }
 
 export interface SubscriptionRow {

@@ -239,4 +239,48 @@ describe('developer platform (seed 003) on examples/dev-platform.yaml', () => {
       'member_not_in_team',
     );
   });
+
+  it('"For teams or users with consistently high usage, custom plans can be configured": own allowances and prices, kept at renewal and upgrade', async () => {
+    const { tally, clock } = await openTestTally({ config: PRESET, start: '2026-05-04T12:00:00Z' });
+    await tally.putAccount({ id: 'bigco', kind: 'team' });
+    await tally.subscribe({ account: 'bigco', plan: 'pro' });
+    const custom = await tally.putPlanOverrides(
+      { account: 'bigco', allowances: { pro_credits: '4000' }, prices: { 'agent.message': '0.8' } },
+      { actor: 'key_ops' },
+    );
+    expect(custom.overrides).toEqual({
+      allowances: { pro_credits: '4000000000' },
+      prices: { 'agent.message': '0.8' },
+    });
+    // 100,000 input tokens at 0.0003 = 30 credits, at the custom price 24; chat questions keep the book's price.
+    const message = { account: 'bigco', operation: 'agent.message', usage: { input_tokens: 100_000 } };
+    expect((await tally.estimate(message)).credits_expected).toBe('24');
+    expect((await tally.charge(message)).credits).toBe('24');
+    expect((await tally.charge({ ...message, operation: 'chat.question' })).credits).toBe('30');
+
+    // The renewal grants the custom 4,000, not the plan's 1,000; an upgrade keeps the custom price.
+    clock.set('2026-06-04T12:00:01Z');
+    expect((await tally.getBalance('bigco')).by_kind.subscription?.available).toBe('4000');
+    await tally.subscribe({ account: 'bigco', plan: 'max' });
+    expect((await tally.charge(message)).credits).toBe('24');
+    const audit = await tally.listAudit({ account: 'bigco' });
+    expect(audit.data.map((entry) => [entry.action, entry.actor])).toContainEqual([
+      'put_plan_overrides',
+      'key_ops',
+    ]);
+
+    // Overrides must name what the plan has.
+    const refused = await refusal(tally.putPlanOverrides({ account: 'bigco', allowances: { nope: '1' } }));
+    expect([refused.code, refused.message]).toEqual([
+      'invalid_request',
+      expect.stringContaining('max_credits'),
+    ]);
+    expect(
+      (await refusal(tally.putPlanOverrides({ account: 'bigco', prices: { 'no.such': '0.5' } }))).code,
+    ).toBe('operation_not_found');
+    await tally.putAccount({ id: 'solo', kind: 'user' });
+    expect(
+      (await refusal(tally.putPlanOverrides({ account: 'solo', prices: { 'agent.message': '0.5' } }))).code,
+    ).toBe('subscription_not_found');
+  });
 });

@@ -7,7 +7,7 @@
 import { useState } from 'react';
 import { describeError, type TallyClient } from '../api.ts';
 import { Amount, Card, Empty, ErrorBox, Field, ItemList, useLoad } from '../components.tsx';
-import { credits, dateTime } from '../format.ts';
+import { credits, dateTime, microCredits } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { ConsoleCreators, TeamMembersCard } from './creators.tsx';
 import { PriceTable } from './prices.tsx';
@@ -120,6 +120,7 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
         ) : (
           <p className="muted">No subscription.</p>
         )}
+        {details.value?.subscription ? <CustomPlan overrides={details.value.subscription.overrides} /> : null}
       </Card>
       {details.value?.kind === 'team' ? <TeamMembersCard client={client} team={account} /> : null}
       <GrantForm
@@ -216,6 +217,40 @@ function AccountDetail(props: { client: TallyClient; account: string }) {
 }
 
 /** Grants credits of one of the kinds this Tally is configured with (the balance lists every one). */
+/** A custom plan's numbers for this account (PUT …/plan-overrides), as the operator set them. */
+function CustomPlan(props: {
+  overrides: {
+    allowances?: Record<string, string>;
+    limits?: Record<string, string>;
+    entitlements?: string[];
+    prices?: Record<string, string>;
+  };
+}) {
+  const lines = [
+    ...Object.entries(props.overrides.allowances ?? {}).map(
+      ([id, amount]) => `allowance ${id}: ${microCredits(amount)} credits`,
+    ),
+    ...Object.entries(props.overrides.limits ?? {}).map(
+      ([id, max]) => `limit ${id}: ${microCredits(max)} credits`,
+    ),
+    ...(props.overrides.entitlements ?? []).map((entitlement) => `entitlement ${entitlement}`),
+    ...Object.entries(props.overrides.prices ?? {}).map(
+      ([id, factor]) => `${id} at ${factor} × the price book`,
+    ),
+  ];
+  if (lines.length === 0) return null;
+  return (
+    <div data-testid="custom-plan">
+      <h3>Custom plan</h3>
+      <ul>
+        {lines.map((line) => (
+          <li key={line}>{line}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function GrantForm(props: { client: TallyClient; account: string; kinds: string[]; onGranted: () => void }) {
   const [chosen, setKind] = useState<string>();
   const kind = chosen ?? (props.kinds.includes('bonus') ? 'bonus' : (props.kinds.at(-1) ?? ''));

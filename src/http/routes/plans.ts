@@ -6,9 +6,10 @@ import {
   subscriptionAnswer,
   subscriptionChangeAnswer,
 } from '../../schema/answers.ts';
-import { limitInput, subscriptionInput } from '../../schema/commands.ts';
+import { limitInput, planOverridesInput, subscriptionInput } from '../../schema/commands.ts';
 import {
   cancelSubscriptionCommand,
+  planOverridesCommand,
   putLimitCommand,
   subscribeCommand,
 } from '../../service/commands/plans.ts';
@@ -16,6 +17,20 @@ import {
 import { objectBody, type RouteDefinition, without } from './route.ts';
 
 export const plansRoutes: RouteDefinition[] = [
+  {
+    method: 'put',
+    path: '/v1/accounts/{id}/plan-overrides',
+    summary:
+      'A custom plan for this account: its own allowance amounts, limit maxima, entitlements and price factors by operation, kept through upgrades and renewals; audited',
+    tag: 'plans',
+    access: 'admin',
+    customer: false,
+    body: without(planOverridesInput, 'account'),
+    idempotent: true,
+    answer: subscriptionAnswer,
+    handle: ({ tally, params, body, options }) =>
+      tally.run(planOverridesCommand, { ...objectBody(body), account: params.id }, options),
+  },
   {
     method: 'get',
     path: '/v1/plans',

@@ -1,13 +1,42 @@
 /** Plans, subscriptions and limits (SPEC C7, C8). */
+
+import type { z } from 'zod';
 import { formatCredits } from '../../domain/credits.ts';
+import { formatDecimal } from '../../domain/decimal.ts';
 import { TallyError } from '../../domain/results.ts';
 import { EACH_MEMBER } from '../../domain/spending.ts';
-import { accountIdInput, putLimitInput, subscriptionInput } from '../../schema/commands.ts';
+import {
+  accountIdInput,
+  planOverridesInput,
+  putLimitInput,
+  subscriptionInput,
+} from '../../schema/commands.ts';
+import type { SubscriptionOverrides } from '../../store/store.ts';
 import { AccountSession } from '../account-session.ts';
 import { effectiveLimits, limitKey, limitView } from '../limits.ts';
-import { cancelSubscription, changeSubscription } from '../subscriptions.ts';
+import { cancelSubscription, changeSubscription, subscriptionView } from '../subscriptions.ts';
 import { command } from './command.ts';
-import { statusesOf } from './runs.ts';
+import { operationOf, statusesOf } from './runs.ts';
+
+type OverridesRequest = Omit<z.output<typeof planOverridesInput>, 'account'>;
+
+/** A custom plan as the subscription keeps it: amounts in micro-credits and factors as decimal strings. */
+function storedOverrides(request: OverridesRequest): SubscriptionOverrides {
+  const micros = (record: Record<string, bigint>) =>
+    Object.fromEntries(Object.entries(record).map(([id, amount]) => [id, amount.toString()]));
+  return {
+    ...(request.allowances ? { allowances: micros(request.allowances) } : {}),
+    ...(request.limits ? { limits: micros(request.limits) } : {}),
+    ...(request.entitlements ? { entitlements: request.entitlements } : {}),
+    ...(request.prices
+      ? {
+          prices: Object.fromEntries(
+            Object.entries(request.prices).map(([id, factor]) => [id, formatDecimal(factor)]),
+          ),
+        }
+      : {}),
+  };
+}
 
 /** Subscribes or changes plan: an upgrade applies now with prorated credits, a downgrade at period end. */
 export const subscribeCommand = command({
@@ -17,14 +46,59 @@ export const subscribeCommand = command({
   account: (input) => input.account,
   run: async ({ transaction, engine, environment }, request) => {
     const session = await AccountSession.open(transaction, request.account, environment);
-    const micros = (record: Record<string, bigint> | undefined) =>
-      record && Object.fromEntries(Object.entries(record).map(([id, amount]) => [id, amount.toString()]));
-    const overrides = request.overrides && {
-      ...(request.overrides.allowances ? { allowances: micros(request.overrides.allowances) } : {}),
-      ...(request.overrides.limits ? { limits: micros(request.overrides.limits) } : {}),
-      ...(request.overrides.entitlements ? { entitlements: request.overrides.entitlements } : {}),
-    };
+    const overrides = request.overrides && storedOverrides(request.overrides);
     return changeSubscription(session, engine.config, { plan: request.plan, overrides });
+  },
+});
+
+/**
+ * Gives one account its own plan numbers (SPEC C7): allowance amounts, limit maxima, extra
+ * entitlements and price factors. They belong to its subscription, so upgrades keep them and
+ * renewals grant the amounts they say; each change is audited.
+ */
+export const planOverridesCommand = command({
+  name: 'put_plan_overrides',
+  input: planOverridesInput,
+  audited: true,
+  account: (input) => input.account,
+  run: async ({ transaction, engine, environment, now_ms }, { account, ...request }) => {
+    const session = await AccountSession.open(transaction, account, environment);
+    const subscription = session.subscription;
+    if (!subscription || subscription.status !== 'active') {
+      throw new TallyError(
+        'subscription_not_found',
+        `${account} has no plan to customise: subscribe it first`,
+      );
+    }
+    const plan = engine.config.plans.get(subscription.plan_id)!;
+    const unknown = (field: string, id: string, known: Iterable<string>) =>
+      new TallyError(
+        'invalid_request',
+        `${field} names ${id}, which ${[...known].join(', ') || 'nothing'} does not include`,
+        {
+          errors: [
+            {
+              field: `${field}.${id}`,
+              code: 'invalid_request',
+              message: `is not one of ${[...known].join(', ')}`,
+            },
+          ],
+        },
+      );
+    const allowance_ids = plan.allowances.map((rule) => rule.id);
+    for (const id of Object.keys(request.allowances ?? {}))
+      if (!allowance_ids.includes(id)) throw unknown('allowances', id, allowance_ids);
+    const limit_ids = effectiveLimits(engine.config, session.account_limits, subscription).map(
+      (limit) => limit.rule.id,
+    );
+    for (const id of Object.keys(request.limits ?? {}))
+      if (!limit_ids.includes(id)) throw unknown('limits', id, limit_ids);
+    const book = await engine.price_books.ofVersionInForce(transaction, session.price_version_in_force);
+    for (const id of Object.keys(request.prices ?? {})) operationOf(book.operations, id);
+    subscription.overrides = storedOverrides(request);
+    subscription.updated_at_ms = now_ms;
+    await transaction.putSubscription(subscription);
+    return subscriptionView(subscription);
   },
 });
 

@@ -23,6 +23,7 @@ import type {
 import { AccountSession } from '../account-session.ts';
 import { limitStatuses } from '../limits.ts';
 import { announceLimitsReached, insufficientCredits, runPolicy } from '../policy.ts';
+import { priceFactorOf } from '../subscriptions.ts';
 import { checkTeamMember } from '../teams.ts';
 import { chargeView, isoTime, reservationView } from '../views.ts';
 import { type CommandContext, type CommandEngine, command } from './command.ts';
@@ -197,6 +198,7 @@ async function openPriced(
     usage,
     add_ons: run.add_ons,
     on_creator_work: creator !== null,
+    price_factor: priceFactorOf(session.subscription, operation.id),
   });
   if (!priced.ok) throw new TallyError(priced.code, priced.detail);
   return { session, book, operation, creator, priced_micros: priced.micros };
@@ -314,6 +316,7 @@ export const settleCommand = command({
       usage: request.usage,
       add_ons: reservation.add_ons,
       on_creator_work: creator !== null,
+      price_factor: priceFactorOf(session.subscription, operation.id),
     });
     if (!priced.ok) throw new TallyError(priced.code, priced.detail);
     const outcome: Outcome = request.outcome ?? 'succeeded';
