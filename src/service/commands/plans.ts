@@ -64,7 +64,7 @@ export const planOverridesCommand = command({
   run: async ({ transaction, engine, environment, now_ms }, { account, ...request }) => {
     const session = await AccountSession.open(transaction, account, environment);
     const subscription = session.subscription;
-    if (!subscription || subscription.status !== 'active') {
+    if (subscription?.status !== 'active') {
       throw new TallyError(
         'subscription_not_found',
         `${account} has no plan to customise: subscribe it first`,
