@@ -81,6 +81,67 @@ describe.each(dialects)('every command run twice writes the same (%s)', (dialect
     await tally.close();
   });
 
+  it('holds for creators, teams and custom plans: shares, reversals, payouts, members, overrides', async () => {
+    const store = checkingReplays(await stores[dialect]!());
+    const { tally, clock } = await openTestTally({
+      store,
+      config: {
+        kinds: ['bonus', 'earnings'],
+        creators: { payout_hold_days: 1, earnings_kind: 'earnings' },
+        plans: {
+          pro: {
+            price: { currency: 'USD', amount_minor: 1000 },
+            rank: 1,
+            allowances: [{ id: 'pro', kind: 'bonus', amount: 100, period: 'billing_cycle' }],
+          },
+        },
+        price_book: {
+          operations: {
+            prompt: { rates: { credits: '1' }, creator_share: { basis: 'premium', rate: '0.1' } },
+          },
+        },
+      },
+    });
+    for (const [id, kind] of [
+      ['team', 'team'],
+      ['ann', 'user'],
+      ['author', 'user'],
+    ] as const) {
+      await tally.putAccount({ id, kind });
+    }
+    await tally.issueGrant({ account: 'team', kind: 'bonus', amount: '100' });
+    await tally.putMember({ team: 'team', member: 'ann', role: 'owner', limits: { day: '50' } });
+    await tally.putLimit({ account: 'team', id: 'each', window: 'month', max: '80', each_member: true });
+    const reservation = await tally.reserve({
+      account: 'team',
+      member: 'ann',
+      operation: 'prompt',
+      max_credits: '20',
+      creator: 'author',
+    });
+    const settled = await tally.settle({ reservation: reservation.id, usage: { credits: 10 } });
+    await tally.charge({
+      account: 'team',
+      member: 'ann',
+      operation: 'prompt',
+      usage: { credits: 5 },
+      creator: 'author',
+    });
+    await tally.refundCharge({ charge: settled.id, amount: '5.5', reason: 'replay check' });
+    clock.advanceSeconds(2 * 86_400);
+    await tally.payout({ creator: 'author', amount: '0.5' });
+    await tally.payout({ creator: 'author', amount: '0.1', as: 'credits' });
+    await expect(tally.payout({ creator: 'author', amount: '100' })).rejects.toBeInstanceOf(TallyError);
+    await tally.subscribe({ account: 'ann', plan: 'pro' });
+    await tally.putPlanOverrides({ account: 'ann', allowances: { pro: '150' }, prices: { prompt: '0.5' } });
+    await tally.putAccount({ id: 'ben', kind: 'user' });
+    await tally.putMember({ team: 'team', member: 'ben', role: 'owner' });
+    await tally.removeMember('team', 'ann');
+    expect(store.replays_checked).toBeGreaterThan(12);
+    expect((await tally.verify()).ok).toBe(true);
+    await tally.close();
+  });
+
   it('catches work that depends on something outside its transaction', async () => {
     const store = checkingReplays(await stores[dialect]!());
     let runs = 0;
