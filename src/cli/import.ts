@@ -66,14 +66,16 @@ export async function importConfiguration(tally: Tally, file: string): Promise<I
     // Publish only when the prices or the credit value differ from the version in force. The
     // stored version lists operations and models in key order (it is kept as canonical JSON),
     // the file in its own: compare them by id, not by position (and leave out the example cost,
-    // which prices the first model of each and so follows that order too).
+    // which prices the first model of each and so follows that order too, as does the creator
+    // share's example).
     const byId = <Item extends { id: string }>(items: readonly Item[]) =>
       [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const comparable = (table: PriceTableView) =>
       canonicalJson({
         credit_value: table.credit_value,
-        operations: byId(table.operations).map(({ example_cost: _example, ...operation }) => ({
+        operations: byId(table.operations).map(({ example_cost: _example, creator_share, ...operation }) => ({
           ...operation,
+          creator_share: creator_share && { basis: creator_share.basis, rate: creator_share.rate },
           models: byId(operation.models),
         })),
       });

@@ -40,9 +40,10 @@ describe('tally CLI', () => {
   it('verifies a database filled by the demo, and the demo can run again on the same data', async () => {
     const first = await run('verify', '--db', db);
     expect(first).toMatchObject({ code: 0 });
-    expect(first.out).toContain('✓ ledger verified: 1 account(s), 4 journal transaction(s)');
+    // The demo account and the preset's demo author (their free monthly credits).
+    expect(first.out).toContain('✓ ledger verified: 2 account(s), 5 journal transaction(s)');
     expect((await run('demo', '--db', db)).code).toBe(0);
-    expect((await run('verify', '--db', db)).out).toContain('4 journal transaction(s)');
+    expect((await run('verify', '--db', db)).out).toContain('5 journal transaction(s)');
   });
 
   it('fails on an edited journal entry: the transaction no longer sums to zero and its hash breaks', async () => {

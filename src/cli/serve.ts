@@ -113,14 +113,20 @@ export async function serveUntilStopped(options: ServeOptions, output: Cli['outp
   if (options.demo) {
     await runDemo(tally, { log: () => {} });
     const admin = await demoAdminKey(tally, admin_from_environment);
-    const customer = await tally.access.mintCustomerToken(DEMO_ACCOUNT);
+    // The default preset's demo account, else the first account of the preset's demo data.
+    const demo_account = (await tally.store.read((transaction) => transaction.getAccount(DEMO_ACCOUNT)))
+      ? DEMO_ACCOUNT
+      : tally.config.demo.accounts[0]?.id;
     output.log('');
     output.log(`  admin key                  ${admin}`);
-    output.log(`  customer token (${DEMO_ACCOUNT}, 1 h)  ${customer.token}`);
-    output.log('');
-    output.log(
-      `  try: curl -H "Authorization: Bearer ${customer.token}" ${server.url}/v1/accounts/${DEMO_ACCOUNT}/balance`,
-    );
+    if (demo_account) {
+      const customer = await tally.access.mintCustomerToken(demo_account);
+      output.log(`  customer token (${demo_account}, 1 h)  ${customer.token}`);
+      output.log('');
+      output.log(
+        `  try: curl -H "Authorization: Bearer ${customer.token}" ${server.url}/v1/accounts/${demo_account}/balance`,
+      );
+    }
   }
 
   await untilStopped();

@@ -54,6 +54,48 @@ const credits = (what: string, options: { allow_zero: boolean }) =>
   });
 
 const dimensionName = z.string().min(1).max(IDENTIFIER_LENGTH_MAX);
+
+const accountId = z.string().min(1).max(IDENTIFIER_LENGTH_MAX);
+const demoAmount = z.union([z.string(), z.number()]);
+
+/**
+ * Demo data a preset brings (`tally serve --demo`, which `npm start` runs): accounts with their
+ * grants, and teams with their members. Seeded once per database, through the same commands as
+ * any data; a production configuration has none.
+ */
+const demoSchema = z
+  .strictObject({
+    accounts: z
+      .array(
+        z.strictObject({
+          id: accountId,
+          kind: z.enum(['user', 'team']).default('user'),
+          timezone: z.string().optional(),
+          grants: z
+            .array(z.strictObject({ kind: z.string(), amount: demoAmount, reason: z.string().optional() }))
+            .default([]),
+          members: z
+            .array(
+              z.strictObject({
+                account: accountId,
+                role: z.enum(['owner', 'admin', 'member']),
+                limits: z
+                  .strictObject({
+                    day: demoAmount.optional(),
+                    month: demoAmount.optional(),
+                    billing_cycle: demoAmount.optional(),
+                  })
+                  .optional(),
+              }),
+            )
+            .default([])
+            .describe('On a team: its members (user accounts, made when missing), roles and own limits.'),
+        }),
+      )
+      .default([]),
+  })
+  .default({ accounts: [] })
+  .describe('Demo data for `tally serve --demo`: accounts, their grants, teams and their members.');
 const rates = z.record(dimensionName, decimalString(RATE_DECIMALS_MAX, 'a rate'));
 
 /**
@@ -460,6 +502,7 @@ export const tallyConfigSchema = z.strictObject({
     .describe(
       "Creators' earnings (SPEC C10): when they become payable, and whether they may be paid as credits.",
     ),
+  demo: demoSchema,
   proxy: z
     .strictObject({
       upstreams: z
@@ -506,7 +549,11 @@ export interface TallyConfig {
   packs: PackCatalog;
   payments: PaymentsConfig;
   creators: { payout_hold_days: number; earnings_kind: string | undefined };
+  /** Demo data `tally serve --demo` seeds (cli/demo.ts). */
+  demo: DemoData;
 }
+
+export type DemoData = z.output<typeof demoSchema>;
 
 /** Where the proxy sends a model's calls, and what prices them. */
 export interface ProxyRoute {
@@ -806,6 +853,7 @@ export function compileConfig(input: unknown): TallyConfig {
     proxy: compileProxy(config.proxy),
     packs: compilePacks(config.packs, config.kinds, invalid),
     payments: compilePayments(config.payments, invalid),
+    demo: config.demo,
     creators: {
       payout_hold_days: config.creators.payout_hold_days,
       earnings_kind: config.creators.earnings_kind,

@@ -3,6 +3,7 @@
  * consumed after daily credits run out. Bonus/grant credits are used last."
  */
 import { describe, expect, it } from 'vitest';
+import { runDemo } from '../../src/cli/demo.ts';
 import { openTestTally, refusal } from '../helpers.ts';
 
 describe('developer platform (seed 003): daily → subscription → bonus', () => {
@@ -282,5 +283,18 @@ describe('developer platform (seed 003) on examples/dev-platform.yaml', () => {
     expect(
       (await refusal(tally.putPlanOverrides({ account: 'solo', prices: { 'agent.message': '0.5' } }))).code,
     ).toBe('subscription_not_found');
+  });
+
+  it("the preset's demo team: three members on one pool, one with a monthly limit of their own, seeded once", async () => {
+    const { tally } = await openTestTally({ config: PRESET });
+    await runDemo(tally, { log: () => {} });
+    await runDemo(tally, { log: () => {} });
+    expect((await tally.listMembers('acme')).data.map((row) => [row.member, row.role, row.limits])).toEqual([
+      ['ana', 'owner', {}],
+      ['ben', 'member', { month: '150' }],
+      ['cat', 'admin', {}],
+    ]);
+    // 2,500 bundle (granted once, whatever the restarts) + the team's 5 daily credits.
+    expect((await tally.getBalance('acme')).available).toBe('2505');
   });
 });

@@ -2,6 +2,7 @@
  * Seed 000, the prompt marketplace ("How Credit Works"), on examples/prompt-marketplace.yaml.
  */
 import { describe, expect, it } from 'vitest';
+import { runDemo } from '../../src/cli/demo.ts';
 import { openTestTally, refusal } from '../helpers.ts';
 
 const PRESET = new URL('../../examples/prompt-marketplace.yaml', import.meta.url).pathname;
@@ -190,5 +191,16 @@ describe('prompt marketplace (seed 000)', () => {
     );
     expect(refused.code).toBe('creator_not_found');
     expect((await tally.getBalance('runner')).available).toBe('2000');
+  });
+
+  it("the demo runs a prompt of the preset's demo author, who sees 10 % of its cost as earnings", async () => {
+    const { tally } = await openTestTally({ config: PRESET });
+    await runDemo(tally, { log: () => {} });
+    const [run] = (await tally.listCharges({ account: 'demo-user' })).data;
+    expect(run!.creator).toMatchObject({ account: 'ada-writes', basis: 'cost' });
+    const statement = await tally.creatorEarnings({ creator: 'ada-writes', group_by: 'prompt' });
+    expect(statement.groups).toEqual([
+      expect.objectContaining({ key: 'landing-page-copy', runs: 1, net: run!.creator!.amount }),
+    ]);
   });
 });
