@@ -68,31 +68,40 @@ const demoSchema = z
     accounts: z
       .array(
         z.strictObject({
-          id: accountId,
-          kind: z.enum(['user', 'team']).default('user'),
-          timezone: z.string().optional(),
+          id: accountId.describe('The account id.'),
+          kind: z.enum(['user', 'team']).default('user').describe('A user, or a team (one pool of credits).'),
+          timezone: z.string().optional().describe('Its IANA timezone (days and months reset in it).'),
           grants: z
-            .array(z.strictObject({ kind: z.string(), amount: demoAmount, reason: z.string().optional() }))
-            .default([]),
+            .array(
+              z.strictObject({
+                kind: z.string().describe('The grant kind (one of `kinds`).'),
+                amount: demoAmount.describe('Credits.'),
+                reason: z.string().optional().describe('Why, as the grant records it.'),
+              }),
+            )
+            .default([])
+            .describe('Grants made once, on the first start.'),
           members: z
             .array(
               z.strictObject({
-                account: accountId,
-                role: z.enum(['owner', 'admin', 'member']),
+                account: accountId.describe('The member: a user account, made when missing.'),
+                role: z.enum(['owner', 'admin', 'member']).describe('Their role in the team.'),
                 limits: z
                   .strictObject({
-                    day: demoAmount.optional(),
-                    month: demoAmount.optional(),
-                    billing_cycle: demoAmount.optional(),
+                    day: demoAmount.optional().describe('Credits a day from the pool.'),
+                    month: demoAmount.optional().describe('Credits a month from the pool.'),
+                    billing_cycle: demoAmount.optional().describe('Credits a billing cycle from the pool.'),
                   })
-                  .optional(),
+                  .optional()
+                  .describe("The member's own limits."),
               }),
             )
             .default([])
             .describe('On a team: its members (user accounts, made when missing), roles and own limits.'),
         }),
       )
-      .default([]),
+      .default([])
+      .describe('Accounts to seed.'),
   })
   .default({ accounts: [] })
   .describe('Demo data for `tally serve --demo`: accounts, their grants, teams and their members.');
