@@ -17,6 +17,7 @@ import { plansContract } from './contract/plans.ts';
 import { priceBookContract } from './contract/price-book.ts';
 import { purchasesContract } from './contract/purchases.ts';
 import { runsContract } from './contract/runs.ts';
+import { supportContract } from './contract/support.ts';
 import { teamsContract } from './contract/teams.ts';
 import { transactionsContract } from './contract/transactions.ts';
 import type { Store } from './store.ts';
@@ -44,6 +45,7 @@ export function describeStoreContract(name: string, openStore: () => Promise<Sto
     purchasesContract(() => store);
     creatorsContract(() => store);
     teamsContract(() => store);
+    supportContract(() => store);
     eventsContract(() => store);
     plansContract(() => store);
     priceBookContract(() => store);

@@ -482,6 +482,38 @@ export interface TeamStore {
   listTeamsOf(member_id: string): Promise<TeamMemberRow[]>;
 }
 
+/** Credits restored to an account for charges that went wrong (SPEC C13). */
+export interface CompensationRow {
+  account_id: string;
+  id: string;
+  grant_id: string;
+  amount_micros: bigint;
+  /** What each charge had back of this compensation; empty for a goodwill amount. */
+  parts: { charge_id: string; amount_micros: bigint }[];
+  reason: string;
+  created_at_ms: number;
+}
+
+/** A platform incident: runs in [from_ms, to_ms) of its operations (all when null). */
+export interface IncidentRow {
+  id: string;
+  from_ms: number;
+  to_ms: number;
+  operations: string[] | null;
+  note: string;
+  created_at_ms: number;
+}
+
+/** Compensations and the incidents support reviews runs against. */
+export interface SupportStore {
+  insertCompensation(row: CompensationRow): Promise<void>;
+  /** Oldest first. */
+  listCompensations(account_id: string): Promise<CompensationRow[]>;
+  insertIncident(row: IncidentRow): Promise<void>;
+  /** Incidents overlapping [from_ms, to_ms), oldest first. */
+  listIncidents(range: { from_ms: number; to_ms: number }): Promise<IncidentRow[]>;
+}
+
 /** The journal: each account's hash-chained transactions. */
 export interface JournalStore {
   /** Appends a transaction and moves the account's chain head; the head must be where the transaction says it was. */
@@ -831,7 +863,8 @@ export interface StoreTransaction
     WebhookStore,
     PurchaseStore,
     CreatorStore,
-    TeamStore {}
+    TeamStore,
+    SupportStore {}
 
 /** What a command tells the store ahead of running, so it can batch it well. */
 export interface CommandHint {

@@ -27,10 +27,12 @@ import type {
   ChargeFilter,
   ChargePage,
   ChargeRow,
+  CompensationRow,
   CreatorPayoutRow,
   EventRow,
   GrantRow,
   IdempotencyRow,
+  IncidentRow,
   OpenedAccount,
   PriceVersionRow,
   ProviderEventRow,
@@ -1598,6 +1600,72 @@ export class SqlTransaction implements StoreTransaction {
         page.limit,
       )
     ).map((row) => text(row.id));
+  }
+
+  // ── Support (SPEC C13): compensations and incidents ─────────────────────────────────
+
+  async insertCompensation(row: CompensationRow) {
+    await this.write(
+      `INSERT INTO compensations (account_id, id, grant_id, amount_micros, parts_json, reason, created_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [
+        row.account_id,
+        row.id,
+        row.grant_id,
+        row.amount_micros,
+        JSON.stringify(row.parts.map((part) => [part.charge_id, part.amount_micros.toString()])),
+        row.reason,
+        row.created_at_ms,
+      ],
+    );
+  }
+  async listCompensations(account_id: string) {
+    return (
+      await this.all(
+        'SELECT * FROM compensations WHERE account_id = ? ORDER BY created_at_ms, id',
+        account_id,
+      )
+    ).map((row) => ({
+      account_id: text(row.account_id),
+      id: text(row.id),
+      grant_id: text(row.grant_id),
+      amount_micros: bigint(row.amount_micros),
+      parts: json<[string, string][]>(row.parts_json).map(([charge_id, micros]) => ({
+        charge_id,
+        amount_micros: BigInt(micros),
+      })),
+      reason: text(row.reason),
+      created_at_ms: number(row.created_at_ms),
+    }));
+  }
+  async insertIncident(row: IncidentRow) {
+    await this.write(
+      'INSERT INTO incidents (id, from_ms, to_ms, operations_json, note, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      [
+        row.id,
+        row.from_ms,
+        row.to_ms,
+        row.operations === null ? null : JSON.stringify(row.operations),
+        row.note,
+        row.created_at_ms,
+      ],
+    );
+  }
+  async listIncidents(range: { from_ms: number; to_ms: number }) {
+    return (
+      await this.all(
+        'SELECT * FROM incidents WHERE from_ms < ? AND to_ms > ? ORDER BY from_ms, id LIMIT 1000',
+        range.to_ms,
+        range.from_ms,
+      )
+    ).map((row) => ({
+      id: text(row.id),
+      from_ms: number(row.from_ms),
+      to_ms: number(row.to_ms),
+      operations: row.operations_json === null ? null : json<string[]>(row.operations_json),
+      note: text(row.note),
+      created_at_ms: number(row.created_at_ms),
+    }));
   }
 
   // ── Teams (SPEC C11) ────────────────────────────────────────────────────────────────

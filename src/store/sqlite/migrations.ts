@@ -508,4 +508,30 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX team_members_by_member ON team_members (member_id);
   `,
+  `
+  -- Compensations (SPEC C13): credits restored as one non-expiring grant, linked to the charges
+  -- they make good (parts_json: [[charge_id, micros]]). What a charge had back, by refund or
+  -- compensation, is its refunded_micros, which never passes its credits.
+  CREATE TABLE compensations (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    id TEXT NOT NULL UNIQUE,
+    grant_id TEXT NOT NULL,
+    amount_micros INTEGER NOT NULL CHECK (amount_micros > 0),
+    parts_json TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+  ) STRICT;
+  -- Platform incidents an operator recorded: runs inside the window (of the operations named,
+  -- or of all) are flagged by thread review.
+  CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    from_ms INTEGER NOT NULL,
+    to_ms INTEGER NOT NULL CHECK (to_ms > from_ms),
+    operations_json TEXT,
+    note TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX incidents_by_time ON incidents (from_ms);
+  `,
 ];
