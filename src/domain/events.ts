@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'purchase.failed',
   'purchase.refunded',
   'auto_recharge.failed',
+  'compensation.granted',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

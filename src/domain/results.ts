@@ -102,6 +102,10 @@ export const resultCodes = {
   member_not_in_team: { status: 422, title: 'The member named is not a member of this team' },
   member_is_team: { status: 422, title: 'A team member is a user account, not a team' },
   team_needs_owner: { status: 409, title: 'A team keeps at least one owner' },
+  compensation_exceeds_charges: {
+    status: 409,
+    title: 'The compensation is more than what is left of the charges after refunds and compensations',
+  },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ResultCode = keyof typeof resultCodes;

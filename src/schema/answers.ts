@@ -688,3 +688,39 @@ export const memberAnswer = z.strictObject({
   joined_at: time,
   updated_at: time,
 });
+
+export const compensationAnswer = z.strictObject({
+  id: z.string(),
+  account: z.string(),
+  amount: credits,
+  grant: grantAnswer,
+  /** What each charge had back of it; empty for a goodwill amount. */
+  charges: z.array(z.strictObject({ charge: z.string(), amount: credits })),
+  reason: z.string(),
+  created_at: time,
+});
+
+export const incidentAnswer = z.strictObject({
+  id: z.string(),
+  from: time,
+  to: time,
+  operations: z.array(z.string()).nullable(),
+  note: z.string(),
+  created_at: time,
+});
+
+export const threadReviewAnswer = z.strictObject({
+  account: z.string(),
+  thread: z.string(),
+  charges: z.array(chargeAnswer),
+  flags: z.array(
+    z.strictObject({
+      kind: z.enum(['retry_loop', 'retry_cycle', 'failed_cost', 'outlier', 'incident']),
+      charges: z.array(z.string()),
+      detail: z.string(),
+    }),
+  ),
+  /** What is left (after refunds and compensations) of every flagged charge, each counted once. */
+  proposed_compensation: credits,
+  money: moneyAnswer,
+});

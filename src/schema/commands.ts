@@ -238,6 +238,28 @@ export const refundInput = z.strictObject({
   reason: reasonField,
 });
 
+/** Credits restored for charges that went wrong: all that is left of them, or an amount (of them, or goodwill). */
+export const compensationInput = z
+  .strictObject({
+    account: identifierField,
+    charges: z.array(identifierField).min(1).max(100).optional(),
+    amount: creditsField().optional(),
+    reason: reasonField,
+  })
+  .refine((input) => input.charges !== undefined || input.amount !== undefined, {
+    message: 'give the charges to compensate, an amount, or both',
+  });
+
+export const incidentInput = z
+  .strictObject({
+    from: timestampField,
+    to: timestampField,
+    /** The operations it affected; all when left out. */
+    operations: z.array(identifierField).min(1).max(64).optional(),
+    note: z.string().min(1).max(500),
+  })
+  .refine((input) => input.to > input.from, { message: 'to must be after from', path: ['to'] });
+
 // ── Purchases (SPEC C9) ─────────────────────────────────────────────────────────────────
 
 /** How the test provider plays a payment, like a provider's test cards. */
@@ -332,4 +354,6 @@ export type UsageInput = z.input<typeof usageInput>;
 export type EarningsInput = z.input<typeof earningsInput>;
 export type MemberInput = z.input<typeof memberInput>;
 export type PlanOverridesInput = z.input<typeof planOverridesInput>;
+export type CompensationInput = z.input<typeof compensationInput>;
+export type IncidentInput = z.input<typeof incidentInput>;
 export type PayoutInput = z.input<typeof payoutInput>;

@@ -21,7 +21,10 @@ export type IdPrefix =
   | 'pur'
   | 'prf'
   /** A creator payout. */
-  | 'po';
+  | 'po'
+  /** A compensation, an incident. */
+  | 'cmp'
+  | 'inc';
 
 /** Random bytes drawn from the OS at a time: ulidx would otherwise ask once per character. */
 const RANDOM_POOL_BYTES = 4_096;

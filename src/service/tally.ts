@@ -10,7 +10,9 @@ import type {
   AccountSettingsInput,
   AutoRechargeInput,
   ChargeInput,
+  CompensationInput,
   CreatePurchaseInput,
+  IncidentInput,
   IssueGrantInput,
   LimitInput,
   MemberInput,
@@ -45,6 +47,7 @@ import { publishPriceBookCommand } from './commands/price-book.ts';
 import { putAutoRechargeCommand } from './commands/purchases.ts';
 import { refundChargeCommand } from './commands/refunds.ts';
 import { chargeCommand, releaseCommand, reserveCommand, settleCommand } from './commands/runs.ts';
+import { compensateCommand, recordIncidentCommand } from './commands/support.ts';
 import { putMemberCommand, removeMemberCommand } from './commands/teams.ts';
 import { canonicalJson, type KeyLookup, runIdempotent, validateIdempotencyKey } from './idempotency.ts';
 import { IdGenerator } from './ids.ts';
@@ -54,6 +57,7 @@ import { PriceBooks } from './price-books.ts';
 import * as creator_reads from './reads/creators.ts';
 import * as purchase_reads from './reads/purchases.ts';
 import * as reads from './reads/reads.ts';
+import * as support_reads from './reads/support.ts';
 import * as team_reads from './reads/teams.ts';
 import { ReservationAccounts } from './reservation-accounts.ts';
 import { type VerifyReport, verifyStore } from './verify.ts';
@@ -222,6 +226,10 @@ export class Tally implements reads.ReadContext {
   setAutoRecharge = (input: AutoRechargeInput, options: CommandOptions = {}) =>
     this.run(putAutoRechargeCommand, input, options);
   payout = (input: PayoutInput, options: CommandOptions = {}) => this.run(payoutCommand, input, options);
+  compensate = (input: CompensationInput, options: CommandOptions = {}) =>
+    this.run(compensateCommand, input, options);
+  recordIncident = (input: IncidentInput, options: CommandOptions = {}) =>
+    this.run(recordIncidentCommand, input, options);
   putPlanOverrides = (input: PlanOverridesInput, options: CommandOptions = {}) =>
     this.run(planOverridesCommand, input, options);
   putMember = (input: MemberInput, options: CommandOptions = {}) =>
@@ -286,6 +294,10 @@ export class Tally implements reads.ReadContext {
   priceTable: OmitContext<typeof reads.priceTable> = (...args) => reads.priceTable(this, ...args);
   estimate: OmitContext<typeof reads.estimate> = (...args) => reads.estimate(this, ...args);
   remaining: OmitContext<typeof reads.remaining> = (...args) => reads.remaining(this, ...args);
+  threadReview: OmitContext<typeof support_reads.threadReview> = (...args) =>
+    support_reads.threadReview(this, ...args);
+  listIncidents: OmitContext<typeof support_reads.listIncidents> = (...args) =>
+    support_reads.listIncidents(this, ...args);
   listMembers: OmitContext<typeof team_reads.listMembers> = (...args) =>
     team_reads.listMembers(this, ...args);
   teamsOf: OmitContext<typeof team_reads.teamsOf> = (...args) => team_reads.teamsOf(this, ...args);

@@ -7,7 +7,8 @@
  * - every transaction sums to zero;
  * - every grant's remaining equals the sum of its `grant` entries and lies in 0..amount;
  * - every reservation holds (sum of its `hold` entries) its amount while held, nothing after;
- * - every charge's refunds (the grants issued for them) sum to its `refunded` and stay within it.
+ * - every charge's refunds (the grants issued for them) and compensations sum to its `refunded`
+ *   and stay within it.
  */
 import { GENESIS_HASH, hashTransaction, sumEntries } from '../domain/journal.ts';
 import type { Store, StoreTransaction } from '../store/store.ts';
@@ -58,6 +59,15 @@ async function verifyAccount(
   const problem: Problem = (check, message) => report.problems.push({ account: account_id, check, message });
   const books = await checkChain(transaction, account_id, report, problem);
   const refunded_by_charge = await checkGrants(transaction, account_id, books.grant, problem);
+  // A compensation gives charges back too: its parts count with the refund grants.
+  for (const compensation of await transaction.listCompensations(account_id)) {
+    for (const part of compensation.parts) {
+      refunded_by_charge.set(
+        part.charge_id,
+        (refunded_by_charge.get(part.charge_id) ?? 0n) + part.amount_micros,
+      );
+    }
+  }
   await checkRefunds(transaction, refunded_by_charge, problem);
   await checkHolds(transaction, account_id, books.hold, problem);
 }
@@ -179,7 +189,7 @@ async function checkRefunds(
     } else if (refunded_micros !== charge.refunded_micros) {
       problem(
         'refund',
-        `charge ${charge_id} records ${charge.refunded_micros} refunded, its refund grants sum to ${refunded_micros}`,
+        `charge ${charge_id} records ${charge.refunded_micros} refunded, its refund grants and compensations sum to ${refunded_micros}`,
       );
     }
   }

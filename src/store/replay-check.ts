@@ -15,7 +15,7 @@ import type { Store, StoreTransaction } from './store.ts';
 
 /** Store methods that change something: their calls are what a run is compared by. */
 const WRITE = /^(insert|update|put|append|delete|revoke|mark|complete|claim|bump|open)/;
-const ID = /\b(gr|rsv|ch|rf|jtx|key|pxk|evt|whe|whd|aud|pur|prf|po|dispatcher)_[0-9a-z]{16,26}\b/g;
+const ID = /\b(gr|rsv|ch|rf|jtx|key|pxk|evt|whe|whd|aud|pur|prf|po|cmp|inc|dispatcher)_[0-9a-z]{16,26}\b/g;
 const HASH = /\b[0-9a-f]{64}\b/g;
 
 class RolledBack extends Error {}

@@ -297,4 +297,79 @@ describe('developer platform (seed 003) on examples/dev-platform.yaml', () => {
     // 2,500 bundle (granted once, whatever the restarts) + the team's 5 daily credits.
     expect((await tally.getBalance('acme')).available).toBe('2505');
   });
+
+  it('"When you report unexpectedly high credit usage": review the thread for retry loops and errors, then restore the credits as a bonus grant in one call', async () => {
+    const { tally, clock } = await openTestTally({ config: PRESET, start: '2026-07-01T09:00:00Z' });
+    await tally.putAccount({ id: 'dev', kind: 'user' });
+    await tally.issueGrant({ account: 'dev', kind: 'purchased', amount: '500' });
+    const message = (input_tokens: number, outcome: 'succeeded' | 'failed' = 'succeeded') =>
+      tally.charge({
+        account: 'dev',
+        operation: 'agent.message',
+        usage: { input_tokens },
+        outcome,
+        metadata: { thread: 'T-42' },
+      });
+    // The user asks, the agent plans; then a preview build fails and the platform retries it in a cycle.
+    await message(20_000); // 6
+    clock.advanceSeconds(60);
+    await tally.recordIncident({
+      from: '2026-07-01T09:02:00Z',
+      to: '2026-07-01T09:30:00Z',
+      operations: ['agent.message'],
+      note: 'preview builds failing',
+    });
+    const cycle = [];
+    for (let round = 0; round < 3; round++) {
+      clock.advanceSeconds(60);
+      cycle.push(await message(50_000)); // build: 15
+      clock.advanceSeconds(60);
+      cycle.push(await message(10_000)); // read the error: 3
+    }
+    const review = await tally.threadReview({ account: 'dev', thread: 'T-42' });
+    expect(review.charges).toHaveLength(7);
+    expect(review.flags.map((flag) => [flag.kind, flag.charges.length])).toEqual([
+      ['retry_cycle', 4],
+      ['incident', 6],
+    ]);
+    // Every run inside the incident: 3 × (15 + 3) = 54 credits.
+    expect(review.proposed_compensation).toBe('54');
+
+    const compensation = await tally.compensate(
+      {
+        account: 'dev',
+        charges: cycle.map((charge) => charge.id),
+        reason: 'High Credit Usage Review: preview build loop',
+      },
+      { idempotency_key: 'review-T-42', actor: 'key_support' },
+    );
+    expect(compensation.grant).toMatchObject({
+      kind: 'bonus',
+      amount: '54',
+      expires_at: null,
+      source: 'compensation',
+    });
+    const again = await tally.compensate(
+      {
+        account: 'dev',
+        charges: cycle.map((charge) => charge.id),
+        reason: 'High Credit Usage Review: preview build loop',
+      },
+      { idempotency_key: 'review-T-42', actor: 'key_support' },
+    );
+    expect(again.id).toBe(compensation.id);
+    expect((await tally.getBalance('dev')).by_kind.bonus?.available).toBe('54');
+    // The same charges cannot be compensated twice, nor beyond their cost.
+    const twice = await refusal(
+      tally.compensate({ account: 'dev', charges: [cycle[0]!.id], reason: 'again' }),
+    );
+    expect(twice.code).toBe('compensation_exceeds_charges');
+    expect((await tally.threadReview({ account: 'dev', thread: 'T-42' })).proposed_compensation).toBe('0');
+    const events = await tally.listEvents({ account: 'dev', type: 'compensation.granted' });
+    expect(events.data).toHaveLength(1);
+    expect(
+      (await tally.listAudit({ account: 'dev' })).data.map((entry) => [entry.action, entry.actor]),
+    ).toContainEqual(['compensate', 'key_support']);
+    expect(await tally.verify()).toMatchObject({ ok: true, problems: [] });
+  });
 });

@@ -13,6 +13,7 @@ import { proxyKeysRoutes } from './proxy-keys.ts';
 import { purchasesRoutes } from './purchases.ts';
 import type { RouteDefinition } from './route.ts';
 import { runsRoutes } from './runs.ts';
+import { supportRoutes } from './support.ts';
 import { teamsRoutes } from './teams.ts';
 
 export type { RouteContext, RouteDefinition } from './route.ts';
@@ -32,4 +33,5 @@ export const routes: RouteDefinition[] = [
   ...purchasesRoutes,
   ...creatorsRoutes,
   ...teamsRoutes,
+  ...supportRoutes,
 ];
