@@ -4,14 +4,18 @@
  * with a `TallyApiError` carrying the problem document's `code` (one of docs/errors.md).
  */
 
+import type { z } from 'zod';
 import type { ResultCode } from '../domain/results.ts';
 import type { Problem } from '../http/problem.ts';
+import type { compensationAnswer, incidentAnswer } from '../schema/answers.ts';
 import type {
   AutoRechargeInput,
   ChargeInput,
+  CompensationInput,
   CreatePurchaseInput,
   EarningsInput,
   EstimateInput,
+  IncidentInput,
   IssueGrantInput,
   LimitInput,
   ListChargesInput,
@@ -42,9 +46,14 @@ import type {
 import type { PlanView } from '../service/plan-view.ts';
 import type { PriceTableView } from '../service/price-table.ts';
 import type { CreatorSummaryView } from '../service/reads/creators.ts';
+import type { ThreadReviewView } from '../service/reads/support.ts';
 import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
 import type { AuditView, BalanceView, RefundView } from '../service/tally.ts';
 import type { MemberView } from '../service/teams.ts';
+
+type CompensationView = z.infer<typeof compensationAnswer>;
+type IncidentView = z.infer<typeof incidentAnswer>;
+
 import type { AccountView, ChargeView, GrantView, PayoutView, ReservationView } from '../service/views.ts';
 import type { DeliveryView, EndpointView, EventView } from '../service/webhooks.ts';
 
@@ -261,6 +270,21 @@ export class TallyClient {
       body,
       options,
     });
+
+  // support
+  /** A thread's charges flagged (loops, cycles, failures, outliers, incidents), with the compensation proposed. */
+  threadReview = (thread: string, account: string) =>
+    this.json<ThreadReviewView>('GET', TallyClient.path('/v1/threads/{thread}/review', thread), {
+      query: { account },
+    });
+  compensate = (account: string, body: Omit<CompensationInput, 'account'>, options?: WriteOptions) =>
+    this.json<CompensationView>('POST', TallyClient.path('/v1/accounts/{id}/compensations', account), {
+      body,
+      options,
+    });
+  recordIncident = (body: IncidentInput, options?: WriteOptions) =>
+    this.json<IncidentView>('POST', '/v1/incidents', { body, options });
+  incidents = () => this.json<{ data: IncidentView[] }>('GET', '/v1/incidents');
 
   // teams
   /** Adds a user to a team or changes their role and own limits (write key). */
