@@ -271,6 +271,12 @@ export class TallyClient {
       options,
     });
 
+  // test clock (servers started with --test-clock)
+  clock = () => this.json<{ now: string }>('GET', '/v1/test/clock');
+  /** Moves the server's clock forward (never back) and runs every job that came due. */
+  moveClock = (body: { now: string } | { advance_seconds: number }, options?: WriteOptions) =>
+    this.json<{ now: string }>('POST', '/v1/test/clock', { body, options });
+
   // support
   /** A thread's charges flagged (loops, cycles, failures, outliers, incidents), with the compensation proposed. */
   threadReview = (thread: string, account: string) =>
