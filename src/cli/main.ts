@@ -9,6 +9,7 @@ import { registerKeyCommands } from './commands/keys.ts';
 import { registerLedgerCommands } from './commands/ledger.ts';
 import { registerPriceCommands } from './commands/prices.ts';
 import { registerSetupCommands } from './commands/setup.ts';
+import { registerSimulateCommand } from './commands/simulate.ts';
 import { describeFailure } from './errors.ts';
 import type { CliOutput } from './program.ts';
 import { registerServeCommand } from './serve.ts';
@@ -37,6 +38,7 @@ export function buildProgram(output: CliOutput): { program: Command; exit_code: 
   registerLedgerCommands(program, cli);
   registerHistoryCommands(program, cli);
   registerPriceCommands(program, cli);
+  registerSimulateCommand(program, cli);
   registerServeCommand(program, cli);
   registerSetupCommands(program, cli);
   registerKeyCommands(program, cli);

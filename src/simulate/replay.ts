@@ -22,7 +22,9 @@ export interface SimulationPort {
   /** Moves time forward to `at_ms` and books every piece of work that came due on the way. */
   advanceTo(at_ms: number): Promise<void>;
   ensureAccount(id: string, timezone: string | undefined): Promise<void>;
-  run(row: Extract<TraceRow, { kind: 'run' }>): Promise<{ credits: string; grants: { kind: string; amount: string }[] }>;
+  run(
+    row: Extract<TraceRow, { kind: 'run' }>,
+  ): Promise<{ credits: string; grants: { kind: string; amount: string }[] }>;
   purchase(account: string, pack: string): Promise<void>;
   subscribe(account: string, plan: string): Promise<void>;
   available(account: string): Promise<string>;
@@ -68,7 +70,8 @@ export async function replayTrace(
         outcomes.push({ line: row.line, ok: true });
       }
     } catch (error) {
-      if (isTallyError(error)) outcomes.push({ line: row.line, ok: false, cause: refusalCause(error.code, error.extensions) });
+      if (isTallyError(error))
+        outcomes.push({ line: row.line, ok: false, cause: refusalCause(error.code, error.extensions) });
       else if (error instanceof TallyApiError)
         outcomes.push({
           line: row.line,

@@ -17,7 +17,7 @@ import { compileConfig, compilePriceBook } from '../schema/config.ts';
 import { TestClock } from '../service/clock.ts';
 import { Tally } from '../service/tally.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { libraryPort, replayTrace, type RowOutcome } from './replay.ts';
+import { libraryPort, type RowOutcome, replayTrace } from './replay.ts';
 import { parseTrace, type TraceRow } from './trace.ts';
 
 /** Credits by grant kind, as decimal strings. */
@@ -64,9 +64,15 @@ function ratio(numerator: bigint, denominator: bigint, places: number): string |
   return formatDecimal({ units: (numerator * scale) / denominator, scale: places });
 }
 
-const add = (into: Map<string, bigint>, key: string, micros: bigint) => into.set(key, (into.get(key) ?? 0n) + micros);
+const add = (into: Map<string, bigint>, key: string, micros: bigint) =>
+  into.set(key, (into.get(key) ?? 0n) + micros);
 const byKind = (sums: Map<string, bigint>): ByKind =>
-  Object.fromEntries([...sums].filter(([, micros]) => micros !== 0n).sort().map(([kind, micros]) => [kind, formatCredits(micros)]));
+  Object.fromEntries(
+    [...sums]
+      .filter(([, micros]) => micros !== 0n)
+      .sort()
+      .map(([kind, micros]) => [kind, formatCredits(micros)]),
+  );
 
 /**
  * Runs a trace on a configuration and reports what it did. The configuration's payments are
@@ -78,7 +84,10 @@ export async function simulate(
   options: { progress?: { tick(): void; stop(): void }; onRows?: (rows: number) => void } = {},
 ): Promise<SimulationReport> {
   const { document } = readConfigDocument(config_source);
-  const simulated = { ...(document as Record<string, unknown>), payments: { provider: 'test', providers: ['test'] } };
+  const simulated = {
+    ...(document as Record<string, unknown>),
+    payments: { provider: 'test', providers: ['test'] },
+  };
   const config = compileConfig(simulated);
   const book = compilePriceBook(config.price_book_document);
   const rows = parseTrace(trace_text, config, new Set(book.operations.keys()));
@@ -141,7 +150,8 @@ async function figures(
     const bought = new Map<string, bigint>();
     const used = new Map<string, bigint>();
     const expired = new Map<string, bigint>();
-    for (const grant of facts.grants) add(grant.source === 'purchase' ? bought : granted, grant.kind, grant.amount_micros);
+    for (const grant of facts.grants)
+      add(grant.source === 'purchase' ? bought : granted, grant.kind, grant.amount_micros);
     for (const posted of facts.journal) {
       for (const entry of posted.entries) {
         if (entry.book === 'expired' && entry.grant_id) {
@@ -153,7 +163,8 @@ async function figures(
           add(of_month, kind, entry.amount_micros);
         }
         // Spent: what left a grant for `consumed` (refunds put it back, and are subtracted).
-        if (entry.book === 'consumed' && entry.grant_id) add(used, kind_of.get(entry.grant_id) ?? '?', entry.amount_micros);
+        if (entry.book === 'consumed' && entry.grant_id)
+          add(used, kind_of.get(entry.grant_id) ?? '?', entry.amount_micros);
       }
     }
     let paid_minor = facts.purchases
@@ -182,7 +193,22 @@ async function figures(
     }
     const credits_used = [...used.values()].reduce((sum, value) => sum + value, 0n);
     per_account.push(
-      summary(account, { granted, bought, used, expired, paid_minor, runs, usable_outputs, refused, credits_used, credits_failed }, credit_value),
+      summary(
+        account,
+        {
+          granted,
+          bought,
+          used,
+          expired,
+          paid_minor,
+          runs,
+          usable_outputs,
+          refused,
+          credits_used,
+          credits_failed,
+        },
+        credit_value,
+      ),
     );
     for (const [kind, value] of granted) add(totals.granted, kind, value);
     for (const [kind, value] of bought) add(totals.bought, kind, value);
@@ -203,7 +229,9 @@ async function figures(
     to: new Date(rows.at(-1)!.at_ms).toISOString(),
     total,
     accounts: per_account,
-    expired_by_month: Object.fromEntries([...expired_by_month].sort().map(([month, kinds]) => [month, byKind(kinds)])),
+    expired_by_month: Object.fromEntries(
+      [...expired_by_month].sort().map(([month, kinds]) => [month, byKind(kinds)]),
+    ),
     outcomes: [...outcomes],
   };
 }
@@ -246,7 +274,17 @@ function summary(
     credits_on_failed_runs: formatCredits(sums.credits_failed),
     money_per_credit: per_credit,
     credits_per_usable_output:
-      sums.usable_outputs === 0 ? null : ratio(sums.credits_used, BigInt(sums.usable_outputs) * 1_000_000n, 6),
+      sums.usable_outputs === 0
+        ? null
+        : ratio(sums.credits_used, BigInt(sums.usable_outputs) * 1_000_000n, 6),
     failed_share: ratio(sums.credits_failed, sums.credits_used, 4) ?? '0',
   };
+}
+
+/** Minor units of money as its major-unit decimal ("5900" USD → "59.00"). */
+export function paidMoney(currency: string, minor: number): string {
+  const exponent = currencyExponent(currency) ?? 2;
+  const text = formatDecimal({ units: BigInt(minor), scale: exponent });
+  const [whole, fraction = ''] = text.split('.');
+  return exponent === 0 ? whole! : `${whole}.${fraction.padEnd(exponent, '0')}`;
 }

@@ -18,7 +18,17 @@ import { parseDecimal } from '../domain/decimal.ts';
 import { USAGE_DECIMALS_MAX } from '../domain/limits.ts';
 import type { TallyConfig } from '../schema/config.ts';
 
-const FIXED_COLUMNS = ['timestamp', 'account', 'timezone', 'operation', 'model', 'outcome', 'usable', 'pack', 'plan'];
+const FIXED_COLUMNS = [
+  'timestamp',
+  'account',
+  'timezone',
+  'operation',
+  'model',
+  'outcome',
+  'usable',
+  'pack',
+  'plan',
+];
 /** Problems listed at most, with their line numbers. */
 const TRACE_PROBLEMS_SHOWN = 10;
 
@@ -35,8 +45,22 @@ export type TraceRow =
       outcome: 'succeeded' | 'failed' | 'rejected';
       usable: boolean;
     }
-  | { kind: 'purchase'; line: number; at_ms: number; account: string; timezone: string | undefined; pack: string }
-  | { kind: 'subscribe'; line: number; at_ms: number; account: string; timezone: string | undefined; plan: string };
+  | {
+      kind: 'purchase';
+      line: number;
+      at_ms: number;
+      account: string;
+      timezone: string | undefined;
+      pack: string;
+    }
+  | {
+      kind: 'subscribe';
+      line: number;
+      at_ms: number;
+      account: string;
+      timezone: string | undefined;
+      plan: string;
+    };
 
 /** A trace that cannot run: every problem found, each with its line. */
 export class TraceError extends Error {
@@ -58,7 +82,8 @@ export function parseTrace(text: string, config: TallyConfig, operations: Readon
   } catch (error) {
     throw new TraceError([`the trace is not valid CSV: ${(error as Error).message}`]);
   }
-  if (records.length === 0) throw new TraceError(['the trace is empty: give a header line and at least one row']);
+  if (records.length === 0)
+    throw new TraceError(['the trace is empty: give a header line and at least one row']);
   const header = Object.keys(records[0]!);
   for (const column of ['timestamp', 'account'])
     if (!header.includes(column)) throw new TraceError([`the trace has no ${column} column (line 1)`]);
@@ -72,7 +97,8 @@ export function parseTrace(text: string, config: TallyConfig, operations: Readon
     if (!/^\d{4}-\d{2}-\d{2}T/.test(record.timestamp ?? '') || Number.isNaN(at_ms))
       return fail(`timestamp "${record.timestamp}" is not an RFC 3339 time`);
     const account = record.account ?? '';
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(account)) return fail(`account "${account}" is not an account id`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(account))
+      return fail(`account "${account}" is not an account id`);
     const timezone = record.timezone || undefined;
     if (timezone !== undefined) {
       try {
@@ -84,12 +110,16 @@ export function parseTrace(text: string, config: TallyConfig, operations: Readon
     const base = { line, at_ms, account, timezone };
     if (record.pack) {
       if (!config.packs.packs.some((pack) => pack.id === record.pack))
-        return fail(`pack "${record.pack}" is not one of the configuration's packs (${config.packs.packs.map((pack) => pack.id).join(', ') || 'none'})`);
+        return fail(
+          `pack "${record.pack}" is not one of the configuration's packs (${config.packs.packs.map((pack) => pack.id).join(', ') || 'none'})`,
+        );
       return void rows.push({ ...base, kind: 'purchase', pack: record.pack });
     }
     if (record.plan) {
       if (!config.plans.has(record.plan))
-        return fail(`plan "${record.plan}" is not one of the configuration's plans (${[...config.plans.keys()].join(', ') || 'none'})`);
+        return fail(
+          `plan "${record.plan}" is not one of the configuration's plans (${[...config.plans.keys()].join(', ') || 'none'})`,
+        );
       return void rows.push({ ...base, kind: 'subscribe', plan: record.plan });
     }
     const operation = record.operation ?? '';
@@ -105,7 +135,8 @@ export function parseTrace(text: string, config: TallyConfig, operations: Readon
       const value = record[dimension];
       if (value === undefined || value === '') continue;
       const parsed = parseDecimal(value, USAGE_DECIMALS_MAX);
-      if (!parsed.ok || parsed.value.units < 0n) return fail(`${dimension} "${value}" is not a non-negative number`);
+      if (!parsed.ok || parsed.value.units < 0n)
+        return fail(`${dimension} "${value}" is not a non-negative number`);
       usage[dimension] = value;
     }
     rows.push({
@@ -136,15 +167,18 @@ function random(seed: number): () => number {
 }
 
 /**
- * A sample trace of `rows` runs for a configuration: 20 accounts in a few timezones over 30
- * days, running the price book's operations at around their example usage, some failing, a few
+ * A sample trace of `rows` runs for a configuration: 20 accounts in a few timezones over 60
+ * days (so that monthly credits both renew and expire), running the price book's operations at around their example usage, some failing, a few
  * buying the first pack or subscribing to the first plan.
  */
 export function generateTrace(
   rows: number,
   config: TallyConfig,
-  operations: ReadonlyMap<string, { example_usage: ReadonlyMap<string, { units: bigint; scale: number }>; model: string | undefined }>,
-  options: { start_ms?: number; seed?: number; accounts?: number } = {},
+  operations: ReadonlyMap<
+    string,
+    { example_usage: ReadonlyMap<string, { units: bigint; scale: number }>; model: string | undefined }
+  >,
+  options: { start_ms?: number; seed?: number; accounts?: number; days?: number } = {},
 ): string {
   const next = random(options.seed ?? 1);
   const start_ms = options.start_ms ?? Date.UTC(2027, 0, 4);
@@ -152,8 +186,21 @@ export function generateTrace(
   const zones = ['UTC', 'Europe/Berlin', 'America/Los_Angeles', 'Asia/Kolkata'];
   const ids = [...operations.keys()];
   const dimensions = [...new Set(ids.flatMap((id) => [...operations.get(id)!.example_usage.keys()]))];
-  const lines = [['timestamp', 'account', 'timezone', 'operation', 'model', 'outcome', 'usable', 'pack', 'plan', ...dimensions].join(',')];
-  const span_ms = 30 * 86_400_000;
+  const lines = [
+    [
+      'timestamp',
+      'account',
+      'timezone',
+      'operation',
+      'model',
+      'outcome',
+      'usable',
+      'pack',
+      'plan',
+      ...dimensions,
+    ].join(','),
+  ];
+  const span_ms = (options.days ?? 60) * 86_400_000;
   const pack = config.packs.packs[0]?.id;
   const plan = [...config.plans.keys()][0];
   for (let index = 0; index < rows; index++) {
@@ -165,7 +212,7 @@ export function generateTrace(
       lines.push([at, account, zone, '', '', '', '', pack, '', ...dimensions.map(() => '')].join(','));
       continue;
     }
-    if (roll < 0.015 && plan) {
+    if (roll < 0.03 && plan) {
       lines.push([at, account, zone, '', '', '', '', '', plan, ...dimensions.map(() => '')].join(','));
       continue;
     }
@@ -180,7 +227,18 @@ export function generateTrace(
       return String(Math.max(0, Math.round(scaled)));
     });
     lines.push(
-      [at, account, zone, id, operation.model ?? '', failed ? 'failed' : 'succeeded', failed || next() < 0.05 ? 'no' : 'yes', '', '', ...usage].join(','),
+      [
+        at,
+        account,
+        zone,
+        id,
+        operation.model ?? '',
+        failed ? 'failed' : 'succeeded',
+        failed || next() < 0.05 ? 'no' : 'yes',
+        '',
+        '',
+        ...usage,
+      ].join(','),
     );
   }
   return `${lines.join('\n')}\n`;
