@@ -231,6 +231,59 @@ describe('tally import of the file a database was set up with', () => {
   });
 });
 
+describe('tally simulate', () => {
+  const preset = new URL('../../examples/prompt-marketplace.yaml', import.meta.url).pathname;
+  const sample = new URL('../../examples/prompt-marketplace-trace.csv', import.meta.url).pathname;
+
+  it('runs the shipped sample trace and prints the report, as text, JSON and an HTML page with charts', async () => {
+    const text = await run('simulate', '--config', preset, '--trace', sample);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/1000 rows, 20 accounts/);
+    expect(text.out).toMatch(/expired \(breakage\)\s+free [\d.]+/);
+    expect(text.out).toMatch(/credits per usable output: [\d.]+/);
+    const report = join(directory, 'report.html');
+    const json = await run('simulate', '--config', preset, '--trace', sample, '--json', '--report', report);
+    const parsed = JSON.parse(json.out);
+    expect(Number(parsed.total.expired.free)).toBeGreaterThan(0);
+    expect(parsed.rows).toBe(1000);
+    const html = readFileSync(report, 'utf8');
+    expect(html.match(/<svg/g)).toHaveLength(3);
+    expect(html).toContain('Breakage: credits expired by month and kind');
+    expect(html).not.toMatch(/<script|https?:\/\//);
+  });
+
+  it('compares two configurations on one trace, and lists the accounts that fare differently', async () => {
+    const stricter = join(directory, 'stricter.yaml');
+    writeFileSync(
+      stricter,
+      readFileSync(preset, 'utf8').replace('max: 100, kinds: [free]', 'max: 0.1, kinds: [free]'),
+    );
+    const compared = await run('simulate', '--config', preset, '--trace', sample, '--compare', stricter);
+    expect(compared.code).toBe(0);
+    expect(compared.out).toMatch(/accounts whose outcome changes most:/);
+    expect(compared.out).toMatch(/limit free_daily ×\d+/);
+  });
+
+  it('generates a trace, and says in one line what is wrong with a bad one', async () => {
+    const generated = join(directory, 'generated.csv');
+    expect((await run('simulate', '--config', preset, '--generate', '50', '--out', generated)).out).toBe(
+      `wrote 50 rows to ${generated}`,
+    );
+    expect(readFileSync(generated, 'utf8').split('\n')[0]).toMatch(
+      /^timestamp,account,timezone,operation,model/,
+    );
+    const bad = join(directory, 'bad.csv');
+    writeFileSync(bad, 'timestamp,account,operation\n2027-01-01T00:00:00Z,ann,video.make\n');
+    const refused = await run('simulate', '--config', preset, '--trace', bad);
+    expect([refused.code, refused.err]).toEqual([
+      2,
+      expect.stringMatching(/^.*bad\.csv: line 2: operation "video\.make" is not in the price book/),
+    ]);
+    expect(refused.err.split('\n')).toHaveLength(1);
+    expect((await run('simulate', '--config', preset)).err).toMatch(/--trace FILE/);
+  });
+});
+
 describe('tally against a running server (--url, through the SDK)', () => {
   it('reads balances and prices, grants and lists charges over HTTP', async () => {
     const { openTestTally } = await import('../../test/helpers.ts');

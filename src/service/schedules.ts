@@ -139,7 +139,12 @@ async function issuePeriod(
     // Reset: whatever is left of this allowance's earlier grants ends as the new one begins.
     for (const grant of [...(await session.openGrants()).values()]) {
       if (grant.allowance_id === rule.id && (grant.period_start_ms ?? 0) < window.start_ms) {
-        await session.closeGrant(grant, 'expired', Math.max(window.start_ms, grant.effective_at_ms));
+        // One that had expired before the period began (booked late) ends at its own expiry.
+        const ended_ms =
+          grant.expires_at_ms !== null && grant.expires_at_ms < window.start_ms
+            ? grant.expires_at_ms
+            : Math.max(window.start_ms, grant.effective_at_ms);
+        await session.closeGrant(grant, 'expired', ended_ms);
       }
     }
   }

@@ -5,7 +5,7 @@
  */
 import { paidMoney, type SimulationReport } from './simulate.ts';
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
 const PALETTE = ['#3366cc', '#dc3912', '#ff9900', '#109618', '#990099', '#0099c6', '#dd4477'];
 
@@ -18,7 +18,7 @@ interface Bar {
 /** A stacked bar chart in SVG; values are shown, so the chart never stands alone. */
 function barChart(title: string, bars: readonly Bar[], unit: string): string {
   if (bars.length === 0)
-    return `<figure><figcaption>${escape(title)}</figcaption><p>Nothing to show.</p></figure>`;
+    return `<figure><figcaption>${escapeHtml(title)}</figcaption><p>Nothing to show.</p></figure>`;
   const series = [...new Set(bars.flatMap((bar) => bar.parts.map((part) => part.series)))];
   const max = Math.max(1e-9, ...bars.map((bar) => bar.parts.reduce((sum, part) => sum + part.value, 0)));
   const width = 640;
@@ -33,21 +33,21 @@ function barChart(title: string, bars: readonly Bar[], unit: string): string {
       const pieces = bar.parts
         .map((part) => {
           const w = ((width - label_width - 80) * part.value) / max;
-          const rect = `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${row - 8}" fill="${PALETTE[series.indexOf(part.series) % PALETTE.length]}"><title>${escape(`${part.series}: ${part.value} ${unit}`)}</title></rect>`;
+          const rect = `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${row - 8}" fill="${PALETTE[series.indexOf(part.series) % PALETTE.length]}"><title>${escapeHtml(`${part.series}: ${part.value} ${unit}`)}</title></rect>`;
           x += w;
           return rect;
         })
         .join('');
-      return `<text x="${label_width - 6}" y="${y + 13}" text-anchor="end">${escape(bar.label)}</text>${pieces}<text x="${(x + 4).toFixed(1)}" y="${y + 13}">${escape(String(Number(total.toFixed(6))))}</text>`;
+      return `<text x="${label_width - 6}" y="${y + 13}" text-anchor="end">${escapeHtml(bar.label)}</text>${pieces}<text x="${(x + 4).toFixed(1)}" y="${y + 13}">${escapeHtml(String(Number(total.toFixed(6))))}</text>`;
     })
     .join('');
   const legend = series
     .map(
       (name, index) =>
-        `<span class="key"><span style="background:${PALETTE[index % PALETTE.length]}"></span>${escape(name)}</span>`,
+        `<span class="key"><span style="background:${PALETTE[index % PALETTE.length]}"></span>${escapeHtml(name)}</span>`,
     )
     .join(' ');
-  return `<figure><figcaption>${escape(title)}</figcaption><svg role="img" aria-label="${escape(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">${rects}</svg><div>${legend}</div></figure>`;
+  return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">${rects}</svg><div>${legend}</div></figure>`;
 }
 
 /** How many accounts fall in each range of credits per usable output. */
@@ -69,8 +69,8 @@ function costDistribution(report: SimulationReport): Bar[] {
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  return `<table><thead><tr>${header.map((cell) => `<th scope="col">${escape(cell)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join('')}</tr>`)
+  return `<table><thead><tr>${header.map((cell) => `<th scope="col">${escapeHtml(cell)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
 
@@ -90,8 +90,8 @@ export function reportHtml(reports: readonly SimulationReport[]): string {
       parts: [{ series: 'runs refused', value: count }],
     }));
     const total = report.total;
-    return `<section><h2>${escape(report.config)}</h2>
-<p>${report.rows} rows from ${escape(report.from)} to ${escape(report.to)}.</p>
+    return `<section><h2>${escapeHtml(report.config)}</h2>
+<p>${report.rows} rows from ${escapeHtml(report.from)} to ${escapeHtml(report.to)}.</p>
 ${table(
   [
     'granted',

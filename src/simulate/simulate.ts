@@ -75,6 +75,15 @@ const byKind = (sums: Map<string, bigint>): ByKind =>
   );
 
 /**
+ * A configuration as the simulator runs it: its payments replaced by the test provider, so that
+ * packs are bought and no card is ever charged.
+ */
+export function simulationDocument(config_source: string): Record<string, unknown> {
+  const { document } = readConfigDocument(config_source);
+  return { ...(document as Record<string, unknown>), payments: { provider: 'test', providers: ['test'] } };
+}
+
+/**
  * Runs a trace on a configuration and reports what it did. The configuration's payments are
  * replaced by the test provider: the simulator buys packs, it never charges a card.
  */
@@ -83,12 +92,7 @@ export async function simulate(
   trace_text: string,
   options: { progress?: { tick(): void; stop(): void }; onRows?: (rows: number) => void } = {},
 ): Promise<SimulationReport> {
-  const { document } = readConfigDocument(config_source);
-  const simulated = {
-    ...(document as Record<string, unknown>),
-    payments: { provider: 'test', providers: ['test'] },
-  };
-  const config = compileConfig(simulated);
+  const config = compileConfig(simulationDocument(config_source));
   const book = compilePriceBook(config.price_book_document);
   const rows = parseTrace(trace_text, config, new Set(book.operations.keys()));
 
@@ -146,6 +150,8 @@ async function figures(
       ],
     }));
     const kind_of = new Map(facts.grants.map((grant) => [grant.id, grant.kind]));
+    // A grant's credits expired when it closed, whenever that was booked.
+    const closed_at = new Map(facts.grants.map((grant) => [grant.id, grant.closed_at_ms]));
     const granted = new Map<string, bigint>();
     const bought = new Map<string, bigint>();
     const used = new Map<string, bigint>();
@@ -157,7 +163,9 @@ async function figures(
         if (entry.book === 'expired' && entry.grant_id) {
           const kind = kind_of.get(entry.grant_id) ?? '?';
           add(expired, kind, entry.amount_micros);
-          const month = new Date(posted.created_at_ms).toISOString().slice(0, 7);
+          const month = new Date(closed_at.get(entry.grant_id) ?? posted.created_at_ms)
+            .toISOString()
+            .slice(0, 7);
           const of_month = expired_by_month.get(month) ?? new Map<string, bigint>();
           expired_by_month.set(month, of_month);
           add(of_month, kind, entry.amount_micros);

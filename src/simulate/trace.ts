@@ -90,68 +90,80 @@ export function parseTrace(text: string, config: TallyConfig, operations: Readon
   const dimensions = header.filter((column) => !FIXED_COLUMNS.includes(column));
   const problems: string[] = [];
   const rows: TraceRow[] = [];
-  records.forEach((record, index) => {
-    const line = index + 2;
-    const fail = (message: string) => problems.push(`line ${line}: ${message}`);
-    const at_ms = Date.parse(record.timestamp ?? '');
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(record.timestamp ?? '') || Number.isNaN(at_ms))
-      return fail(`timestamp "${record.timestamp}" is not an RFC 3339 time`);
-    const account = record.account ?? '';
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(account))
-      return fail(`account "${account}" is not an account id`);
-    const timezone = record.timezone || undefined;
-    if (timezone !== undefined) {
-      try {
-        new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-      } catch {
-        return fail(`timezone "${timezone}" is not an IANA timezone`);
-      }
-    }
-    const base = { line, at_ms, account, timezone };
-    if (record.pack) {
-      if (!config.packs.packs.some((pack) => pack.id === record.pack))
-        return fail(
-          `pack "${record.pack}" is not one of the configuration's packs (${config.packs.packs.map((pack) => pack.id).join(', ') || 'none'})`,
-        );
-      return void rows.push({ ...base, kind: 'purchase', pack: record.pack });
-    }
-    if (record.plan) {
-      if (!config.plans.has(record.plan))
-        return fail(
-          `plan "${record.plan}" is not one of the configuration's plans (${[...config.plans.keys()].join(', ') || 'none'})`,
-        );
-      return void rows.push({ ...base, kind: 'subscribe', plan: record.plan });
-    }
-    const operation = record.operation ?? '';
-    if (!operations.has(operation))
-      return fail(`operation "${operation}" is not in the price book (${[...operations].join(', ')})`);
-    const outcome = record.outcome || 'succeeded';
-    if (outcome !== 'succeeded' && outcome !== 'failed' && outcome !== 'rejected')
-      return fail(`outcome "${outcome}" is not succeeded, failed or rejected`);
-    const usable = record.usable || 'yes';
-    if (usable !== 'yes' && usable !== 'no') return fail(`usable "${usable}" is not yes or no`);
-    const usage: Record<string, string> = {};
-    for (const dimension of dimensions) {
-      const value = record[dimension];
-      if (value === undefined || value === '') continue;
-      const parsed = parseDecimal(value, USAGE_DECIMALS_MAX);
-      if (!parsed.ok || parsed.value.units < 0n)
-        return fail(`${dimension} "${value}" is not a non-negative number`);
-      usage[dimension] = value;
-    }
-    rows.push({
-      ...base,
-      kind: 'run',
-      operation,
-      model: record.model || undefined,
-      usage,
-      outcome,
-      usable: usable === 'yes',
-    });
-  });
+  for (const [index, record] of records.entries()) {
+    const read = readRow(record, index + 2, dimensions, config, operations);
+    if (typeof read === 'string') problems.push(read);
+    else rows.push(read);
+  }
   if (problems.length > 0) throw new TraceError(problems);
   // Stable: rows of one instant keep the order of the file.
   return rows.sort((a, b) => a.at_ms - b.at_ms);
+}
+
+/** One row of a trace, checked: the row, or what is wrong with it (with its line). */
+function readRow(
+  record: Record<string, string>,
+  line: number,
+  dimensions: readonly string[],
+  config: TallyConfig,
+  operations: ReadonlySet<string>,
+): TraceRow | string {
+  const fail = (message: string) => `line ${line}: ${message}`;
+  const at_ms = Date.parse(record.timestamp ?? '');
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(record.timestamp ?? '') || Number.isNaN(at_ms))
+    return fail(`timestamp "${record.timestamp}" is not an RFC 3339 time`);
+  const account = record.account ?? '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(account))
+    return fail(`account "${account}" is not an account id`);
+  const timezone = record.timezone || undefined;
+  if (timezone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    } catch {
+      return fail(`timezone "${timezone}" is not an IANA timezone`);
+    }
+  }
+  const base = { line, at_ms, account, timezone };
+  if (record.pack) {
+    if (!config.packs.packs.some((pack) => pack.id === record.pack))
+      return fail(
+        `pack "${record.pack}" is not one of the configuration's packs (${config.packs.packs.map((pack) => pack.id).join(', ') || 'none'})`,
+      );
+    return { ...base, kind: 'purchase', pack: record.pack };
+  }
+  if (record.plan) {
+    if (!config.plans.has(record.plan))
+      return fail(
+        `plan "${record.plan}" is not one of the configuration's plans (${[...config.plans.keys()].join(', ') || 'none'})`,
+      );
+    return { ...base, kind: 'subscribe', plan: record.plan };
+  }
+  const operation = record.operation ?? '';
+  if (!operations.has(operation))
+    return fail(`operation "${operation}" is not in the price book (${[...operations].join(', ')})`);
+  const outcome = record.outcome || 'succeeded';
+  if (outcome !== 'succeeded' && outcome !== 'failed' && outcome !== 'rejected')
+    return fail(`outcome "${outcome}" is not succeeded, failed or rejected`);
+  const usable = record.usable || 'yes';
+  if (usable !== 'yes' && usable !== 'no') return fail(`usable "${usable}" is not yes or no`);
+  const usage: Record<string, string> = {};
+  for (const dimension of dimensions) {
+    const value = record[dimension];
+    if (value === undefined || value === '') continue;
+    const parsed = parseDecimal(value, USAGE_DECIMALS_MAX);
+    if (!parsed.ok || parsed.value.units < 0n)
+      return fail(`${dimension} "${value}" is not a non-negative number`);
+    usage[dimension] = value;
+  }
+  return {
+    ...base,
+    kind: 'run',
+    operation,
+    model: record.model || undefined,
+    usage,
+    outcome,
+    usable: usable === 'yes',
+  };
 }
 
 /** A small deterministic PRNG (mulberry32), so a generated trace is the same for the same seed. */
