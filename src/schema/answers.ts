@@ -724,3 +724,28 @@ export const threadReviewAnswer = z.strictObject({
   proposed_compensation: credits,
   money: moneyAnswer,
 });
+
+/** Breakage: credits that expired unused, by kind, plan or month, in money too. */
+export const breakageAnswer = z.strictObject({
+  group_by: z.enum(['kind', 'plan', 'month']),
+  groups: z.array(z.strictObject({ key: z.string(), credits, money: moneyAnswer, grants: z.number().int() })),
+  credits,
+  money: moneyAnswer,
+});
+
+/** What a usable output costs, failed and rejected runs counted in the spend, not in the outputs. */
+export const effectiveCostAnswer = z.strictObject({
+  group_by: z.enum(['operation', 'plan', 'project']),
+  groups: z.array(
+    z.strictObject({
+      key: z.string(),
+      credits,
+      runs: z.number().int(),
+      failed: z.number().int(),
+      usable_outputs: z.number().int(),
+      /** Rounded down to the micro-credit; null without a usable output. */
+      effective_cost_per_usable_output: credits.nullable(),
+      money_per_usable_output: moneyAnswer.nullable(),
+    }),
+  ),
+});

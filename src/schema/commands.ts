@@ -153,6 +153,18 @@ export const memberInput = z.strictObject({
 
 export const removeMemberInput = z.strictObject({ team: identifierField, member: identifierField });
 
+/** The operator's analytics (SPEC C16): breakage and the effective cost per usable output. */
+export const breakageInput = z.strictObject({
+  from: timestampField.optional(),
+  to: timestampField.optional(),
+  group_by: z.enum(['kind', 'plan', 'month']).default('kind'),
+});
+export const effectiveCostInput = z.strictObject({
+  from: timestampField.optional(),
+  to: timestampField.optional(),
+  group_by: z.enum(['operation', 'plan', 'project']).default('operation'),
+});
+
 /** A creator's statement (SPEC C10): their earnings in a time range, grouped. */
 export const earningsInput = z.strictObject({
   creator: identifierField,

@@ -45,6 +45,7 @@ import type {
 } from '../service/payments/views.ts';
 import type { PlanView } from '../service/plan-view.ts';
 import type { PriceTableView } from '../service/price-table.ts';
+import type { BreakageView, EffectiveCostView } from '../service/reads/analytics.ts';
 import type { CreatorSummaryView } from '../service/reads/creators.ts';
 import type { ThreadReviewView } from '../service/reads/support.ts';
 import type { SubscriptionChange, SubscriptionView } from '../service/subscriptions.ts';
@@ -276,6 +277,12 @@ export class TallyClient {
   /** Moves the server's clock forward (never back) and runs every job that came due. */
   moveClock = (body: { now: string } | { advance_seconds: number }, options?: WriteOptions) =>
     this.json<{ now: string }>('POST', '/v1/test/clock', { body, options });
+
+  // analytics
+  breakage = (query: { from?: string; to?: string; group_by?: 'kind' | 'plan' | 'month' } = {}) =>
+    this.json<BreakageView>('GET', '/v1/analytics/breakage', { query });
+  effectiveCost = (query: { from?: string; to?: string; group_by?: 'operation' | 'plan' | 'project' } = {}) =>
+    this.json<EffectiveCostView>('GET', '/v1/analytics/effective-cost', { query });
 
   // support
   /** A thread's charges flagged (loops, cycles, failures, outliers, incidents), with the compensation proposed. */

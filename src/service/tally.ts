@@ -54,6 +54,7 @@ import { IdGenerator } from './ids.ts';
 import { bookDueWork, type DueWorkReport } from './jobs/due-work.ts';
 import { Payments } from './payments/payments.ts';
 import { PriceBooks } from './price-books.ts';
+import * as analytics_reads from './reads/analytics.ts';
 import * as creator_reads from './reads/creators.ts';
 import * as purchase_reads from './reads/purchases.ts';
 import * as reads from './reads/reads.ts';
@@ -294,6 +295,10 @@ export class Tally implements reads.ReadContext {
   priceTable: OmitContext<typeof reads.priceTable> = (...args) => reads.priceTable(this, ...args);
   estimate: OmitContext<typeof reads.estimate> = (...args) => reads.estimate(this, ...args);
   remaining: OmitContext<typeof reads.remaining> = (...args) => reads.remaining(this, ...args);
+  breakage: OmitContext<typeof analytics_reads.breakage> = (...args) =>
+    analytics_reads.breakage(this, ...args);
+  effectiveCost: OmitContext<typeof analytics_reads.effectiveCost> = (...args) =>
+    analytics_reads.effectiveCost(this, ...args);
   threadReview: OmitContext<typeof support_reads.threadReview> = (...args) =>
     support_reads.threadReview(this, ...args);
   listIncidents: OmitContext<typeof support_reads.listIncidents> = (...args) =>

@@ -514,6 +514,28 @@ export interface SupportStore {
   listIncidents(range: { from_ms: number; to_ms: number }): Promise<IncidentRow[]>;
 }
 
+/** Credits an expired grant lost (breakage), as analytics reads them. */
+export interface ExpiredCreditsRow {
+  account_id: string;
+  kind: string;
+  /** When the grant expired. */
+  closed_at_ms: number;
+  amount_micros: bigint;
+  /** The account's plan now (null without a subscription). */
+  plan_id: string | null;
+}
+
+/** Reads across every account, for the operator's analytics (SPEC C16). */
+export interface AnalyticsStore {
+  /** Credits lost by grants that expired in [from_ms, to_ms), at most `limit` grants. */
+  listExpiredCredits(range: { from_ms: number; to_ms: number }, limit: number): Promise<ExpiredCreditsRow[]>;
+  /** Every account's charges in [from_ms, to_ms), oldest first by (created_at_ms, id), after `after`. */
+  listChargesOfAll(
+    range: { from_ms: number; to_ms: number },
+    page: { limit: number; after?: { created_at_ms: number; id: string } | undefined },
+  ): Promise<(ChargeRow & { plan_id: string | null })[]>;
+}
+
 /** The journal: each account's hash-chained transactions. */
 export interface JournalStore {
   /** Appends a transaction and moves the account's chain head; the head must be where the transaction says it was. */
@@ -864,7 +886,8 @@ export interface StoreTransaction
     PurchaseStore,
     CreatorStore,
     TeamStore,
-    SupportStore {}
+    SupportStore,
+    AnalyticsStore {}
 
 /** What a command tells the store ahead of running, so it can batch it well. */
 export interface CommandHint {

@@ -1,10 +1,16 @@
-/** Support (SPEC C13): thread review, compensations, incidents. */
+/** Support and analytics (SPEC C13, C16): breakage, effective cost, thread review, compensations, incidents. */
 import { z } from 'zod';
-import { compensationAnswer, incidentAnswer, threadReviewAnswer } from '../../schema/answers.ts';
-import { incidentInput } from '../../schema/commands.ts';
+import {
+  breakageAnswer,
+  compensationAnswer,
+  effectiveCostAnswer,
+  incidentAnswer,
+  threadReviewAnswer,
+} from '../../schema/answers.ts';
+import { breakageInput, effectiveCostInput, incidentInput } from '../../schema/commands.ts';
 import { creditsField, identifierField, reasonField } from '../../schema/fields.ts';
 import { parseInput } from '../../schema/parse.ts';
-import { objectBody, type RouteDefinition } from './route.ts';
+import { checkedInput, objectBody, type RouteDefinition } from './route.ts';
 
 const reviewQuery = z.strictObject({ account: identifierField });
 /** The body as documented; the command checks it whole (schema/commands.ts compensationInput). */
@@ -15,6 +21,29 @@ const compensationBody = z.strictObject({
 });
 
 export const supportRoutes: RouteDefinition[] = [
+  {
+    method: 'get',
+    path: '/v1/analytics/breakage',
+    summary: 'Breakage: credits that expired unused, by kind, plan or month, in money too',
+    tag: 'analytics',
+    access: 'read',
+    customer: false,
+    query: breakageInput,
+    answer: breakageAnswer,
+    handle: ({ tally, query }) => tally.breakage(checkedInput(breakageInput, query)),
+  },
+  {
+    method: 'get',
+    path: '/v1/analytics/effective-cost',
+    summary:
+      'The effective cost per usable output by operation, plan or project: failed and rejected runs count in the spend, not in the outputs',
+    tag: 'analytics',
+    access: 'read',
+    customer: false,
+    query: effectiveCostInput,
+    answer: effectiveCostAnswer,
+    handle: ({ tally, query }) => tally.effectiveCost(checkedInput(effectiveCostInput, query)),
+  },
   {
     method: 'get',
     path: '/v1/threads/{thread}/review',

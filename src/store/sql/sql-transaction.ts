@@ -1602,6 +1602,48 @@ export class SqlTransaction implements StoreTransaction {
     ).map((row) => text(row.id));
   }
 
+  // ── Analytics (SPEC C16) ─────────────────────────────────────────────────────────────
+
+  async listExpiredCredits(range: { from_ms: number; to_ms: number }, limit: number) {
+    return (
+      await this.all(
+        `SELECT g.account_id, g.kind, g.closed_at_ms, line.amount_micros, s.plan_id
+         FROM grants g
+         JOIN journal_entries line ON line.account_id = g.account_id AND line.grant_id = g.id AND line.book = 'expired'
+         LEFT JOIN subscriptions s ON s.account_id = g.account_id
+         WHERE g.status = 'expired' AND g.closed_at_ms >= ? AND g.closed_at_ms < ?
+         ORDER BY g.closed_at_ms, g.id LIMIT ?`,
+        range.from_ms,
+        range.to_ms,
+        limit,
+      )
+    ).map((row) => ({
+      account_id: text(row.account_id),
+      kind: text(row.kind),
+      closed_at_ms: number(row.closed_at_ms),
+      amount_micros: BigInt(row.amount_micros as bigint),
+      plan_id: nullableText(row.plan_id),
+    }));
+  }
+  async listChargesOfAll(
+    range: { from_ms: number; to_ms: number },
+    page: { limit: number; after?: { created_at_ms: number; id: string } | undefined },
+  ) {
+    const after = page.after ?? { created_at_ms: range.from_ms, id: '' };
+    return (
+      await this.all(
+        `SELECT c.*, s.plan_id FROM charges c LEFT JOIN subscriptions s ON s.account_id = c.account_id
+         WHERE c.created_at_ms < ? AND (c.created_at_ms > ? OR (c.created_at_ms = ? AND c.id > ?))
+         ORDER BY c.created_at_ms, c.id LIMIT ?`,
+        range.to_ms,
+        after.created_at_ms,
+        after.created_at_ms,
+        after.id,
+        page.limit,
+      )
+    ).map((row) => ({ ...chargeFromRow(row), plan_id: nullableText(row.plan_id) }));
+  }
+
   // ── Support (SPEC C13): compensations and incidents ─────────────────────────────────
 
   async insertCompensation(row: CompensationRow) {
