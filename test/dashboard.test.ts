@@ -475,4 +475,70 @@ describe('creators and teams', () => {
     expect((await tally.creatorEarnings({ creator: 'author' })).paid).toBe('5');
     await page.close();
   });
+
+  it('shows breakage and the effective cost as charts, reviews a looping thread and compensates it in one click', async () => {
+    const start = clock.now_ms();
+    await tally.issueGrant({
+      account: 'demo-user',
+      kind: 'promo',
+      amount: '7',
+      expires_at: new Date(start + 3_600_000).toISOString(),
+    });
+    clock.advanceSeconds(7_200);
+    await tally.bookDueWork();
+    const run = {
+      account: 'demo-user',
+      operation: 'prompt.run',
+      model: 'gpt-4o',
+      metadata: { thread: 'loop-T' },
+    } as const;
+    for (let index = 0; index < 3; index++)
+      await tally.charge({ ...run, usage: { input_tokens: 0, output_tokens: 2_000 } }); // 2 each
+
+    const page = await newPage();
+    await signIn(page, ADMIN);
+    await page.goto(`${server.url}/console/analytics`);
+    await expect
+      .poll(() => page.getByTestId('breakage-total').textContent())
+      .toMatch(/credits expired unused/);
+    expect(await page.locator('#breakage svg').textContent()).toMatch(/promo7/);
+    await expect.poll(() => page.locator('#effective-cost svg').textContent()).toMatch(/prompt\.run/);
+    await page.screenshot({ path: `${SCREENSHOTS}console-analytics.png`, fullPage: true });
+
+    await page.goto(`${server.url}/console/review`);
+    const review = page.locator('#thread-review');
+    await review.getByLabel('Account', { exact: true }).fill('demo-user');
+    await review.getByLabel('Thread', { exact: true }).fill('loop-T');
+    await review.getByRole('button', { name: 'Review' }).click();
+    await expect
+      .poll(() => page.getByTestId('review-flags').textContent())
+      .toMatch(/retry loop: 3 near-identical prompt\.run requests/);
+    expect(await page.getByTestId('proposed-compensation').textContent()).toMatch(
+      /^Proposed compensation: 4 credits/,
+    );
+    await review.getByRole('button', { name: 'Compensate 4 credits' }).click();
+    await expect.poll(() => review.getByRole('status').textContent()).toMatch(/^Granted 4 bonus credits/);
+    await expect
+      .poll(() => page.getByTestId('proposed-compensation').textContent())
+      .toMatch(/^Proposed compensation: 0 credits/);
+    await page.screenshot({ path: `${SCREENSHOTS}console-review.png`, fullPage: true });
+    await page.close();
+  });
+
+  it('tells the customer which credits expire soon, and shows usage by project', async () => {
+    await tally.issueGrant({
+      account: 'demo-user',
+      kind: 'promo',
+      amount: '12',
+      expires_at: new Date(clock.now_ms() + 2 * 86_400_000).toISOString(),
+    });
+    await tally.bookDueWork();
+    const customer = await newPage();
+    await signIn(customer, (await tally.access.mintCustomerToken('demo-user')).token);
+    await expect
+      .poll(() => customer.getByTestId('expiring-soon').textContent())
+      .toMatch(/12 promo credits expire on/);
+    await expect.poll(() => customer.getByTestId('project-usage').textContent()).toMatch(/site/);
+    await customer.close();
+  });
 });

@@ -12,6 +12,7 @@ import { Link, navigate } from '../router.tsx';
 import { ConsoleCreators, TeamMembersCard } from './creators.tsx';
 import { PriceTable } from './prices.tsx';
 import { ConsolePurchasesCard, ProviderInboxCard } from './purchases.tsx';
+import { ConsoleAnalytics, ThreadReview } from './support.tsx';
 
 export function Console(props: { client: TallyClient; path: string }) {
   const account = /^\/console\/accounts\/([^/]+)/.exec(props.path)?.[1];
@@ -19,7 +20,17 @@ export function Console(props: { client: TallyClient; path: string }) {
   return (
     <>
       <nav className="subnav" aria-label="Console">
-        {['accounts', 'purchases', 'creators', 'prices', 'plans', 'webhooks', 'audit'].map((name) => (
+        {[
+          'accounts',
+          'purchases',
+          'creators',
+          'analytics',
+          'review',
+          'prices',
+          'plans',
+          'webhooks',
+          'audit',
+        ].map((name) => (
           <Link key={name} to={`/console/${name}`} current={section === name}>
             {name[0]!.toUpperCase() + name.slice(1)}
           </Link>
@@ -34,6 +45,8 @@ export function Console(props: { client: TallyClient; path: string }) {
         </>
       ) : null}
       {section === 'creators' ? <ConsoleCreators client={props.client} /> : null}
+      {section === 'analytics' ? <ConsoleAnalytics client={props.client} /> : null}
+      {section === 'review' ? <ThreadReview client={props.client} /> : null}
       {section === 'prices' ? <Prices client={props.client} /> : null}
       {section === 'plans' ? <Plans client={props.client} /> : null}
       {section === 'webhooks' ? <Webhooks client={props.client} /> : null}

@@ -11,6 +11,7 @@ import { credits, date, dateTime, localDay, roughCredits, roughDuration, zoneNam
 import { EarningsCard, TeamCard } from './creators.tsx';
 import { PriceTable } from './prices.tsx';
 import { AutoRechargeCard, BuyCreditsCard, PurchaseHistoryCard } from './purchases.tsx';
+import { ExpiringNotice, ProjectUsageCard } from './support.tsx';
 
 type Customer = Extract<Session, { kind: 'customer' }>;
 
@@ -29,6 +30,7 @@ export function Portal(props: { session: Customer; client: TallyClient }) {
       {balance.value && account.value ? (
         <BalanceBanner available={balance.value.available} threshold={account.value.low_balance_threshold} />
       ) : null}
+      <ExpiringNotice client={client} account={session.account} timezone={timezone} />
       <div className="grid">
         <BalanceCard client={client} account={session.account} timezone={timezone} balance={balance.value} />
         <RemainingCard client={client} account={session.account} version={balance.value?.available} />
@@ -37,6 +39,7 @@ export function Portal(props: { session: Customer; client: TallyClient }) {
       <EstimateCard client={client} account={session.account} onRun={refresh} />
       <BuyCreditsCard client={client} account={session.account} onBought={refresh} />
       <HistoryCard client={client} account={session.account} timezone={timezone} />
+      <ProjectUsageCard client={client} account={session.account} />
       <PurchaseHistoryCard
         client={client}
         account={session.account}
