@@ -74,6 +74,8 @@ export interface OperationPrice {
   max_micros: bigint | undefined;
   rounding: Rounding;
   failed_run: FailedRunPolicy;
+  /** A run failing or without output after this many near-identical ones in its thread costs `micros` at most. */
+  no_progress: { after_identical: number; micros: bigint } | undefined;
   requires_entitlement: string | undefined;
   creator_share: CreatorShare | undefined;
   /** Usage of a typical run, for examples and "about N more" before an account has history. */

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type ReviewedRun, retryCycles, retryLoops, reviewThread, typicalCost } from './review.ts';
+import {
+  noProgressCost,
+  type ReviewedRun,
+  retryCycles,
+  retryLoops,
+  reviewThread,
+  typicalCost,
+} from './review.ts';
 
 let next = 0;
 const run = (operation: string, input: number, overrides: Partial<ReviewedRun> = {}): ReviewedRun => ({
@@ -82,5 +89,26 @@ describe('thread review', () => {
       ['outlier', [huge.id]],
       ['incident', [during.id]],
     ]);
+  });
+
+  it('charges a run that fails or produces nothing after K identical requests by the no-progress rule', () => {
+    const rule = { after_identical: 2, micros: 0n };
+    const ask = (output: number, outcome: ReviewedRun['outcome'] = 'succeeded') =>
+      run('build', 0, {
+        usage: { input_tokens: '5000', output_tokens: String(output) },
+        outcome,
+        credits_micros: 9_000_000n,
+      });
+    const before = [ask(300), ask(280)];
+    expect(noProgressCost(rule, ask(0), before, 9_000_000n)).toBe(0n);
+    expect(noProgressCost(rule, ask(250, 'failed'), before, 9_000_000n)).toBe(0n);
+    // A run that made progress, too few repeats, another request, or no rule: the full price.
+    expect(noProgressCost(rule, ask(250), before, 9_000_000n)).toBe(9_000_000n);
+    expect(noProgressCost(rule, ask(0), before.slice(1), 9_000_000n)).toBe(9_000_000n);
+    expect(noProgressCost(rule, ask(0), [ask(300), run('build', 90_000)], 9_000_000n)).toBe(9_000_000n);
+    expect(noProgressCost(undefined, ask(0), before, 9_000_000n)).toBe(9_000_000n);
+    expect(noProgressCost({ after_identical: 2, micros: 1_000_000n }, ask(0), before, 9_000_000n)).toBe(
+      1_000_000n,
+    );
   });
 });

@@ -154,3 +154,38 @@ export function reviewThread(
   }
   return flags;
 }
+
+/** A dimension of what a run produced rather than what it was asked (output_tokens, output_images…). */
+const isOutput = (dimension: string) => dimension.startsWith('output');
+
+/** Whether two runs asked the same thing: operation, model and every input dimension within the tolerance. */
+export function sameRequest(a: ReviewedRun, b: ReviewedRun): boolean {
+  const inputs = (run: ReviewedRun) =>
+    Object.fromEntries(Object.entries(run.usage).filter(([dimension]) => !isOutput(dimension)));
+  return nearIdentical({ ...a, usage: inputs(a) }, { ...b, usage: inputs(b) });
+}
+
+/** Whether a run produced nothing: its output dimensions are all zero (every dimension, when it has none). */
+export function producedNothing(usage: Readonly<Record<string, string>>): boolean {
+  const entries = Object.entries(usage);
+  const outputs = entries.filter(([dimension]) => isOutput(dimension));
+  return (outputs.length > 0 ? outputs : entries).every(([, quantity]) => Number(quantity) === 0);
+}
+
+/**
+ * The no-progress policy (price book `no_progress`): a run that failed or produced nothing, after
+ * `after_identical` runs of the same request just before it in its thread (newest first), costs
+ * at most the rule's credits. Returns the cost to charge.
+ */
+export function noProgressCost(
+  rule: { after_identical: number; micros: bigint } | undefined,
+  run: ReviewedRun,
+  before_newest_first: readonly ReviewedRun[],
+  cost_micros: bigint,
+): bigint {
+  if (!rule || (run.outcome !== 'failed' && !producedNothing(run.usage))) return cost_micros;
+  const recent = before_newest_first.slice(0, rule.after_identical);
+  if (recent.length < rule.after_identical || !recent.every((earlier) => sameRequest(earlier, run)))
+    return cost_micros;
+  return rule.micros < cost_micros ? rule.micros : cost_micros;
+}

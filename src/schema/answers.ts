@@ -285,6 +285,8 @@ export const operationPriceAnswer = z.strictObject({
     })
     .nullable(),
   requires_entitlement: z.string().nullable(),
+  /** What a run that fails or produces nothing costs after `after_identical` identical runs in its thread. */
+  no_progress: z.strictObject({ after_identical: z.number().int(), credits }).nullable(),
   example_usage: decimalRecord,
   /** The example usage priced (with the first model when the operation prices only per model); null if it cannot be. */
   example_cost: z.strictObject({ credits, money: moneyAnswer, model: z.string().nullable() }).nullable(),

@@ -199,6 +199,22 @@ const operationConfig = z.strictObject({
     ])
     .default({ policy: 'none' })
     .describe('What a failed run costs: `none`, `full`, or `fixed` with `credits`.'),
+  no_progress: z
+    .strictObject({
+      after_identical: z
+        .number()
+        .int()
+        .min(1)
+        .max(20)
+        .describe('How many near-identical runs of the operation in a row in one thread come before it.'),
+      credits: credits('no_progress.credits', { allow_zero: true }).describe(
+        'What such a run costs (0: free); never more than its own price.',
+      ),
+    })
+    .optional()
+    .describe(
+      'No-progress policy: a run that fails, or settles with no output, after `after_identical` near-identical runs in its thread is charged `credits` (a retry loop the user should not pay for). Shown in the price table.',
+    ),
   requires_entitlement: z
     .string()
     .max(IDENTIFIER_LENGTH_MAX)
@@ -713,6 +729,10 @@ function compileOperation(
     max_micros: config.max_credits,
     rounding: { mode: config.rounding.mode, step_micros: config.rounding.step_credits },
     failed_run,
+    no_progress: config.no_progress && {
+      after_identical: config.no_progress.after_identical,
+      micros: config.no_progress.credits,
+    },
     requires_entitlement: config.requires_entitlement,
     creator_share: config.creator_share,
     example_usage: new Map(Object.entries(config.example_usage)),

@@ -90,6 +90,12 @@ export function operationView(operation: OperationPrice, book: PriceBook): Opera
         : { policy: operation.failed_run.policy },
     creator_share: creatorShareView(operation),
     requires_entitlement: operation.requires_entitlement ?? null,
+    no_progress: operation.no_progress
+      ? {
+          after_identical: operation.no_progress.after_identical,
+          credits: formatCredits(operation.no_progress.micros),
+        }
+      : null,
     example_usage: decimals(operation.example_usage),
     example_cost: exampleCost(operation, book),
   };

@@ -372,4 +372,27 @@ describe('developer platform (seed 003) on examples/dev-platform.yaml', () => {
     ).toContainEqual(['compensate', 'key_support']);
     expect(await tally.verify()).toMatchObject({ ok: true, problems: [] });
   });
+
+  it('"Check if preview/build failures triggered unnecessary retries": a message that produces nothing after 3 identical ones is free, as the price table says', async () => {
+    const { tally } = await openTestTally({ config: PRESET });
+    await tally.putAccount({ id: 'dev', kind: 'user' });
+    await tally.issueGrant({ account: 'dev', kind: 'purchased', amount: '100' });
+    const table = await tally.priceTable();
+    expect(table.operations.find((operation) => operation.id === 'agent.message')!.no_progress).toEqual({
+      after_identical: 3,
+      credits: '0',
+    });
+    const message = (output_tokens: number, thread = 'T-7') =>
+      tally.charge({
+        account: 'dev',
+        operation: 'agent.message',
+        usage: { input_tokens: 10_000, output_tokens },
+        metadata: { thread },
+      });
+    // Three identical requests that answered: 3 + 0.3 credits each.
+    for (const output of [200, 180, 220]) expect((await message(output)).credits).toMatch(/^3\.\d+$/);
+    // The fourth, identical, produces nothing: free. In another thread it costs what it used.
+    expect((await message(0)).credits).toBe('0');
+    expect((await message(0, 'T-8')).credits).toBe('3');
+  });
 });

@@ -10,6 +10,7 @@ import { type JournalEntry, move } from '../../domain/journal.ts';
 import { RESERVATION_TTL_SECONDS_DEFAULT } from '../../domain/limits.ts';
 import { costForOutcome, type OperationPrice, type Outcome, priceRun } from '../../domain/pricing.ts';
 import { TallyError } from '../../domain/results.ts';
+import { noProgressCost, producedNothing } from '../../domain/review.ts';
 import type { RunScope } from '../../domain/spending.ts';
 import { chargeInput, releaseInput, reserveInput, settleInput } from '../../schema/commands.ts';
 import type { TallyConfig } from '../../schema/config.ts';
@@ -73,6 +74,41 @@ export async function creatorOf(
     throw new TallyError('creator_not_found', `no account ${creator} to credit as the creator of this run`);
   }
   return creator;
+}
+
+/**
+ * The no-progress rule of the operation (price book `no_progress`): a run that failed or produced
+ * nothing after the same request ran K times just before it in its thread costs the rule's
+ * credits at most. Only runs in a thread that fail or produce nothing read the thread.
+ */
+async function afterNoProgress(
+  transaction: StoreTransaction,
+  operation: OperationPrice,
+  run: {
+    account: string;
+    model: string | null;
+    usage: Record<string, string>;
+    outcome: Outcome;
+    thread: string | undefined;
+  },
+  cost_micros: bigint,
+  now_ms: number,
+): Promise<bigint> {
+  const rule = operation.no_progress;
+  if (!rule || run.thread === undefined || cost_micros === 0n) return cost_micros;
+  if (run.outcome !== 'failed' && !producedNothing(run.usage)) return cost_micros;
+  const current = {
+    id: '',
+    operation: operation.id,
+    ...run,
+    credits_micros: cost_micros,
+    created_at_ms: now_ms,
+  };
+  const before = await transaction.listCharges(
+    { account_id: run.account, thread: run.thread },
+    { limit: rule.after_identical },
+  );
+  return noProgressCost(rule, current, before, cost_micros);
 }
 
 /** The creator's part of a charge and the journal entries that book it from `consumed`. */
@@ -320,7 +356,19 @@ export const settleCommand = command({
     });
     if (!priced.ok) throw new TallyError(priced.code, priced.detail);
     const outcome: Outcome = request.outcome ?? 'succeeded';
-    const cost_micros = costForOutcome(operation, priced.micros, outcome);
+    const cost_micros = await afterNoProgress(
+      transaction,
+      operation,
+      {
+        account: reservation.account_id,
+        model: reservation.model,
+        usage: usageRecord(request.usage),
+        outcome,
+        thread: reservation.metadata.thread,
+      },
+      costForOutcome(operation, priced.micros, outcome),
+      now_ms,
+    );
 
     const charge_id = engine.ids.next('ch', now_ms);
     const within_hold = minBigint(cost_micros, reservation.amount_micros);
@@ -408,7 +456,19 @@ export const chargeCommand = command({
       request.usage,
     );
     const outcome: Outcome = request.outcome ?? 'succeeded';
-    const cost_micros = costForOutcome(operation, priced_micros, outcome);
+    const cost_micros = await afterNoProgress(
+      transaction,
+      operation,
+      {
+        account: request.account,
+        model: request.model ?? null,
+        usage: usageRecord(request.usage),
+        outcome,
+        thread: request.metadata?.thread,
+      },
+      costForOutcome(operation, priced_micros, outcome),
+      now_ms,
+    );
     const allocations = await drawForRun(
       engine,
       session,
