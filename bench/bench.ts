@@ -12,8 +12,11 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ESTIMATE_INPUT_TEXT_LENGTH_MAX, TOKENIZER_YIELD_CHARACTERS } from '../src/domain/limits.ts';
 import { startServer } from '../src/http/server.ts';
-import { createTally } from '../src/index.ts';
+import { createTally, loadConfig } from '../src/index.ts';
+import { compilePriceBook } from '../src/schema/config.ts';
 import type { Tally } from '../src/service/tally.ts';
+import { simulate } from '../src/simulate/simulate.ts';
+import { generateTrace } from '../src/simulate/trace.ts';
 import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../src/store/store.ts';
@@ -31,8 +34,8 @@ const only = only_argument === -1 ? null : new Set(process.argv[only_argument + 
 const selected = (section: 'sqlite' | 'http' | 'postgres' | 'estimate' | 'proxy') =>
   only === null || only.has(section);
 const SIZE = quick
-  ? { accounts: 1_000, duration_ms: 3_000, growth_charges: 100_000, reads: 300 }
-  : { accounts: 10_000, duration_ms: 15_000, growth_charges: 1_000_000, reads: 2_000 };
+  ? { accounts: 1_000, duration_ms: 3_000, growth_charges: 100_000, reads: 300, trace_rows: 2_000 }
+  : { accounts: 10_000, duration_ms: 15_000, growth_charges: 1_000_000, reads: 2_000, trace_rows: 20_000 };
 const CALLERS = 64;
 /** H1's open-loop arrival rates, as fractions of its closed-loop throughput: the latency curve's points. */
 const OPEN_LOOP_LOADS = quick ? [0.1, 0.25, 0.5, 0.8] : [0.1, 0.2, 0.35, 0.5, 0.65, 0.8];
@@ -190,6 +193,23 @@ async function seededSqliteTally(file: string, synchronous: 'FULL' | 'NORMAL' = 
   return tally;
 }
 
+/** S1: rows per second of `tally simulate` (the real engine, in memory) on a generated trace. */
+async function simulatorRowsPerSecond(rows: number): Promise<number> {
+  const preset = new URL('../examples/prompt-marketplace.yaml', import.meta.url).pathname;
+  const config = loadConfig(preset);
+  const book = compilePriceBook(config.price_book_document);
+  const operations = new Map(
+    [...book.operations].map(([id, operation]) => [
+      id,
+      { example_usage: operation.example_usage, model: operation.models.keys().next().value },
+    ]),
+  );
+  const trace = generateTrace(rows, config, operations, { accounts: 200 });
+  const started = performance.now();
+  await simulate(preset, trace);
+  return rows / ((performance.now() - started) / 1000);
+}
+
 /** B-sqlite, E1, E2, R1, E1 at NORMAL and G1: the embedded store in process. */
 async function sqliteSection(): Promise<void> {
   progress('B-sqlite: raw better-sqlite3');
@@ -225,6 +245,17 @@ async function sqliteSection(): Promise<void> {
     0.8,
   );
   await checkIntegrity(e1_tally, [e1, e2], 'E1+E2');
+
+  progress(`S1: the simulator on a generated trace of ${format(SIZE.trace_rows)} rows`);
+  const simulated = await simulatorRowsPerSecond(SIZE.trace_rows);
+  ratioFigure(
+    'S1 simulate',
+    `tally simulate, rows/s on a ${format(SIZE.trace_rows)}-row trace (prompt marketplace)`,
+    simulated,
+    'rows/s',
+    { id: 'E1 durable', value: e1.measured.per_second },
+    0.8,
+  );
 
   progress('R1: reads');
   const balance = await sequential(SIZE.reads, (index) =>
