@@ -106,7 +106,7 @@ describe('tally CLI', () => {
     // The bug this catches: a second refund that read the charge before the first was recorded.
     tamper(file, 'UPDATE charges SET refunded_micros = 0');
     expect((await verify()).err).toMatch(
-      /\[refund\] charge ch_\w+ records 0 refunded, its refund grants sum to 750000/,
+      /\[refund\] charge ch_\w+ records 0 refunded, its refund grants and compensations sum to 750000/,
     );
     await refundTwice('second');
     const result = await verify();

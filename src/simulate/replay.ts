@@ -87,6 +87,15 @@ export async function replayTrace(
 
 const SWEEP_MS = 86_400_000;
 
+/** A trace's run as the charge it is, the same through either port. */
+const chargeOf = (row: Extract<TraceRow, { kind: 'run' }>) => ({
+  account: row.account,
+  operation: row.operation,
+  ...(row.model ? { model: row.model } : {}),
+  usage: row.usage,
+  outcome: row.outcome,
+});
+
 /** The library on its own store and test clock: the simulator's engine. */
 export function libraryPort(tally: Tally, clock: TestClock): SimulationPort {
   let booked_day = Number.NEGATIVE_INFINITY;
@@ -104,14 +113,7 @@ export function libraryPort(tally: Tally, clock: TestClock): SimulationPort {
     ensureAccount: async (id, timezone) => {
       await tally.putAccount({ id, kind: 'user', ...(timezone ? { timezone } : {}) });
     },
-    run: (row) =>
-      tally.charge({
-        account: row.account,
-        operation: row.operation,
-        ...(row.model ? { model: row.model } : {}),
-        usage: row.usage,
-        outcome: row.outcome,
-      }),
+    run: (row) => tally.charge(chargeOf(row)),
     purchase: async (account, pack) => {
       await tally.purchase({ account, pack, provider: 'test' });
     },
@@ -132,14 +134,7 @@ export function httpPort(client: TallyClient): SimulationPort {
     ensureAccount: async (id, timezone) => {
       await client.putAccount(id, { kind: 'user', ...(timezone ? { timezone } : {}) });
     },
-    run: (row) =>
-      client.charge({
-        account: row.account,
-        operation: row.operation,
-        ...(row.model ? { model: row.model } : {}),
-        usage: row.usage,
-        outcome: row.outcome,
-      }),
+    run: (row) => client.charge(chargeOf(row)),
     purchase: async (account, pack) => {
       await client.purchase({ account, pack, provider: 'test' });
     },

@@ -18,6 +18,7 @@ import { parseDecimal } from '../domain/decimal.ts';
 import { USAGE_DECIMALS_MAX } from '../domain/limits.ts';
 import type { TallyConfig } from '../schema/config.ts';
 
+/** The columns that are not usage dimensions, in the order a generated trace writes them. */
 const FIXED_COLUMNS = [
   'timestamp',
   'account',
@@ -198,20 +199,7 @@ export function generateTrace(
   const zones = ['UTC', 'Europe/Berlin', 'America/Los_Angeles', 'Asia/Kolkata'];
   const ids = [...operations.keys()];
   const dimensions = [...new Set(ids.flatMap((id) => [...operations.get(id)!.example_usage.keys()]))];
-  const lines = [
-    [
-      'timestamp',
-      'account',
-      'timezone',
-      'operation',
-      'model',
-      'outcome',
-      'usable',
-      'pack',
-      'plan',
-      ...dimensions,
-    ].join(','),
-  ];
+  const lines = [[...FIXED_COLUMNS, ...dimensions].join(',')];
   const span_ms = (options.days ?? 60) * 86_400_000;
   const pack = config.packs.packs[0]?.id;
   const plan = [...config.plans.keys()][0];
