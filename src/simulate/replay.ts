@@ -54,9 +54,10 @@ export async function replayTrace(
       await port.advanceTo(row.at_ms);
       now_ms = row.at_ms;
     }
-    if (!known.has(row.account)) {
-      await port.ensureAccount(row.account, row.timezone);
-      known.add(row.account);
+    for (const account of [row.account, row.kind === 'run' ? row.creator : undefined]) {
+      if (account === undefined || known.has(account)) continue;
+      await port.ensureAccount(account, row.account === account ? row.timezone : undefined);
+      known.add(account);
     }
     try {
       if (row.kind === 'run') {
@@ -94,6 +95,11 @@ const chargeOf = (row: Extract<TraceRow, { kind: 'run' }>) => ({
   ...(row.model ? { model: row.model } : {}),
   usage: row.usage,
   outcome: row.outcome,
+  ...(row.creator ? { creator: row.creator } : {}),
+  metadata: {
+    ...(row.thread ? { thread: row.thread } : {}),
+    ...(row.project ? { project: row.project } : {}),
+  },
 });
 
 /** The library on its own store and test clock: the simulator's engine. */

@@ -11,6 +11,9 @@
  *   usable      yes (default) or no: whether the output was of use to the person
  *   pack        instead of a run: a purchase of this pack
  *   plan        instead of a run: a subscription to this plan
+ *   creator     optional, whose prompt or app the run is of (an account, created when missing)
+ *   thread      optional, the run's thread (the no-progress rule looks at it)
+ *   project     optional, the run's project
  *   any other   a usage dimension of the run (input_tokens, output_tokens, images…)
  */
 import { parse } from 'csv-parse/sync';
@@ -29,7 +32,11 @@ const FIXED_COLUMNS = [
   'usable',
   'pack',
   'plan',
+  'creator',
+  'thread',
+  'project',
 ];
+const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** Problems listed at most, with their line numbers. */
 const TRACE_PROBLEMS_SHOWN = 10;
 
@@ -45,6 +52,9 @@ export type TraceRow =
       usage: Record<string, string>;
       outcome: 'succeeded' | 'failed' | 'rejected';
       usable: boolean;
+      creator: string | undefined;
+      thread: string | undefined;
+      project: string | undefined;
     }
   | {
       kind: 'purchase';
@@ -114,8 +124,7 @@ function readRow(
   if (!/^\d{4}-\d{2}-\d{2}T/.test(record.timestamp ?? '') || Number.isNaN(at_ms))
     return fail(`timestamp "${record.timestamp}" is not an RFC 3339 time`);
   const account = record.account ?? '';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(account))
-    return fail(`account "${account}" is not an account id`);
+  if (!ACCOUNT_ID.test(account)) return fail(`account "${account}" is not an account id`);
   const timezone = record.timezone || undefined;
   if (timezone !== undefined) {
     try {
@@ -147,6 +156,8 @@ function readRow(
     return fail(`outcome "${outcome}" is not succeeded, failed or rejected`);
   const usable = record.usable || 'yes';
   if (usable !== 'yes' && usable !== 'no') return fail(`usable "${usable}" is not yes or no`);
+  if (record.creator && !ACCOUNT_ID.test(record.creator))
+    return fail(`creator "${record.creator}" is not an account id`);
   const usage: Record<string, string> = {};
   for (const dimension of dimensions) {
     const value = record[dimension];
@@ -164,6 +175,9 @@ function readRow(
     usage,
     outcome,
     usable: usable === 'yes',
+    creator: record.creator || undefined,
+    thread: record.thread || undefined,
+    project: record.project || undefined,
   };
 }
 
@@ -209,11 +223,15 @@ export function generateTrace(
     const zone = zones[Number(account.slice(5)) % zones.length]!;
     const roll = next();
     if (roll < 0.01 && pack) {
-      lines.push([at, account, zone, '', '', '', '', pack, '', ...dimensions.map(() => '')].join(','));
+      lines.push(
+        [at, account, zone, '', '', '', '', pack, '', '', '', '', ...dimensions.map(() => '')].join(','),
+      );
       continue;
     }
     if (roll < 0.03 && plan) {
-      lines.push([at, account, zone, '', '', '', '', '', plan, ...dimensions.map(() => '')].join(','));
+      lines.push(
+        [at, account, zone, '', '', '', '', '', plan, '', '', '', ...dimensions.map(() => '')].join(','),
+      );
       continue;
     }
     const id = ids[Math.floor(next() * ids.length)]!;
@@ -236,6 +254,10 @@ export function generateTrace(
         failed ? 'failed' : 'succeeded',
         failed || next() < 0.05 ? 'no' : 'yes',
         '',
+        '',
+        // One run in five is of another person's work; each person's runs of a day share a thread.
+        next() < 0.2 ? `user-${String(Math.floor(next() * accounts)).padStart(2, '0')}` : '',
+        `${account}-${at.slice(0, 10)}`,
         '',
         ...usage,
       ].join(','),
