@@ -12,6 +12,7 @@ import { formatCredits, parseCredits } from '../src/domain/credits.ts';
 import type { TallyError } from '../src/domain/results.ts';
 import type { TallyConfigInput } from '../src/schema/config.ts';
 import type { Tally } from '../src/service/tally.ts';
+import type { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { openTestTally } from './helpers.ts';
 
 const RUNS = 200;
@@ -145,6 +146,29 @@ describe('creators: the journal balances users, platform and creators', () => {
       { numRuns: RUNS },
     );
   }, 120_000);
+
+  it('tally verify finds a creator share edited outside the journal', async () => {
+    const { tally } = await openTestTally({ config: CONFIG });
+    for (const id of ['u1', 'c1']) await tally.putAccount({ id, kind: 'user' });
+    await tally.issueGrant({ account: 'u1', kind: 'bonus', amount: '10' });
+    await tally.charge({
+      account: 'u1',
+      operation: 'prompt.run',
+      usage: { units: 2_000_000 },
+      creator: 'c1',
+    });
+    expect(await tally.verify()).toMatchObject({ ok: true });
+    (tally.store as SqliteStore).connection.exec('UPDATE charges SET creator_micros = creator_micros + 1');
+    const report = await tally.verify();
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        account: 'u1',
+        check: 'creator',
+        message: expect.stringMatching(/holds 200000 .* make 200001/),
+      }),
+    ]);
+    await tally.close();
+  });
 });
 
 /** Credits as answered (never negative here) → micro-credits, exactly. */

@@ -8,14 +8,16 @@
  * - every grant's remaining equals the sum of its `grant` entries and lies in 0..amount;
  * - every reservation holds (sum of its `hold` entries) its amount while held, nothing after;
  * - every charge's refunds (the grants issued for them) and compensations sum to its `refunded`
- *   and stay within it.
+ *   and stay within it;
+ * - the `creator` book holds the shares of the account's charges, less reversals, less what was
+ *   paid out to the account as a creator.
  */
 import { GENESIS_HASH, hashTransaction, sumEntries } from '../domain/journal.ts';
 import type { Store, StoreTransaction } from '../store/store.ts';
 
 export interface VerifyProblem {
   account: string;
-  check: 'chain' | 'balance' | 'grant' | 'hold' | 'refund';
+  check: 'chain' | 'balance' | 'grant' | 'hold' | 'refund' | 'creator';
   message: string;
 }
 
@@ -29,6 +31,7 @@ export interface VerifyReport {
 const ACCOUNTS_PER_PAGE = 500;
 /** Journal transactions read at a time: an account's whole history is never in memory at once. */
 const JOURNAL_TRANSACTIONS_PER_PAGE = 1_000;
+const CHARGES_PER_PAGE = 1_000;
 
 /** An account's journal in sequence order, read a page at a time. */
 async function* journalOf(transaction: StoreTransaction, account_id: string) {
@@ -49,6 +52,8 @@ type Problem = (check: VerifyProblem['check'], message: string) => void;
 interface Books {
   grant: Map<string, bigint>;
   hold: Map<string, bigint>;
+  /** The account's `creator` book: shares of its runs owed to creators, less its own payouts. */
+  creator: bigint;
 }
 
 async function verifyAccount(
@@ -70,6 +75,36 @@ async function verifyAccount(
   }
   await checkRefunds(transaction, refunded_by_charge, problem);
   await checkHolds(transaction, account_id, books.hold, problem);
+  await checkCreatorBook(transaction, account_id, books.creator, problem);
+}
+
+/**
+ * The creator book of an account's chain holds what its runs owe creators (each charge's share
+ * less what refunds took back) less what was paid out to it as a creator.
+ */
+async function checkCreatorBook(
+  transaction: StoreTransaction,
+  account_id: string,
+  booked: bigint,
+  problem: Problem,
+): Promise<void> {
+  let owed = -(await transaction.sumCreatorPayouts(account_id));
+  // Page by page, however many charges: verify reads everything, never a capped history.
+  let after: { created_at_ms: number; id: string } | undefined;
+  for (;;) {
+    const page = await transaction.listCharges({ account_id }, { limit: CHARGES_PER_PAGE, after });
+    for (const charge of page) {
+      if (charge.creator) owed += charge.creator.share_micros - charge.creator.reversed_micros;
+    }
+    if (page.length < CHARGES_PER_PAGE) break;
+    after = { created_at_ms: page.at(-1)!.created_at_ms, id: page.at(-1)!.id };
+  }
+  if (owed !== booked) {
+    problem(
+      'creator',
+      `the creator book holds ${booked} micro-credits; the charges' shares less payouts make ${owed}`,
+    );
+  }
 }
 
 /**
@@ -85,7 +120,7 @@ async function checkChain(
   const account = (await transaction.getAccount(account_id))!;
   let previous_hash = GENESIS_HASH;
   let expected_sequence = 1;
-  const books: Books = { grant: new Map(), hold: new Map() };
+  const books: Books = { grant: new Map(), hold: new Map(), creator: 0n };
   let last: { sequence: number; hash: string } | undefined;
   for await (const entry of journalOf(transaction, account_id)) {
     report.transactions++;
@@ -114,6 +149,7 @@ async function checkChain(
       if (line.book === 'grant' && line.grant_id) {
         books.grant.set(line.grant_id, (books.grant.get(line.grant_id) ?? 0n) + line.amount_micros);
       }
+      if (line.book === 'creator') books.creator += line.amount_micros;
       if (line.book === 'hold' && line.reservation_id) {
         books.hold.set(line.reservation_id, (books.hold.get(line.reservation_id) ?? 0n) + line.amount_micros);
       }
