@@ -192,6 +192,29 @@ describe.runIf(dialects.includes('postgres'))('many processes on one PostgreSQL 
     expect(await b!.client.balance('squad')).toMatchObject({ available: '0', held: '93' });
   });
 
+  it('compensates a 1-credit charge at most once over: 20 compensations of 0.25 under their own keys, on two processes', async () => {
+    const [a, b] = processes;
+    await a!.client.putAccount('compensated', { kind: 'user' });
+    await a!.client.issueGrant('compensated', { kind: 'purchased', amount: '10' });
+    const charge = await a!.client.charge({
+      account: 'compensated',
+      operation: 'run',
+      usage: { credits: 1 },
+    });
+    const counts = await outcomes(
+      Array.from({ length: 20 }, (_, index) =>
+        [a!, b!][index % 2]!.client.compensate(
+          'compensated',
+          { charges: [charge.id], amount: '0.25', reason: 'race' },
+          { idempotency_key: `compensate-${index}` },
+        ),
+      ),
+    );
+    expect(counts).toEqual({ ok: 4, compensation_exceeds_charges: 16 });
+    expect(await b!.client.getCharge(charge.id)).toMatchObject({ refunded: '1' });
+    expect((await a!.client.balance('compensated')).available).toBe('10');
+  });
+
   it('revokes a grant once: 20 revocations under their own keys, on two processes', async () => {
     const [a, b] = processes;
     await a!.client.putAccount('revoked', { kind: 'user' });
