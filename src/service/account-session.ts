@@ -251,6 +251,33 @@ export class AccountSession {
     return row;
   }
 
+  /**
+   * A non-expiring grant of `kind`, usable for any operation, effective now: what refunds,
+   * compensations and payouts as credits give.
+   */
+  issueStandingGrant(
+    grant: Pick<NewGrant, 'kind' | 'amount_micros' | 'source' | 'reason'> &
+      Partial<Pick<NewGrant, 'refund_of_charge_id' | 'metadata'>>,
+    funding: { from: 'issued' | 'consumed' | 'creator'; type: JournalTransactionType; reference_id: string },
+  ): Promise<GrantRow> {
+    return this.issueGrant(
+      {
+        id: this.newGrantId(),
+        priority: this.priorityOf(grant.kind),
+        effective_at_ms: this.now_ms,
+        expires_at_ms: null,
+        allowed_operations: null,
+        refund_of_charge_id: null,
+        metadata: {},
+        allowance_id: null,
+        period_start_ms: null,
+        requires_subscription: false,
+        ...grant,
+      },
+      funding,
+    );
+  }
+
   /** Takes part of what an open grant has left into `book` (a purchase refund's clawback, a debt repaid). */
   async moveFromGrant(
     grant: GrantRow,

@@ -42,22 +42,12 @@ export const payoutCommand = command({
     const id = engine.ids.next('po', now_ms);
     let grant_id: string | null = null;
     if (request.as === 'credits') {
-      const grant = await session.issueGrant(
+      const grant = await session.issueStandingGrant(
         {
-          id: session.newGrantId(),
           kind: kind!,
-          priority: session.priorityOf(kind!),
           amount_micros: request.amount,
-          effective_at_ms: now_ms,
-          expires_at_ms: null,
           source: 'creator_earnings',
           reason: `creator payout ${id}`,
-          allowed_operations: null,
-          refund_of_charge_id: null,
-          metadata: {},
-          allowance_id: null,
-          period_start_ms: null,
-          requires_subscription: false,
         },
         { from: 'creator', type: 'creator_payout', reference_id: id },
       );

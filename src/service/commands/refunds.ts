@@ -1,12 +1,11 @@
 /** Refunds (SPEC C1, C13): credits of a charge given back as a grant that points at it. */
-import { reversedShareMicros } from '../../domain/creators.ts';
 import { formatCredits } from '../../domain/credits.ts';
 import { TallyError } from '../../domain/results.ts';
 import { refundInput } from '../../schema/commands.ts';
 import { AccountSession } from '../account-session.ts';
 import { grantView } from '../views.ts';
 import { command } from './command.ts';
-import { creatorEntries } from './runs.ts';
+import { reverseCreatorShare } from './runs.ts';
 
 /** Gives back (part of) a charge as a non-expiring grant of the refund kind that points at the charge. */
 export const refundChargeCommand = command({
@@ -29,33 +28,14 @@ export const refundChargeCommand = command({
       );
     }
     const refund_id = engine.ids.next('rf', now_ms);
-    // The creator's share goes back pro rata, in the same transaction (SPEC C10). Paid out
-    // already or not, it comes off what they earned: a negative line on their next statement.
-    if (charge.creator) {
-      const reversed_micros = reversedShareMicros(charge, charge.creator, amount_micros);
-      charge.creator.reversed_micros += reversed_micros;
-      await session.post(
-        'creator_reversal',
-        refund_id,
-        creatorEntries(reversed_micros, 'creator', 'consumed'),
-      );
-    }
-    const grant = await session.issueGrant(
+    await reverseCreatorShare(session, charge, amount_micros, refund_id);
+    const grant = await session.issueStandingGrant(
       {
-        id: engine.ids.next('gr', now_ms),
         kind: engine.config.refund_kind,
-        priority: engine.kind_priority.get(engine.config.refund_kind)!,
         amount_micros,
-        effective_at_ms: now_ms,
-        expires_at_ms: null,
         source: 'refund',
         reason: request.reason,
-        allowed_operations: null,
         refund_of_charge_id: charge.id,
-        metadata: {},
-        allowance_id: null,
-        period_start_ms: null,
-        requires_subscription: false,
       },
       { from: 'consumed', type: 'refund', reference_id: refund_id },
     );

@@ -3,7 +3,7 @@
  * charge a run whose cost is known in one step. These are not audited: each run is recorded with
  * the API key that made it in its reservation, its charge and the journal.
  */
-import { creatorShareMicros } from '../../domain/creators.ts';
+import { creatorShareMicros, reversedShareMicros } from '../../domain/creators.ts';
 import { type Decimal, formatDecimal, minBigint } from '../../domain/decimal.ts';
 import { type Allocation, planDraw, splitSettlement } from '../../domain/drawdown.ts';
 import { type JournalEntry, move } from '../../domain/journal.ts';
@@ -124,6 +124,27 @@ export function creatorPart(
     creator: { account_id: creator, basis: share.basis, share_micros, reversed_micros: 0n },
     entries: creatorEntries(share_micros, 'consumed', 'creator'),
   };
+}
+
+/**
+ * Takes back the creator's share of `amount_micros` given back of a charge (a refund, a
+ * compensation), pro rata, in the same transaction (SPEC C10). Paid out already or not, it comes
+ * off what they earned: a negative line on their next statement. The caller writes the charge.
+ */
+export async function reverseCreatorShare(
+  session: AccountSession,
+  charge: ChargeRow,
+  amount_micros: bigint,
+  reference_id: string,
+): Promise<void> {
+  if (!charge.creator) return;
+  const reversed_micros = reversedShareMicros(charge, charge.creator, amount_micros);
+  charge.creator.reversed_micros += reversed_micros;
+  await session.post(
+    'creator_reversal',
+    reference_id,
+    creatorEntries(reversed_micros, 'creator', 'consumed'),
+  );
 }
 
 /** A movement between `consumed` and the `creator` book (a share, or its reversal). */

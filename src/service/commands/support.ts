@@ -4,7 +4,6 @@
  * the charges it makes good; what a charge had back, by refund or compensation, is bounded by
  * its credits and read under the account's lock. Creators' shares go back pro rata.
  */
-import { reversedShareMicros } from '../../domain/creators.ts';
 import { formatCredits } from '../../domain/credits.ts';
 import { TallyError } from '../../domain/results.ts';
 import { compensationInput, incidentInput } from '../../schema/commands.ts';
@@ -12,7 +11,7 @@ import type { ChargeRow, CompensationRow, IncidentRow } from '../../store/store.
 import { AccountSession } from '../account-session.ts';
 import { grantView, isoTime } from '../views.ts';
 import { command } from './command.ts';
-import { creatorEntries } from './runs.ts';
+import { reverseCreatorShare } from './runs.ts';
 
 export const compensateCommand = command({
   name: 'compensate',
@@ -48,38 +47,22 @@ export const compensateCommand = command({
       if (part === 0n) continue;
       rest -= part;
       parts.push({ charge_id: charge.id, amount_micros: part });
-      if (charge.creator) {
-        const reversed = reversedShareMicros(charge, charge.creator, part);
-        charge.creator.reversed_micros += reversed;
-        await session.post('creator_reversal', id, creatorEntries(reversed, 'creator', 'consumed'));
-      }
+      await reverseCreatorShare(session, charge, part, id);
       charge.refunded_micros += part;
       await transaction.updateCharge(charge);
     }
-    const kind = engine.config.refund_kind;
-    const grant = await session.issueGrant(
+    const grant = await session.issueStandingGrant(
       {
-        id: session.newGrantId(),
-        kind,
-        priority: session.priorityOf(kind),
+        kind: engine.config.refund_kind,
         amount_micros,
-        effective_at_ms: now_ms,
-        expires_at_ms: null,
         source: 'compensation',
         reason: request.reason,
-        allowed_operations: null,
-        refund_of_charge_id: null,
         metadata: { compensation: id },
-        allowance_id: null,
-        period_start_ms: null,
-        requires_subscription: false,
       },
       // Spent credits come back from `consumed`; a goodwill amount is new credits.
-      {
-        from: parts.length > 0 ? 'consumed' : 'issued',
-        type: parts.length > 0 ? 'refund' : 'grant_issue',
-        reference_id: id,
-      },
+      parts.length > 0
+        ? { from: 'consumed', type: 'refund', reference_id: id }
+        : { from: 'issued', type: 'grant_issue', reference_id: id },
     );
     const row: CompensationRow = {
       account_id: request.account,
