@@ -1,5 +1,5 @@
 /**
- * The rule every command lives by (commands/command.ts, postgres/account-memory.ts): its work
+ * The rule every command lives by (commands/command.ts, sql/account-memory.ts): its work
  * may run more than once for one call — PostgreSQL runs it again when a remembered account proved
  * outdated, a group commit failed or an idempotency key was taken — so it must depend on nothing
  * but what it reads in its transaction, and change nothing outside it.

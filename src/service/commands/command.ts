@@ -5,7 +5,7 @@
  * account once (the group-commit hint), run in one store transaction, audit in that transaction,
  * answer. Adding a capability is adding a command module (and a route entry that names it).
  *
- * What `run` may do is set by the rules at the top of store/postgres/account-memory.ts: it may
+ * What `run` may do is set by the rules at the top of store/sql/account-memory.ts: it may
  * run more than once for one call, so it has no effect outside its transaction (checked in tests
  * by store/replay-check.ts); the rows it is handed are copies; only the first account it opens
  * is remembered.

@@ -8,7 +8,7 @@
  * Serialization failures, deadlocks and unique-key races (two processes executing one idempotency
  * key) roll back and run again, a bounded number of times, never reaching the client: the retry
  * sees the winner's result and answers it as a replay. So does a command that found this
- * process's memory of its account outdated (postgres/account-memory.ts), reading afresh.
+ * process's memory of its account outdated (sql/account-memory.ts), reading afresh.
  */
 import pg from 'pg';
 import { nextEventLoopTurn, type PendingCommand } from '../group-commit.ts';
@@ -20,7 +20,7 @@ import {
   AccountTurnTaken,
   type CommandGroup,
   RememberedAccountOutdated,
-} from './account-memory.ts';
+} from '../sql/account-memory.ts';
 import { PostgresExecutor } from './executor.ts';
 import { migrations } from './migrations.ts';
 

@@ -10,7 +10,7 @@ import {
   type CommandGroup,
   copyOf,
   type RememberedAccount,
-} from '../postgres/account-memory.ts';
+} from './account-memory.ts';
 import {
   decodeAllocations,
   decodeJournalLines,
@@ -457,9 +457,9 @@ export class SqlTransaction implements StoreTransaction {
     private readonly recall = true,
     private readonly group?: CommandGroup,
   ) {
-    this.account_for_update = memory
-      ? LOCK_AND_BUMP
-      : `SELECT * FROM accounts WHERE id = ?${dialect.lock_rows}`;
+    // A checked memory tells processes apart by the account's version; an owned one needs none.
+    this.account_for_update =
+      memory && !memory.owned ? LOCK_AND_BUMP : `SELECT * FROM accounts WHERE id = ?${dialect.lock_rows}`;
   }
 
   /**
@@ -468,7 +468,10 @@ export class SqlTransaction implements StoreTransaction {
    * database, for this commit — and fails, running again, if this one does not commit.
    */
   committing(): void {
-    if (this.memory) {
+    if (this.memory?.owned) {
+      // Nothing waits on an owned memory's commits: the store's commands run one at a time.
+      for (const [id, account] of this.opened_accounts) this.memory.remember(id, account);
+    } else if (this.memory) {
       // In a group, what this command leaves is settled with the group's transaction.
       const settled =
         this.group?.settled ??
@@ -532,7 +535,19 @@ export class SqlTransaction implements StoreTransaction {
   }
 
   async openAccountForUpdate(id: string, now_ms: number, reservation_id?: string) {
-    if (this.memory && !this.took_turn && !this.opened_accounts.has(id)) {
+    if (this.memory?.owned && !this.opened_accounts.has(id)) {
+      // Owned: any account, no turns (the store runs commands one at a time), nothing to check
+      // but the price book version in force, which moves with time rather than with the account.
+      const remembered = this.memory.current(id);
+      if (
+        remembered &&
+        (reservation_id === undefined ||
+          remembered.held_reservations.some((row) => row.id === reservation_id)) &&
+        (await this.priceVersionInForce(now_ms)) === remembered.opened.price_version_in_force
+      ) {
+        return this.openOwned(id, now_ms, reservation_id, remembered);
+      }
+    } else if (this.memory && !this.took_turn && !this.opened_accounts.has(id)) {
       // The first account of a transaction only: waiting for a turn on a second could deadlock in process.
       this.took_turn = true;
       if (this.group) this.memory.claim(id, this.group, this.group.turns_over);
@@ -611,6 +626,21 @@ export class SqlTransaction implements StoreTransaction {
       this.executor.holdUntil?.(remembered.settled);
     remembered.version++;
     remembered.settled = undefined;
+    return this.openOwned(id, now_ms, reservation_id, remembered);
+  }
+
+  private async priceVersionInForce(now_ms: number): Promise<number | null> {
+    const row = await this.one(PRICE_VERSION_IN_FORCE, now_ms);
+    return row ? number(row.version) : null;
+  }
+
+  /** Opens the account from memory, as it is: the working copy is the memory's, the session's rows copies of it. */
+  private openOwned(
+    id: string,
+    now_ms: number,
+    reservation_id: string | undefined,
+    remembered: RememberedAccount,
+  ): OpenedAccount {
     this.opened_accounts.set(id, remembered);
     // The session changes what it is given: hand it copies of the rows it gets.
     const lapsed_reservations = copyOf(lapsedAt(remembered.held_reservations, now_ms));
@@ -634,7 +664,8 @@ export class SqlTransaction implements StoreTransaction {
     if (!copy && !this.bumped.has(account_id)) {
       this.bumped.add(account_id);
       this.memory.forget(account_id);
-      await this.write(BUMP, [account_id]);
+      // Other processes' owned memories start over on this commit anyway.
+      if (!this.memory.owned) await this.write(BUMP, [account_id]);
     }
     return copy;
   }

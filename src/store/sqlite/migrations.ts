@@ -307,7 +307,7 @@ export const migrations: readonly string[] = [
   `,
   `
   -- Bumped by every command that locks the account (where processes remember accounts: PostgreSQL),
-  -- so a process can tell whether the account is still as it left it (postgres/account-memory.ts).
+  -- so a process can tell whether the account is still as it left it (sql/account-memory.ts).
   ALTER TABLE accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
   `,
   `

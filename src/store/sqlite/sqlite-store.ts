@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { assert } from '../../domain/assert.ts';
 import { GROUP_COMMIT_MAX } from '../../domain/limits.ts';
 import { nextEventLoopTurn, type PendingCommand } from '../group-commit.ts';
+import { AccountMemory } from '../sql/account-memory.ts';
 import type { ChangeCheck, Row, SqlExecutor } from '../sql/dialect.ts';
 import { RememberedAccountOutdated, sqliteDialect } from '../sql/dialect.ts';
 import { SqlTransaction } from '../sql/sql-transaction.ts';
@@ -85,7 +86,10 @@ class TransactionControl {
   readonly release: Database.Statement;
   readonly rollback_to: Database.Statement;
   readonly commit: Database.Statement;
+  /** Changes when another connection (another process, the reader never) has committed. */
+  readonly data_version: Database.Statement;
   constructor(connection: Database.Database) {
+    this.data_version = connection.prepare('PRAGMA data_version').pluck();
     this.begin = connection.prepare('BEGIN IMMEDIATE');
     this.savepoint = connection.prepare('SAVEPOINT command');
     this.release = connection.prepare('RELEASE command');
@@ -119,6 +123,13 @@ export class SqliteStore implements Store {
   /** Each write runs at once: a key is looked up first, which costs no round trip in process. */
   readonly writes_wait_for_commit = false;
   private readonly read_queue: Queue;
+  /**
+   * The accounts this process worked on, as the database holds them (sql/account-memory.ts,
+   * OWNED): a command on one reads nothing of it. Whenever another connection has committed
+   * since this one's last transaction, it starts over.
+   */
+  private readonly memory = new AccountMemory(true);
+  private data_version: bigint | undefined;
 
   constructor(options: SqliteStoreOptions) {
     const synchronous = options.synchronous ?? 'FULL';
@@ -133,8 +144,12 @@ export class SqliteStore implements Store {
     this.read_queue = in_memory ? this.write_queue : new Queue();
   }
 
-  /** The underlying connection, for tools (verify's tests, benchmarks) that need raw SQL. */
+  /**
+   * The underlying connection, for tools (verify's tests, benchmarks) that need raw SQL. What they
+   * write is this connection's own, unseen by `data_version`: the memory starts over.
+   */
   get connection(): Database.Database {
+    this.memory.clear();
     return this.writer;
   }
 
@@ -170,17 +185,22 @@ export class SqliteStore implements Store {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       this.control.begin.run();
+      // Under the write lock now: if anyone else committed since, what the memory holds may be old.
+      const data_version = this.control.data_version.get() as bigint;
+      if (data_version !== this.data_version) this.memory.clear();
+      this.data_version = data_version;
       for (const command of group) {
         this.control.savepoint.run();
+        const transaction = new SqlTransaction(this.writer_executor, sqliteDialect, this.memory);
         try {
-          outcomes.push({
-            ok: true,
-            value: await command.work(new SqlTransaction(this.writer_executor, sqliteDialect)),
-          });
+          outcomes.push({ ok: true, value: await command.work(transaction) });
           this.control.release.run();
+          // The next command of the group starts from what this one left.
+          transaction.committing();
         } catch (error) {
           this.control.rollback_to.run();
           this.control.release.run();
+          transaction.finish(false);
           outcomes.push({ ok: false, error });
         }
       }
@@ -189,6 +209,7 @@ export class SqliteStore implements Store {
     } catch (error) {
       // The group did not commit: nothing of it happened, and every caller hears so.
       if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+      this.memory.clear();
       for (const command of group) command.reject(error);
       return;
     }

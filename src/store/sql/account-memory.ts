@@ -28,11 +28,18 @@
  *
  * Within the process, commands on one account take turns (as the row lock would make them do
  * anyway), so each starts from what the one before left, and none fails for a neighbour's bump.
+ *
+ * OWNED (SQLite). Where the store is the database's one writer in this process and can tell when
+ * another connection committed (SQLite's `data_version`, read as each write transaction begins),
+ * the memory needs no check: what it remembers is what the database holds, and it starts over
+ * whenever anyone else wrote. Commands there already run one at a time, so no turns either. The
+ * rows stay copies (rule 2): a command that fails mid-way leaves the memory as it was, its
+ * accounts forgotten.
  */
 import { klona } from 'klona/json';
 import type { OpenedAccount, ReservationRow } from '../store.ts';
 
-export { RememberedAccountOutdated } from '../sql/dialect.ts';
+export { RememberedAccountOutdated } from './dialect.ts';
 
 /**
  * A deep copy of rows (plain objects and arrays of strings, numbers and bigints): the memory and
@@ -43,6 +50,8 @@ export const copyOf: <Value>(value: Value) => Value = klona;
 
 /** Accounts remembered per process at most; past it the memory starts over. */
 export const ACCOUNTS_REMEMBERED_MAX = 10_000;
+/** The same for an owned memory: reads it saves are the command's own, so it keeps more. */
+export const ACCOUNTS_OWNED_MAX = 100_000;
 /** An account with more reservations held than this is not remembered (they are all kept). */
 export const HELD_RESERVATIONS_REMEMBERED_MAX = 256;
 
@@ -97,6 +106,12 @@ interface Turn {
 
 export class AccountMemory {
   private readonly accounts = new Map<string, RememberedAccount>();
+  private readonly accounts_max: number;
+
+  /** `owned`: the store is the only writer and clears the memory when another one wrote (see OWNED above). */
+  constructor(readonly owned = false) {
+    this.accounts_max = owned ? ACCOUNTS_OWNED_MAX : ACCOUNTS_REMEMBERED_MAX;
+  }
   /** Per account, the last turn handed out: a command waits for it to be over before taking its own. */
   private readonly turns = new Map<string, Turn>();
 
@@ -148,19 +163,33 @@ export class AccountMemory {
     );
   }
 
+  /**
+   * The remembered account itself, not a copy: an owned memory's working copy, which the command's
+   * writes keep current. A command that fails has its accounts forgotten, so none is left half-changed.
+   */
+  current(account_id: string): RememberedAccount | undefined {
+    return this.accounts.get(account_id);
+  }
+
   /** Keeps what a committed command left (the caller lets go of it), unless a later version is known. */
   remember(account_id: string, account: RememberedAccount): void {
     const known = this.accounts.get(account_id);
-    if (known && known.version >= account.version) return;
+    // Owned, the last command's account is the truth; checked, an older version must not replace a newer.
+    if (!this.owned && known && known.version >= account.version) return;
     if (account.held_reservations.length > HELD_RESERVATIONS_REMEMBERED_MAX) {
       this.accounts.delete(account_id);
       return;
     }
-    if (!known && this.accounts.size >= ACCOUNTS_REMEMBERED_MAX) this.accounts.clear();
+    if (!known && this.accounts.size >= this.accounts_max) this.accounts.clear();
     this.accounts.set(account_id, account);
   }
 
   forget(account_id: string): void {
     this.accounts.delete(account_id);
+  }
+
+  /** Forgets every account: another connection wrote, or what was remembered may not have committed. */
+  clear(): void {
+    this.accounts.clear();
   }
 }
