@@ -12,15 +12,15 @@
  */
 import pg from 'pg';
 import { nextEventLoopTurn, type PendingCommand } from '../group-commit.ts';
-import { postgresDialect } from '../sql/dialect.ts';
-import { SqlTransaction } from '../sql/sql-transaction.ts';
-import type { CommandHint, Store, StoreTransaction } from '../store.ts';
 import {
   AccountMemory,
   AccountTurnTaken,
   type CommandGroup,
   RememberedAccountOutdated,
 } from '../sql/account-memory.ts';
+import { postgresDialect } from '../sql/dialect.ts';
+import { SqlTransaction } from '../sql/sql-transaction.ts';
+import type { CommandHint, Store, StoreTransaction } from '../store.ts';
 import { PostgresExecutor } from './executor.ts';
 import { migrations } from './migrations.ts';
 

@@ -6,12 +6,6 @@ import { assert } from '../../domain/assert.ts';
 import type { JournalTransaction, JournalTransactionType } from '../../domain/journal.ts';
 import type { Outcome } from '../../domain/pricing.ts';
 import {
-  type AccountMemory,
-  type CommandGroup,
-  copyOf,
-  type RememberedAccount,
-} from './account-memory.ts';
-import {
   decodeAllocations,
   decodeJournalLines,
   encodeAllocations,
@@ -49,6 +43,7 @@ import type {
   WebhookDeliveryRow,
   WebhookEndpointRow,
 } from '../store.ts';
+import { type AccountMemory, type CommandGroup, copyOf, type RememberedAccount } from './account-memory.ts';
 import {
   bind,
   type ChangeCheck,
