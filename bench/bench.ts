@@ -184,9 +184,13 @@ function latencyFigure(id: string, label: string, measured: Measured, p99_goal_m
 }
 
 /** A durable (or NORMAL) SQLite Tally in the run's directory, seeded with SIZE.accounts accounts. */
-async function seededSqliteTally(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Tally> {
+async function seededSqliteTally(
+  file: string,
+  synchronous: 'FULL' | 'NORMAL' = 'FULL',
+  fsync: 'off-loop' | 'in-commit' = 'off-loop',
+): Promise<Tally> {
   const tally = await createTally({
-    store: new SqliteStore({ filename: join(directory, file), synchronous }),
+    store: new SqliteStore({ filename: join(directory, file), synchronous, fsync }),
     config: CONFIG,
   });
   await seed(tally, SIZE.accounts);
@@ -283,6 +287,20 @@ async function sqliteSection(): Promise<void> {
   );
   await normal_tally.close();
 
+  // What E1 would be with SQLite syncing inside its COMMIT, on the event loop (the default before issue 23).
+  progress('E1 with the fsync in COMMIT');
+  const in_commit_tally = await seededSqliteTally('in-commit.db', 'FULL', 'in-commit');
+  const in_commit = await pairs(in_commit_tally, SIZE.accounts, CALLERS, SIZE.duration_ms);
+  ratioFigure(
+    'E1 fsync in COMMIT',
+    'in-process reserve+settle, durable, SQLite syncing in its COMMIT',
+    in_commit.measured.per_second,
+    'pairs/s',
+    { id: 'B-sqlite', value: b_sqlite.per_second },
+    0.7,
+  );
+  await in_commit_tally.close();
+
   progress('G1: growth');
   const g_tally = await seededSqliteTally('g1.db');
   const connection = (g_tally.store as SqliteStore).connection;
@@ -368,6 +386,22 @@ async function httpSection(): Promise<void> {
   });
   await server.close();
   await h_tally.close();
+
+  // The same half load with SQLite syncing inside its COMMIT, holding the event loop for each fsync.
+  const in_commit_tally = await seededSqliteTally('h1-in-commit.db', 'FULL', 'in-commit');
+  await in_commit_tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
+  const in_commit_server = await startServer({ tally: in_commit_tally, port: 0 });
+  const in_commit = await httpLoad(
+    { ...pair, url: in_commit_server.url },
+    { kind: 'open', rate_per_second: h1.per_second * 0.5, duration_ms: SIZE.duration_ms },
+  );
+  latencyFigure(
+    'H1 50%, fsync in COMMIT',
+    'the half-load point with SQLite syncing in its COMMIT',
+    in_commit,
+  );
+  await in_commit_server.close();
+  await in_commit_tally.close();
 }
 
 /**

@@ -1,9 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { accountRow, describeStoreContract, journalFromBeforeLinesMoved } from '../store-contract.ts';
+import {
+  accountRow,
+  describeStoreContract,
+  grantRow,
+  journalFromBeforeLinesMoved,
+} from '../store-contract.ts';
 import { migrations } from './migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
@@ -108,5 +113,44 @@ describe('sqlite store', () => {
     );
     expect(() => store.connection.exec('DELETE FROM journal_transactions')).toThrow(/append-only/);
     await store.close();
+  });
+
+  it('opens a remembered account as it was left, and afresh once another connection has committed', async () => {
+    const filename = join(directory, 'owned-memory.db');
+    const mine = new SqliteStore({ filename });
+    const now = Date.parse('2026-03-02T00:00:00Z');
+    await mine.transaction(async (tx) => {
+      await tx.insertAccount(accountRow('alice'));
+      await tx.insertGrant(grantRow('alice', 'gr_first', 10n));
+    });
+    const grantsSeen = async (store: SqliteStore) =>
+      store.transaction(async (tx) =>
+        (await tx.openAccountForUpdate('alice', now))!.open_grants.map((grant) => grant.id),
+      );
+    expect(await grantsSeen(mine)).toEqual(['gr_first']);
+    // Another process (here another connection) writes the account: the memory must not hide it.
+    const theirs = new SqliteStore({ filename });
+    await theirs.transaction((tx) => tx.insertGrant(grantRow('alice', 'gr_second', 5n)));
+    expect(await grantsSeen(mine)).toEqual(['gr_first', 'gr_second']);
+    // Raw SQL on the store's own connection (tools, tests) is not seen by data_version: the getter forgets.
+    mine.connection.exec("UPDATE grants SET status = 'revoked', remaining_micros = 0 WHERE id = 'gr_first'");
+    expect(await grantsSeen(mine)).toEqual(['gr_second']);
+    await theirs.close();
+    await mine.close();
+  });
+
+  it('answers a durable command only after its WAL is synced, and takes no write after a sync fails', async () => {
+    const durable = new SqliteStore({ filename: join(directory, 'sync.db') });
+    // SQLite itself does not sync at COMMIT: the store does, off the event loop.
+    expect(durable.connection.pragma('synchronous', { simple: true })).toBe(1n);
+    await durable.transaction((tx) => tx.insertAccount(accountRow('bob')));
+    closeSync((durable as unknown as { wal: number }).wal);
+    await expect(durable.transaction((tx) => tx.insertAccount(accountRow('carol')))).rejects.toThrow(
+      /could not be synced/,
+    );
+    await expect(durable.transaction((tx) => tx.getAccount('bob'))).rejects.toThrow(/could not be synced/);
+    const in_commit = new SqliteStore({ filename: join(directory, 'sync-in-commit.db'), fsync: 'in-commit' });
+    expect(in_commit.connection.pragma('synchronous', { simple: true })).toBe(2n);
+    await in_commit.close();
   });
 });
