@@ -56,6 +56,12 @@ export const TOKENIZER_PIECE_CHARACTERS_MAX = 1_024;
 export const TOKENIZER_YIELD_CHARACTERS = 65_536;
 /** How far back "typical usage" looks, and how many of the account's charges it reads at most. */
 export const TYPICAL_USAGE_WINDOW_DAYS = 30;
+/**
+ * Spend is kept per quarter hour for limits (store: spend_buckets). Every timezone's midnight falls
+ * on a quarter hour (offsets are whole quarters: +5:30, +5:45), so day, week and month windows are
+ * whole buckets; a window that starts inside one reads that quarter's charges.
+ */
+export const SPEND_BUCKET_MS = 15 * 60_000;
 export const TYPICAL_USAGE_CHARGES_MAX = 500;
 /** The burn rate behind runway is the average over this many days. */
 export const BURN_RATE_WINDOW_DAYS = 7;

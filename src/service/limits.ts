@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Window } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
 import type { DrawCap } from '../domain/drawdown.ts';
+import { SPEND_BUCKET_MS } from '../domain/limits.ts';
 import type { LimitRule } from '../domain/plans.ts';
 import {
   EACH_MEMBER,
@@ -23,6 +24,7 @@ import type {
   AccountRow,
   ChargeRow,
   ReservationRow,
+  SpendBucketRow,
   StoreTransaction,
   SubscriptionRow,
 } from '../store/store.ts';
@@ -130,25 +132,50 @@ export async function limitStatuses(
       ? { start_ms: subscription.current_period_start_ms, end_ms: subscription.current_period_end_ms }
       : null;
   const windows = limits.map(({ rule }) => limitWindow(rule, now_ms, account.timezone, cycle));
-  const since_ms = Math.min(...windows.map((window) => window.start_ms));
-  const charges = (await allCharges(transaction, { account_id: account.id, from_ms: since_ms })).map(
-    spendRecord,
-  );
+  // Whole quarter hours come from the spend buckets, so a run reads as much whatever the history.
+  const buckets = (
+    await transaction.listSpendBuckets(
+      account.id,
+      Math.min(...windows.map((window) => bucketAfter(window.start_ms))),
+    )
+  ).map(bucketRecord);
+  // A window that starts inside a quarter hour (rolling, or a billing cycle) reads that part's charges.
+  const edges = new Map<number, SpendRecord[]>();
+  for (const { start_ms } of windows) {
+    if (start_ms === bucketAfter(start_ms) || edges.has(start_ms)) continue;
+    const filter = { account_id: account.id, from_ms: start_ms, to_ms: bucketAfter(start_ms) };
+    edges.set(start_ms, (await allCharges(transaction, filter)).map(spendRecord));
+  }
   const holds = (await transaction.listHeldReservations(account.id))
     .filter((reservation) => reservation.expires_at_ms > now_ms)
     .map(spendRecord);
   return limits.map(({ rule, source }, index) => {
     const window = windows[index]!;
+    // A bucket counts once it starts inside the window (spentUnder keeps records from its start on).
+    const records = [...(edges.get(window.start_ms) ?? []), ...buckets];
     return {
       rule,
       source,
       key: limitKey(rule.id, source),
       window,
-      used_micros: spentUnder(rule, window, charges, holds),
+      used_micros: spentUnder(rule, window, records, holds),
       resets_at_ms: rule.window === 'rolling_24h' ? null : window.end_ms,
     };
   });
 }
+
+/** The start of the first whole quarter hour at or after `ms`. */
+const bucketAfter = (ms: number) => Math.ceil(ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
+
+/** A spend bucket as spending rules see it: its scope's spend of one kind, at its quarter hour's start. */
+const bucketRecord = (bucket: SpendBucketRow): SpendRecord => ({
+  at_ms: bucket.start_ms,
+  operation: bucket.operation,
+  member: bucket.member,
+  project: bucket.project,
+  api_key: bucket.api_key_id,
+  allocations: [{ grant_id: '', kind: bucket.kind, amount_micros: bucket.spent_micros }],
+});
 
 /** The caps a run must stay within: every limit that applies to it, with the room it has left. */
 export function capsFor(statuses: readonly LimitStatus[], run: RunScope): DrawCap[] {

@@ -10,14 +10,17 @@
  * - every charge's refunds (the grants issued for them) and compensations sum to its `refunded`
  *   and stay within it;
  * - the `creator` book holds the shares of the account's charges, less reversals, less what was
- *   paid out to the account as a creator.
+ *   paid out to the account as a creator;
+ * - the spend buckets limits are measured from hold exactly what the account's charges spent, per
+ *   quarter hour, scope and kind.
  */
 import { GENESIS_HASH, hashTransaction, sumEntries } from '../domain/journal.ts';
+import { SPEND_BUCKET_MS } from '../domain/limits.ts';
 import type { Store, StoreTransaction } from '../store/store.ts';
 
 export interface VerifyProblem {
   account: string;
-  check: 'chain' | 'balance' | 'grant' | 'hold' | 'refund' | 'creator';
+  check: 'chain' | 'balance' | 'grant' | 'hold' | 'refund' | 'creator' | 'spend';
   message: string;
 }
 
@@ -75,26 +78,35 @@ async function verifyAccount(
   }
   await checkRefunds(transaction, refunded_by_charge, problem);
   await checkHolds(transaction, account_id, books.hold, problem);
-  await checkCreatorBook(transaction, account_id, books.creator, problem);
+  await checkCharges(transaction, account_id, books.creator, problem);
 }
 
 /**
- * The creator book of an account's chain holds what its runs owe creators (each charge's share
- * less what refunds took back) less what was paid out to it as a creator.
+ * What the account's charges add up to, against what is kept of them: the creator book of its
+ * chain holds what its runs owe creators (each charge's share less what refunds took back) less
+ * what was paid out to it as a creator, and its spend buckets what each quarter hour's charges of
+ * each scope drew of each kind.
  */
-async function checkCreatorBook(
+async function checkCharges(
   transaction: StoreTransaction,
   account_id: string,
   booked: bigint,
   problem: Problem,
 ): Promise<void> {
   let owed = -(await transaction.sumCreatorPayouts(account_id));
+  const spent = new Map<string, bigint>();
   // Page by page, however many charges: verify reads everything, never a capped history.
   let after: { created_at_ms: number; id: string } | undefined;
   for (;;) {
     const page = await transaction.listCharges({ account_id }, { limit: CHARGES_PER_PAGE, after });
     for (const charge of page) {
       if (charge.creator) owed += charge.creator.share_micros - charge.creator.reversed_micros;
+      const start_ms = Math.floor(charge.created_at_ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
+      for (const { kind, amount_micros } of charge.allocations) {
+        if (amount_micros === 0n) continue;
+        const key = bucketKey({ ...charge, project: charge.metadata.project ?? null, start_ms, kind });
+        spent.set(key, (spent.get(key) ?? 0n) + amount_micros);
+      }
     }
     if (page.length < CHARGES_PER_PAGE) break;
     after = { created_at_ms: page.at(-1)!.created_at_ms, id: page.at(-1)!.id };
@@ -105,7 +117,31 @@ async function checkCreatorBook(
       `the creator book holds ${booked} micro-credits; the charges' shares less payouts make ${owed}`,
     );
   }
+  const kept = new Map(
+    (await transaction.listSpendBuckets(account_id, 0)).map((bucket) => [
+      bucketKey(bucket),
+      bucket.spent_micros,
+    ]),
+  );
+  for (const key of new Set([...spent.keys(), ...kept.keys()])) {
+    if (spent.get(key) !== kept.get(key)) {
+      problem(
+        'spend',
+        `the spend bucket ${key} holds ${kept.get(key) ?? 0n} micro-credits; its charges spent ${spent.get(key) ?? 0n}`,
+      );
+    }
+  }
 }
+
+const bucketKey = (bucket: {
+  start_ms: number;
+  operation: string;
+  member: string | null;
+  project: string | null;
+  api_key_id: string | null;
+  kind: string;
+}) =>
+  `${new Date(bucket.start_ms).toISOString()} ${bucket.operation}/${bucket.member ?? '-'}/${bucket.project ?? '-'}/${bucket.api_key_id ?? '-'} ${bucket.kind}`;
 
 /**
  * The hash chain, transaction by transaction: in sequence, each following the one before,

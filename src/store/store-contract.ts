@@ -20,9 +20,18 @@ import { runsContract } from './contract/runs.ts';
 import { supportContract } from './contract/support.ts';
 import { teamsContract } from './contract/teams.ts';
 import { transactionsContract } from './contract/transactions.ts';
-import type { Store } from './store.ts';
+import type { SpendBucketRow, Store } from './store.ts';
 
-export { accountRow, grantRow, journalFromBeforeLinesMoved } from './contract/fixtures.ts';
+export {
+  accountRow,
+  CHARGES_BEFORE_SPEND_BUCKETS,
+  chargesBeforeSpendBuckets,
+  grantRow,
+  journalFromBeforeLinesMoved,
+} from './contract/fixtures.ts';
+/** A spend bucket as the migration tests compare them. */
+export const bucketText = (bucket: SpendBucketRow) =>
+  `${bucket.start_ms}/${bucket.member}/${bucket.project}/${bucket.api_key_id}/${bucket.kind}=${bucket.spent_micros}`;
 
 export function describeStoreContract(name: string, openStore: () => Promise<Store>): void {
   describe(`store contract: ${name}`, () => {

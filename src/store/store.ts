@@ -412,6 +412,24 @@ export interface ChargeStore {
   listCharges(filter: ChargeFilter, page: ChargePage): Promise<ChargeRow[]>;
   /** An account's charges created at or after `since_ms`, newest first, at most `limit`. */
   listRecentCharges(account_id: string, since_ms: number, limit: number): Promise<ChargeRow[]>;
+  /**
+   * What an account's charges spent per quarter hour (SPEND_BUCKET_MS), per scope and kind, in
+   * buckets starting at or after `from_ms`. insertCharge keeps them, in the charge's transaction.
+   */
+  listSpendBuckets(account_id: string, from_ms: number): Promise<SpendBucketRow[]>;
+}
+
+/** What an account's charges of one scope spent of one kind in one quarter hour: what limits sum. */
+export interface SpendBucketRow {
+  account_id: string;
+  /** The quarter hour's start (a multiple of SPEND_BUCKET_MS). */
+  start_ms: number;
+  operation: string;
+  member: string | null;
+  project: string | null;
+  api_key_id: string | null;
+  kind: string;
+  spent_micros: bigint;
 }
 
 /** A payout to a creator of what they earned (SPEC C10). */

@@ -129,3 +129,48 @@ export function journalFromBeforeLinesMoved() {
   );
   return { journal, transactions, lines };
 }
+
+/**
+ * Charges as a database before migration 22 holds them (columns of CHARGES_BEFORE_SPEND_BUCKETS),
+ * and the spend buckets the migration sums from them, as `start/member/project/key/kind=micros`.
+ */
+export const CHARGES_BEFORE_SPEND_BUCKETS =
+  'account_id, id, operation, add_ons_json, member, api_key_id, usage_json, credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros, created_at_ms';
+export function chargesBeforeSpendBuckets(): { rows: unknown[][]; buckets: string[] } {
+  const charge = (
+    id: string,
+    at_ms: number,
+    member: string | null,
+    metadata: string,
+    allocations: string,
+  ) => [
+    'a',
+    id,
+    'chat',
+    '[]',
+    member,
+    null,
+    '{}',
+    3_000_000,
+    0,
+    allocations,
+    'succeeded',
+    1,
+    metadata,
+    0,
+    at_ms,
+  ];
+  return {
+    rows: [
+      charge('ch_1', 1_000, null, '{}', '[["gr_1","bonus","1000000"],["gr_2","paid","2000000"]]'),
+      charge('ch_2', 899_999, null, '{}', '[["gr_1","bonus","500000"]]'),
+      charge('ch_3', 900_000, 'm1', '{"project":"p"}', '[["gr_1","bonus","250000"]]'),
+      charge('ch_4', 900_001, null, '{}', '[]'),
+    ],
+    buckets: [
+      '0/null/null/null/bonus=1500000',
+      '0/null/null/null/paid=2000000',
+      '900000/m1/p/null/bonus=250000',
+    ],
+  };
+}

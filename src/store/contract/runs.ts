@@ -1,6 +1,6 @@
 /** The store contract, runs: reservations, charges and refunds, and paging charges. */
 import { beforeEach, expect, it } from 'vitest';
-import type { ChargeFilter, ChargePage, Store } from '../store.ts';
+import type { ChargeFilter, ChargePage, ChargeRow, Store } from '../store.ts';
 
 import { accountRow, reservationRow, T0 } from './fixtures.ts';
 
@@ -108,6 +108,70 @@ export function runsContract(current: () => Store): void {
     await expect(
       store.transaction((tx) => tx.updateCharge({ ...charge, refunded_micros: 4_000_000n })),
     ).rejects.toThrow();
+  });
+
+  it("keeps what charges spent per quarter hour, scope and kind, in the charge's transaction", async () => {
+    const quarter = 15 * 60_000;
+    const charge = (id: string, at_ms: number, changes: Partial<ChargeRow> = {}): ChargeRow => ({
+      account_id: 'alice',
+      id,
+      reservation_id: null,
+      operation: 'chat',
+      model: null,
+      add_ons: [],
+      member: null,
+      api_key_id: null,
+      usage: {},
+      credits_micros: 3_000_000n,
+      uncollected_micros: 0n,
+      allocations: [
+        { grant_id: 'gr_1', kind: 'bonus', amount_micros: 1_000_000n },
+        { grant_id: 'gr_2', kind: 'bonus', amount_micros: 500_000n },
+        { grant_id: 'gr_3', kind: 'paid', amount_micros: 1_500_000n },
+      ],
+      outcome: 'succeeded',
+      price_version: 1,
+      metadata: {},
+      refunded_micros: 0n,
+      usage_source: null,
+      creator: null,
+      created_at_ms: at_ms,
+      ...changes,
+    });
+    await store.transaction(async (tx) => {
+      await tx.insertAccount(accountRow('alice'));
+      await tx.insertCharge(charge('ch_1', T0 + 1_000));
+      await tx.insertCharge(charge('ch_2', T0 + quarter - 1));
+      await tx.insertCharge(charge('ch_3', T0 + quarter, { member: 'm1', metadata: { project: 'p' } }));
+      await tx.insertCharge(charge('ch_4', T0 + quarter + 5, { api_key_id: 'key_1', allocations: [] }));
+    });
+    const buckets = (from_ms: number) =>
+      store.read(async (tx) =>
+        (await tx.listSpendBuckets('alice', from_ms)).map(
+          ({ start_ms, member, project, api_key_id, kind, spent_micros }) =>
+            `${start_ms - T0}/${member}/${project}/${api_key_id}/${kind}=${spent_micros}`,
+        ),
+      );
+    expect((await buckets(0)).sort()).toEqual([
+      '0/null/null/null/bonus=3000000',
+      '0/null/null/null/paid=3000000',
+      `${quarter}/m1/p/null/bonus=1500000`,
+      `${quarter}/m1/p/null/paid=1500000`,
+    ]);
+    expect((await buckets(T0 + 1)).sort()).toEqual([
+      `${quarter}/m1/p/null/bonus=1500000`,
+      `${quarter}/m1/p/null/paid=1500000`,
+    ]);
+    // A charge that rolls back takes its spend with it.
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.insertCharge(charge('ch_5', T0 + 2));
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect((await buckets(0)).filter((bucket) => bucket.startsWith('0/'))).toContain(
+      '0/null/null/null/bonus=3000000',
+    );
   });
 
   it("filters and pages an account's charges, newest first", async () => {

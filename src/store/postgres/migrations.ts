@@ -54,6 +54,26 @@ const POSTGRES_ONLY: Readonly<Record<number, string>> = {
 
 /** By migration number (from 1): PostgreSQL's own text of a step, run instead of the translation. */
 const POSTGRES_INSTEAD: Readonly<Record<number, string>> = {
+  22: `
+  CREATE TABLE spend_buckets (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    start_ms BIGINT NOT NULL,
+    operation TEXT NOT NULL,
+    member TEXT NOT NULL,
+    project TEXT NOT NULL,
+    api_key_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    spent_micros BIGINT NOT NULL CHECK (spent_micros > 0),
+    PRIMARY KEY (account_id, start_ms, operation, member, project, api_key_id, kind)
+  );
+  INSERT INTO spend_buckets (account_id, start_ms, operation, member, project, api_key_id, kind, spent_micros)
+    SELECT charges.account_id, (charges.created_at_ms / 900000) * 900000, charges.operation,
+           coalesce(charges.member, ''), coalesce(CAST(charges.metadata_json AS jsonb) ->> 'project', ''),
+           coalesce(charges.api_key_id, ''), part.value ->> 1, sum(CAST(part.value ->> 2 AS BIGINT))
+    FROM charges, jsonb_array_elements(CAST(charges.allocations_json AS jsonb)) AS part (value)
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    HAVING sum(CAST(part.value ->> 2 AS BIGINT)) > 0;
+  `,
   11: `
   ALTER TABLE journal_transactions DISABLE TRIGGER journal_transactions_append_only;
   ALTER TABLE journal_transactions ADD COLUMN entries_json TEXT NOT NULL DEFAULT '[]';

@@ -6,6 +6,9 @@ import { createDatabase } from '../../../test/postgres-server.ts';
 import { InvariantViolation } from '../../domain/assert.ts';
 import {
   accountRow,
+  bucketText,
+  CHARGES_BEFORE_SPEND_BUCKETS,
+  chargesBeforeSpendBuckets,
   describeStoreContract,
   grantRow,
   journalFromBeforeLinesMoved,
@@ -67,6 +70,33 @@ if (dialects.includes('postgres')) {
           row.map((value) => (typeof value === 'string' || value === null ? value : String(value))),
         ),
       );
+      await store.close();
+    });
+
+    it('sums the charges written before migration 22 into spend buckets', async () => {
+      const url = await createDatabase(inject('postgres_url'));
+      const before = new pg.Client({ connectionString: url });
+      await before.connect();
+      await before.query(
+        'CREATE TABLE tally_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+      );
+      for (let index = 0; index < 21; index++) {
+        await before.query(migrations[index]!);
+        await before.query('INSERT INTO tally_migrations (version) VALUES ($1)', [index + 1]);
+      }
+      await before.query(
+        "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 0, '', 0, 0)",
+      );
+      const { rows, buckets } = chargesBeforeSpendBuckets();
+      const placeholders = rows[0]!.map((_, index) => `$${index + 1}`).join(', ');
+      for (const row of rows)
+        await before.query(
+          `INSERT INTO charges (${CHARGES_BEFORE_SPEND_BUCKETS}) VALUES (${placeholders})`,
+          row,
+        );
+      await before.end();
+      const store = await PostgresStore.open({ url });
+      expect((await store.read((tx) => tx.listSpendBuckets('a', 0))).map(bucketText).sort()).toEqual(buckets);
       await store.close();
     });
 

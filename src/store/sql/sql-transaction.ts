@@ -4,6 +4,7 @@
  */
 import { assert } from '../../domain/assert.ts';
 import type { JournalTransaction, JournalTransactionType } from '../../domain/journal.ts';
+import { SPEND_BUCKET_MS } from '../../domain/limits.ts';
 import type { Outcome } from '../../domain/pricing.ts';
 import {
   decodeAllocations,
@@ -35,6 +36,7 @@ import type {
   PurchaseStatus,
   RefundRow,
   ReservationRow,
+  SpendBucketRow,
   StoredConfiguration,
   StoreTransaction,
   SubscriptionRow,
@@ -165,6 +167,27 @@ function reservationFromRow(row: Row): ReservationRow {
     charge_id: nullableText(row.charge_id),
   };
 }
+
+/** A spend bucket's scope columns hold '' for none: a key of NULLs would never conflict. */
+function spendBucketFromRow(row: Row): SpendBucketRow {
+  const none = (value: unknown) => (value === '' ? null : text(value));
+  return {
+    account_id: text(row.account_id),
+    start_ms: number(row.start_ms),
+    operation: text(row.operation),
+    member: none(row.member),
+    project: none(row.project),
+    api_key_id: none(row.api_key_id),
+    kind: text(row.kind),
+    spent_micros: bigint(row.spent_micros),
+  };
+}
+
+/** Adds a charge's spend to its quarter hour's bucket of its scope and kind. */
+const SPEND_BUCKET_ADD = `INSERT INTO spend_buckets (account_id, start_ms, operation, member, project, api_key_id, kind, spent_micros)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (account_id, start_ms, operation, member, project, api_key_id, kind)
+  DO UPDATE SET spent_micros = spend_buckets.spent_micros + excluded.spent_micros`;
 
 function chargeFromRow(row: Row): ChargeRow {
   return {
@@ -913,6 +936,37 @@ export class SqlTransaction implements StoreTransaction {
         metadata: undefined,
       },
     );
+    await this.addToSpendBuckets(row);
+  }
+  /** The charge's spend by kind, added to its bucket in this transaction: limits read these, not the charges. */
+  private async addToSpendBuckets(row: ChargeRow): Promise<void> {
+    const by_kind = new Map<string, bigint>();
+    for (const allocation of row.allocations) {
+      by_kind.set(allocation.kind, (by_kind.get(allocation.kind) ?? 0n) + allocation.amount_micros);
+    }
+    const start_ms = Math.floor(row.created_at_ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
+    for (const [kind, spent_micros] of by_kind) {
+      if (spent_micros === 0n) continue;
+      await this.write(SPEND_BUCKET_ADD, [
+        row.account_id,
+        start_ms,
+        row.operation,
+        row.member ?? '',
+        row.metadata.project ?? '',
+        row.api_key_id ?? '',
+        kind,
+        spent_micros,
+      ]);
+    }
+  }
+  async listSpendBuckets(account_id: string, from_ms: number) {
+    return (
+      await this.all(
+        'SELECT * FROM spend_buckets WHERE account_id = ? AND start_ms >= ? ORDER BY start_ms',
+        account_id,
+        from_ms,
+      )
+    ).map(spendBucketFromRow);
   }
   async updateCharge(row: ChargeRow) {
     await this.write(

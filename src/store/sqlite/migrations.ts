@@ -534,4 +534,29 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX incidents_by_time ON incidents (from_ms);
   `,
+  `
+  -- Spend per quarter hour (SPEC C8): what an account's charges spent, per scope (operation,
+  -- member, project, API key; '' for none) and grant kind. Limits sum these over their window
+  -- instead of reading every charge in it; the charge's insert keeps them, in its transaction.
+  -- Existing charges are summed in here.
+  CREATE TABLE spend_buckets (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    start_ms INTEGER NOT NULL,
+    operation TEXT NOT NULL,
+    member TEXT NOT NULL,
+    project TEXT NOT NULL,
+    api_key_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    spent_micros INTEGER NOT NULL CHECK (spent_micros > 0),
+    PRIMARY KEY (account_id, start_ms, operation, member, project, api_key_id, kind)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO spend_buckets (account_id, start_ms, operation, member, project, api_key_id, kind, spent_micros)
+    SELECT charges.account_id, (charges.created_at_ms / 900000) * 900000, charges.operation,
+           coalesce(charges.member, ''), coalesce(json_extract(charges.metadata_json, '$.project'), ''),
+           coalesce(charges.api_key_id, ''), json_extract(part.value, '$[1]'),
+           sum(CAST(json_extract(part.value, '$[2]') AS INTEGER))
+    FROM charges, json_each(charges.allocations_json) AS part
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    HAVING sum(CAST(json_extract(part.value, '$[2]') AS INTEGER)) > 0;
+  `,
 ];

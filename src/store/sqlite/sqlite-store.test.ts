@@ -5,6 +5,9 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   accountRow,
+  bucketText,
+  CHARGES_BEFORE_SPEND_BUCKETS,
+  chargesBeforeSpendBuckets,
   describeStoreContract,
   grantRow,
   journalFromBeforeLinesMoved,
@@ -98,6 +101,25 @@ describe('sqlite store', () => {
       'SELECT * FROM journal_entries ORDER BY transaction_sequence, line',
     );
     expect(plain(view.raw().all() as unknown[][])).toEqual(plain(lines));
+    await store.close();
+  });
+
+  it('sums the charges written before migration 22 into spend buckets', async () => {
+    const filename = join(directory, 'spend-buckets.db');
+    const before = new Database(filename);
+    for (let index = 0; index < 21; index++) before.exec(migrations[index]!);
+    before.pragma('user_version = 21');
+    before.exec(
+      "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 0, '', 0, 0)",
+    );
+    const { rows, buckets } = chargesBeforeSpendBuckets();
+    const insert = before.prepare(
+      `INSERT INTO charges (${CHARGES_BEFORE_SPEND_BUCKETS}) VALUES (${rows[0]!.map(() => '?').join(', ')})`,
+    );
+    for (const row of rows) insert.run(...row);
+    before.close();
+    const store = new SqliteStore({ filename });
+    expect((await store.read((tx) => tx.listSpendBuckets('a', 0))).map(bucketText).sort()).toEqual(buckets);
     await store.close();
   });
 
