@@ -132,27 +132,28 @@ export async function limitStatuses(
       ? { start_ms: subscription.current_period_start_ms, end_ms: subscription.current_period_end_ms }
       : null;
   const windows = limits.map(({ rule }) => limitWindow(rule, now_ms, account.timezone, cycle));
-  // Whole quarter hours come from the spend buckets, so a run reads as much whatever the history.
-  const buckets = (
-    await transaction.listSpendBuckets(
-      account.id,
-      Math.min(...windows.map((window) => bucketAfter(window.start_ms))),
-    )
-  ).map(bucketRecord);
-  // A window that starts inside a quarter hour (rolling, or a billing cycle) reads that part's charges.
-  const edges = new Map<number, SpendRecord[]>();
+  // Per window start, its whole quarter hours summed in the database from the spend buckets (one
+  // row per scope and kind, whatever the history), and the charges of a partial first quarter (a
+  // rolling window, a billing cycle) read as they are.
+  const spent_from = new Map<number, SpendRecord[]>();
   for (const { start_ms } of windows) {
-    if (start_ms === bucketAfter(start_ms) || edges.has(start_ms)) continue;
-    const filter = { account_id: account.id, from_ms: start_ms, to_ms: bucketAfter(start_ms) };
-    edges.set(start_ms, (await allCharges(transaction, filter)).map(spendRecord));
+    if (spent_from.has(start_ms)) continue;
+    const whole_from_ms = bucketAfter(start_ms);
+    const records = (await transaction.sumSpendBuckets(account.id, whole_from_ms)).map((sum) =>
+      spendRecordOf(sum, whole_from_ms),
+    );
+    if (whole_from_ms !== start_ms) {
+      const filter = { account_id: account.id, from_ms: start_ms, to_ms: whole_from_ms };
+      records.push(...(await allCharges(transaction, filter)).map(spendRecord));
+    }
+    spent_from.set(start_ms, records);
   }
   const holds = (await transaction.listHeldReservations(account.id))
     .filter((reservation) => reservation.expires_at_ms > now_ms)
     .map(spendRecord);
   return limits.map(({ rule, source }, index) => {
     const window = windows[index]!;
-    // A bucket counts once it starts inside the window (spentUnder keeps records from its start on).
-    const records = [...(edges.get(window.start_ms) ?? []), ...buckets];
+    const records = spent_from.get(window.start_ms)!;
     return {
       rule,
       source,
@@ -167,9 +168,9 @@ export async function limitStatuses(
 /** The start of the first whole quarter hour at or after `ms`. */
 const bucketAfter = (ms: number) => Math.ceil(ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
 
-/** A spend bucket as spending rules see it: its scope's spend of one kind, at its quarter hour's start. */
-const bucketRecord = (bucket: SpendBucketRow): SpendRecord => ({
-  at_ms: bucket.start_ms,
+/** Summed spend buckets as spending rules see them: a scope's spend of one kind, from `at_ms` on. */
+const spendRecordOf = (bucket: Omit<SpendBucketRow, 'start_ms'>, at_ms: number): SpendRecord => ({
+  at_ms,
   operation: bucket.operation,
   member: bucket.member,
   project: bucket.project,

@@ -417,6 +417,8 @@ export interface ChargeStore {
    * buckets starting at or after `from_ms`. insertCharge keeps them, in the charge's transaction.
    */
   listSpendBuckets(account_id: string, from_ms: number): Promise<SpendBucketRow[]>;
+  /** The same buckets summed per scope and kind, in the database: what a limit from `from_ms` on reads. */
+  sumSpendBuckets(account_id: string, from_ms: number): Promise<Omit<SpendBucketRow, 'start_ms'>[]>;
 }
 
 /** What an account's charges of one scope spent of one kind in one quarter hour: what limits sum. */

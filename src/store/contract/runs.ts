@@ -162,6 +162,20 @@ export function runsContract(current: () => Store): void {
       `${quarter}/m1/p/null/bonus=1500000`,
       `${quarter}/m1/p/null/paid=1500000`,
     ]);
+    // Summed per scope and kind in the database, from a quarter hour on.
+    const sums = (from_ms: number) =>
+      store.read(async (tx) =>
+        (await tx.sumSpendBuckets('alice', from_ms))
+          .map(({ member, kind, spent_micros }) => `${member}/${kind}=${spent_micros}`)
+          .sort(),
+      );
+    expect(await sums(0)).toEqual([
+      'm1/bonus=1500000',
+      'm1/paid=1500000',
+      'null/bonus=3000000',
+      'null/paid=3000000',
+    ]);
+    expect(await sums(T0 + quarter)).toEqual(['m1/bonus=1500000', 'm1/paid=1500000']);
     // A charge that rolls back takes its spend with it.
     await expect(
       store.transaction(async (tx) => {

@@ -968,6 +968,20 @@ export class SqlTransaction implements StoreTransaction {
       )
     ).map(spendBucketFromRow);
   }
+  async sumSpendBuckets(account_id: string, from_ms: number) {
+    return (
+      await this.all(
+        `SELECT account_id, operation, member, project, api_key_id, kind, CAST(sum(spent_micros) AS BIGINT) AS spent_micros
+         FROM spend_buckets WHERE account_id = ? AND start_ms >= ?
+         GROUP BY account_id, operation, member, project, api_key_id, kind`,
+        account_id,
+        from_ms,
+      )
+    ).map((row) => {
+      const { start_ms: _start, ...summed } = spendBucketFromRow({ ...row, start_ms: from_ms });
+      return summed;
+    });
+  }
   async updateCharge(row: ChargeRow) {
     await this.write(
       `UPDATE charges SET refunded_micros = ?, creator_reversed_micros = ?

@@ -162,7 +162,7 @@ describe('sqlite store', () => {
   });
 
   it('answers a durable command only after its WAL is synced, and takes no write after a sync fails', async () => {
-    const durable = new SqliteStore({ filename: join(directory, 'sync.db') });
+    const durable = new SqliteStore({ filename: join(directory, 'sync.db'), fsync: 'off-loop' });
     // SQLite itself does not sync at COMMIT: the store does, off the event loop.
     expect(durable.connection.pragma('synchronous', { simple: true })).toBe(1n);
     await durable.transaction((tx) => tx.insertAccount(accountRow('bob')));
@@ -171,7 +171,8 @@ describe('sqlite store', () => {
       /could not be synced/,
     );
     await expect(durable.transaction((tx) => tx.getAccount('bob'))).rejects.toThrow(/could not be synced/);
-    const in_commit = new SqliteStore({ filename: join(directory, 'sync-in-commit.db'), fsync: 'in-commit' });
+    // The default: SQLite syncs in its COMMIT.
+    const in_commit = new SqliteStore({ filename: join(directory, 'sync-in-commit.db') });
     expect(in_commit.connection.pragma('synchronous', { simple: true })).toBe(2n);
     await in_commit.close();
   });

@@ -2,14 +2,13 @@
  * The embedded store: better-sqlite3 on one file in WAL mode, durable by default (`FULL`: an
  * acknowledged command survives a power cut).
  *
- * Durable, a group's COMMIT does not wait for the disk on the event loop: SQLite commits under
- * `synchronous=NORMAL` (the WAL is written, not synced), and the group's callers are answered once
- * an `fdatasync` of the WAL, run on libuv's thread pool, has finished after that COMMIT. The next
- * group is applied meanwhile. A frame SQLite wrote but the disk lost fails its checksum on
- * recovery, so a power cut loses only what was never acknowledged; checkpoints sync the WAL and
- * the database themselves (SQLite does so under NORMAL). What another connection reads may be a
- * group whose sync is still running: a read can be ahead of durability by one sync, never an
- * acknowledgement.
+ * Durable, SQLite syncs the WAL inside each group's COMMIT (`synchronous=FULL`), on the event
+ * loop. The store can instead commit under `synchronous=NORMAL` and answer a group's callers once
+ * an `fdatasync` of the WAL, run on libuv's thread pool, has finished after that COMMIT
+ * (`fsync: 'off-loop'`): the loop is free during the sync, and a power cut still loses only what
+ * was never acknowledged (a frame the disk lost fails its checksum on recovery; checkpoints sync
+ * the WAL and the database themselves under NORMAL). Measured on E1 (bench/README.md, issue 23),
+ * the sync off the loop cost about a fifth of the throughput on two vCPUs, so it is not the default.
  *
  * SQLite has one writer, so write transactions are queued in this process and run one at a
  * time (`BEGIN IMMEDIATE` also serialises writers across processes). Reads use a second
@@ -33,10 +32,9 @@ export interface SqliteStoreOptions {
   /** `FULL` (default) makes every acknowledged command durable; `NORMAL` may lose the last ones on power loss. */
   synchronous?: 'FULL' | 'NORMAL';
   /**
-   * Where `FULL` waits for the disk: `off-loop` (default) syncs the WAL on the thread pool after
-   * each group's COMMIT; `in-commit` lets SQLite sync inside the COMMIT, holding the event loop
-   * (`synchronous=FULL`). Both answer a caller only once its command is on disk; the bench
-   * measures one against the other.
+   * Where `FULL` waits for the disk: `in-commit` (default) lets SQLite sync inside the COMMIT,
+   * holding the event loop; `off-loop` syncs the WAL on the thread pool after each group's COMMIT.
+   * Both answer a caller only once its command is on disk; the bench measures one against the other.
    */
   fsync?: 'off-loop' | 'in-commit';
 }
@@ -147,7 +145,7 @@ export class SqliteStore implements Store {
    */
   private readonly memory = new AccountMemory(true);
   private data_version: bigint | undefined;
-  /** The WAL file, synced after each group's COMMIT when durability is off the loop. */
+  /** The WAL file, synced after each group's COMMIT when the sync is off the loop. */
   private readonly wal: number | undefined;
   /** Settles when the last group's sync has: each group is answered after the one before it. */
   private synced: Promise<void> = Promise.resolve();
@@ -158,7 +156,7 @@ export class SqliteStore implements Store {
     // An in-memory database is private to its connection, so reads share the writer (and its queue).
     const in_memory = options.filename === ':memory:' || options.filename === '';
     const durable = (options.synchronous ?? 'FULL') === 'FULL';
-    const off_loop = durable && !in_memory && (options.fsync ?? 'off-loop') === 'off-loop';
+    const off_loop = durable && !in_memory && options.fsync === 'off-loop';
     const synchronous = durable && !off_loop ? 'FULL' : 'NORMAL';
     this.writer = openConnection(options.filename, synchronous);
     migrate(this.writer);
