@@ -89,6 +89,8 @@ export class AccountSession {
   price_version_in_force: number | null = null;
   /** The reservation the session was opened for, read under the lock, with due work booked. */
   reservation: ReservationRow | undefined;
+  /** Every reservation held when the session opened, where the store had them all (OpenedAccount). */
+  held_on_open: readonly ReservationRow[] | undefined;
   /** Set by a command that ended a recharge: it starts no other, so a failure never loops. */
   auto_recharge_quiet = false;
 
@@ -116,6 +118,7 @@ export class AccountSession {
     session.account_limits = opened.account_limits;
     session.price_version_in_force = opened.price_version_in_force;
     session.reservation = opened.reservation;
+    session.held_on_open = opened.held_reservations;
     session.open_grants = new Map(opened.open_grants.map((row) => [row.id, row]));
     const sessions = sessions_of.get(transaction) ?? [];
     sessions.push(session);
@@ -385,6 +388,8 @@ export class AccountSession {
     });
     await this.transaction.appendJournal(transaction);
     this.account.ledger = { sequence: transaction.sequence, hash: transaction.hash };
+    // A hold made since opening is not in that list: limits measured after it read the store again.
+    if (type === 'reserve') this.held_on_open = undefined;
     return transaction.id;
   }
 

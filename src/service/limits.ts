@@ -120,6 +120,8 @@ export async function limitStatuses(
   now_ms: number,
   /** The team member a run is of: a limit on each member is measured for them. */
   member: string | null = null,
+  /** The account's held reservations where the caller has them all already; else they are read. */
+  held?: readonly ReservationRow[],
 ): Promise<LimitStatus[]> {
   const limits = effectiveLimits(config, account_limits, subscription).map((limit) =>
     limit.rule.member === EACH_MEMBER && member !== null
@@ -148,8 +150,8 @@ export async function limitStatuses(
     }
     spent_from.set(start_ms, records);
   }
-  const holds = (await transaction.listHeldReservations(account.id))
-    .filter((reservation) => reservation.expires_at_ms > now_ms)
+  const holds = (held ?? (await transaction.listHeldReservations(account.id)))
+    .filter((reservation) => reservation.status === 'held' && reservation.expires_at_ms > now_ms)
     .map(spendRecord);
   return limits.map(({ rule, source }, index) => {
     const window = windows[index]!;

@@ -328,6 +328,11 @@ export interface OpenedAccount {
    * lapsed ones it is that same object, so booking the lapse shows in it.
    */
   reservation: ReservationRow | undefined;
+  /**
+   * Every reservation the account held when opened, where the store read or remembered them all
+   * anyway (limits count the live ones, and need not read them again). Read-only.
+   */
+  held_reservations?: readonly ReservationRow[];
 }
 
 /** Accounts, and the lock every command on one takes first. */

@@ -181,6 +181,7 @@ export const statusesOf =
       session.account_limits,
       session.now_ms,
       member,
+      session.held_on_open,
     );
 
 /** Draws a run's credits past its entitlement and limits, or refuses with every reason it cannot. */

@@ -615,6 +615,7 @@ export class SqlTransaction implements StoreTransaction {
     const reservation = reservation_rows?.[0];
     return {
       ...opened,
+      ...(this.memory ? { held_reservations: reservations } : {}),
       lapsed_reservations,
       reservation:
         reservation &&
@@ -665,6 +666,8 @@ export class SqlTransaction implements StoreTransaction {
     const worked_on = remembered.held_reservations.find((row) => row.id === reservation_id);
     return {
       ...copyOf(remembered.opened),
+      // Never changed in place (a change replaces the row): the memory's own list will do.
+      held_reservations: remembered.held_reservations,
       lapsed_reservations,
       reservation:
         lapsed_reservations.find((row) => row.id === reservation_id) ?? (worked_on && copyOf(worked_on)),
