@@ -47,8 +47,11 @@ function fingerprint(): string {
     .all() as { name: string }[];
   for (const { name } of tables) {
     hash.update(name);
-    for (const row of inspector.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).raw().iterate())
-      hash.update(JSON.stringify(row, (_key, value) => (typeof value === 'bigint' ? String(value) : value)));
+    // Sorted as text: a WITHOUT ROWID table (spend_buckets) has no rowid to order by.
+    const rows = (inspector.prepare(`SELECT * FROM "${name}"`).raw().all() as unknown[][]).map((row) =>
+      JSON.stringify(row, (_key, value) => (typeof value === 'bigint' ? String(value) : value)),
+    );
+    for (const row of rows.sort()) hash.update(row);
   }
   return hash.digest('hex');
 }

@@ -9,10 +9,10 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { formatCredits } from '../src/domain/credits.ts';
-import { limitWindow, type SpendRecord, spentUnder } from '../src/domain/spending.ts';
+import { limitWindow, spentUnder } from '../src/domain/spending.ts';
 import type { TallyConfigInput } from '../src/schema/config.ts';
+import { spendRecord } from '../src/service/limits.ts';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import type { ChargeRow, ReservationRow } from '../src/store/store.ts';
 import { openTestTally } from './helpers.ts';
 
 const RUNS = 150;
@@ -61,15 +61,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       .map(([credits, settle]) => ({ type: 'reserve' as const, credits, settle })),
   },
 );
-
-const spendRecord = (run: ChargeRow | ReservationRow): SpendRecord => ({
-  at_ms: run.created_at_ms,
-  operation: run.operation,
-  member: run.member,
-  project: run.metadata.project ?? null,
-  api_key: run.api_key_id,
-  allocations: run.allocations,
-});
 
 it(`measures every limit from spend buckets exactly as from its window's charges (${RUNS} runs)`, async () => {
   const seed = process.env.TALLY_PROPERTY_SEED;

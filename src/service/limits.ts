@@ -101,7 +101,7 @@ export function effectiveLimits(
 }
 
 /** A charge, or a hold still counted against limits, as spending rules see it. */
-const spendRecord = (run: ChargeRow | ReservationRow): SpendRecord => ({
+export const spendRecord = (run: ChargeRow | ReservationRow): SpendRecord => ({
   at_ms: run.created_at_ms,
   operation: run.operation,
   member: run.member,

@@ -16,7 +16,7 @@
  */
 import { GENESIS_HASH, hashTransaction, sumEntries } from '../domain/journal.ts';
 import { SPEND_BUCKET_MS } from '../domain/limits.ts';
-import type { Store, StoreTransaction } from '../store/store.ts';
+import type { SpendBucketRow, Store, StoreTransaction } from '../store/store.ts';
 
 export interface VerifyProblem {
   account: string;
@@ -133,14 +133,7 @@ async function checkCharges(
   }
 }
 
-const bucketKey = (bucket: {
-  start_ms: number;
-  operation: string;
-  member: string | null;
-  project: string | null;
-  api_key_id: string | null;
-  kind: string;
-}) =>
+const bucketKey = (bucket: Omit<SpendBucketRow, 'account_id' | 'spent_micros'>) =>
   `${new Date(bucket.start_ms).toISOString()} ${bucket.operation}/${bucket.member ?? '-'}/${bucket.project ?? '-'}/${bucket.api_key_id ?? '-'} ${bucket.kind}`;
 
 /**
