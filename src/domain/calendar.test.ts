@@ -96,3 +96,21 @@ describe('weeks, months and billing cycles', () => {
     ]);
   });
 });
+
+describe('the period last found', () => {
+  it('is given again only to instants inside it, and as a copy the caller may change', () => {
+    const timezone = 'America/Los_Angeles';
+    // The day the clocks went forward in 2027: 23 hours long.
+    const day = periodContaining(Date.parse('2027-03-14T12:00:00-07:00'), 'daily', timezone);
+    expect(day.end_ms - day.start_ms).toBe(23 * 3_600_000);
+    day.end_ms = 0;
+    const last_moment = periodContaining(day.start_ms + 23 * 3_600_000 - 1, 'daily', timezone);
+    expect(last_moment).toEqual({ start_ms: day.start_ms, end_ms: day.start_ms + 23 * 3_600_000 });
+    const next = periodContaining(last_moment.end_ms, 'daily', timezone);
+    expect(next).toEqual({ start_ms: last_moment.end_ms, end_ms: last_moment.end_ms + 24 * 3_600_000 });
+    // Back to a day before: found afresh, not the one remembered.
+    expect(periodContaining(day.start_ms - 1, 'daily', timezone).end_ms).toBe(day.start_ms);
+    // Another timezone is another period.
+    expect(periodContaining(last_moment.end_ms, 'daily', 'Asia/Kolkata')).not.toEqual(next);
+  });
+});

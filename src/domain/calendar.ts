@@ -143,6 +143,24 @@ export function periodContaining(
   timezone: string,
   anchor_ms?: number,
 ): Window {
+  if (period !== 'daily' && period !== 'weekly' && period !== 'monthly')
+    return periodOf(instant_ms, period, timezone, anchor_ms);
+  // Periods of one kind in one timezone partition time: the last one found, if it holds the
+  // instant, is the answer. Every run under a daily or monthly limit asks for the same one.
+  const key = `${period} ${timezone}`;
+  const last = last_period.get(key);
+  if (last && last.start_ms <= instant_ms && instant_ms < last.end_ms) return { ...last };
+  const found = periodOf(instant_ms, period, timezone, anchor_ms);
+  if (last_period.size >= LAST_PERIODS_MAX) last_period.clear();
+  last_period.set(key, found);
+  return { ...found };
+}
+
+/** The last daily, weekly and monthly period found per timezone (Intl's local time is dear). */
+const last_period = new Map<string, Window>();
+const LAST_PERIODS_MAX = 3_000;
+
+function periodOf(instant_ms: number, period: Period, timezone: string, anchor_ms?: number): Window {
   const local = localDateTime(instant_ms, timezone);
   switch (period) {
     case 'daily':
