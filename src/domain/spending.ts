@@ -5,6 +5,7 @@
  */
 import { DAY_MS, periodContaining, type Window } from './calendar.ts';
 import { type Allocation, operationAllowed } from './drawdown.ts';
+import { SPEND_BUCKET_MS } from './limits.ts';
 import type { LimitRule } from './plans.ts';
 
 export interface RunScope {
@@ -76,4 +77,19 @@ export function spentUnder(
   for (const record of records) if (record.at_ms >= window.start_ms) count(record);
   for (const hold of holds) count(hold);
   return spent;
+}
+
+/** The quarter hour (spend bucket, SPEND_BUCKET_MS) an instant falls in: its start. */
+export const spendBucketOf = (ms: number): number => Math.floor(ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
+
+/** The start of the first whole quarter hour at or after `ms`. */
+export const spendBucketAfter = (ms: number): number => Math.ceil(ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
+
+/** What a run drew per kind of grant, kinds that drew nothing left out: a spend bucket's part of it. */
+export function spentByKind(allocations: readonly Allocation[]): Map<string, bigint> {
+  const by_kind = new Map<string, bigint>();
+  for (const { kind, amount_micros } of allocations) {
+    if (amount_micros !== 0n) by_kind.set(kind, (by_kind.get(kind) ?? 0n) + amount_micros);
+  }
+  return by_kind;
 }

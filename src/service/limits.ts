@@ -7,7 +7,6 @@ import type { z } from 'zod';
 import type { Window } from '../domain/calendar.ts';
 import { formatCredits } from '../domain/credits.ts';
 import type { DrawCap } from '../domain/drawdown.ts';
-import { SPEND_BUCKET_MS } from '../domain/limits.ts';
 import type { LimitRule } from '../domain/plans.ts';
 import {
   EACH_MEMBER,
@@ -15,6 +14,7 @@ import {
   limitWindow,
   type RunScope,
   type SpendRecord,
+  spendBucketAfter,
   spentUnder,
 } from '../domain/spending.ts';
 import type { limitAnswer } from '../schema/answers.ts';
@@ -140,7 +140,7 @@ export async function limitStatuses(
   const spent_from = new Map<number, SpendRecord[]>();
   for (const { start_ms } of windows) {
     if (spent_from.has(start_ms)) continue;
-    const whole_from_ms = bucketAfter(start_ms);
+    const whole_from_ms = spendBucketAfter(start_ms);
     const records = (await transaction.sumSpendBuckets(account.id, whole_from_ms)).map((sum) =>
       spendRecordOf(sum, whole_from_ms),
     );
@@ -166,9 +166,6 @@ export async function limitStatuses(
     };
   });
 }
-
-/** The start of the first whole quarter hour at or after `ms`. */
-const bucketAfter = (ms: number) => Math.ceil(ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
 
 /** Summed spend buckets as spending rules see them: a scope's spend of one kind, from `at_ms` on. */
 const spendRecordOf = (bucket: Omit<SpendBucketRow, 'start_ms'>, at_ms: number): SpendRecord => ({

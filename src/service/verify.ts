@@ -15,7 +15,7 @@
  *   quarter hour, scope and kind.
  */
 import { GENESIS_HASH, hashTransaction, sumEntries } from '../domain/journal.ts';
-import { SPEND_BUCKET_MS } from '../domain/limits.ts';
+import { spendBucketOf, spentByKind } from '../domain/spending.ts';
 import type { SpendBucketRow, Store, StoreTransaction } from '../store/store.ts';
 
 export interface VerifyProblem {
@@ -101,9 +101,8 @@ async function checkCharges(
     const page = await transaction.listCharges({ account_id }, { limit: CHARGES_PER_PAGE, after });
     for (const charge of page) {
       if (charge.creator) owed += charge.creator.share_micros - charge.creator.reversed_micros;
-      const start_ms = Math.floor(charge.created_at_ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
-      for (const { kind, amount_micros } of charge.allocations) {
-        if (amount_micros === 0n) continue;
+      const start_ms = spendBucketOf(charge.created_at_ms);
+      for (const [kind, amount_micros] of spentByKind(charge.allocations)) {
         const key = bucketKey({ ...charge, project: charge.metadata.project ?? null, start_ms, kind });
         spent.set(key, (spent.get(key) ?? 0n) + amount_micros);
       }

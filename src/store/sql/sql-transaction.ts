@@ -4,8 +4,8 @@
  */
 import { assert } from '../../domain/assert.ts';
 import type { JournalTransaction, JournalTransactionType } from '../../domain/journal.ts';
-import { SPEND_BUCKET_MS } from '../../domain/limits.ts';
 import type { Outcome } from '../../domain/pricing.ts';
+import { spendBucketOf, spentByKind } from '../../domain/spending.ts';
 import {
   decodeAllocations,
   decodeJournalLines,
@@ -943,13 +943,8 @@ export class SqlTransaction implements StoreTransaction {
   }
   /** The charge's spend by kind, added to its bucket in this transaction: limits read these, not the charges. */
   private async addToSpendBuckets(row: ChargeRow): Promise<void> {
-    const by_kind = new Map<string, bigint>();
-    for (const allocation of row.allocations) {
-      by_kind.set(allocation.kind, (by_kind.get(allocation.kind) ?? 0n) + allocation.amount_micros);
-    }
-    const start_ms = Math.floor(row.created_at_ms / SPEND_BUCKET_MS) * SPEND_BUCKET_MS;
-    for (const [kind, spent_micros] of by_kind) {
-      if (spent_micros === 0n) continue;
+    const start_ms = spendBucketOf(row.created_at_ms);
+    for (const [kind, spent_micros] of spentByKind(row.allocations)) {
       await this.write(SPEND_BUCKET_ADD, [
         row.account_id,
         start_ms,
