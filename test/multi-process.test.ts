@@ -131,6 +131,26 @@ describe.runIf(dialects.includes('postgres'))('many processes on one PostgreSQL 
     expect((await a!.client.balance('refunded')).available).toBe('10');
   });
 
+  it('charges within a daily limit counted from spend buckets: 20 charges of 1 under their own keys against a limit of 5, on two processes', async () => {
+    const [a, b] = processes;
+    await a!.client.putAccount('limited', { kind: 'user' });
+    await a!.client.issueGrant('limited', { kind: 'bonus', amount: '100' });
+    await a!.client.putLimit('limited', 'daily_runs', { window: 'day', max: '5' });
+    const counts = await outcomes(
+      Array.from({ length: 20 }, (_, index) =>
+        [a!, b!][index % 2]!.client.charge(
+          { account: 'limited', operation: 'run', usage: { credits: 1 } },
+          { idempotency_key: `limited-${index}` },
+        ),
+      ),
+    );
+    expect(counts).toEqual({ ok: 5, insufficient_credits: 15 });
+    expect((await b!.client.limits('limited')).data).toEqual([
+      expect.objectContaining({ id: 'daily_runs', used: '5', remaining: '0' }),
+    ]);
+    expect((await a!.client.balance('limited')).available).toBe('95');
+  });
+
   it('pays a creator at most what is payable: 20 payouts of 1 under their own keys against 5 earned, on two processes', async () => {
     const [a, b] = processes;
     for (const id of ['writer', 'reader']) await a!.client.putAccount(id, { kind: 'user' });
