@@ -405,6 +405,19 @@ function lapsedAt(held: readonly ReservationRow[], now_ms: number): ReservationR
   return held.filter((row) => row.expires_at_ms <= now_ms);
 }
 
+/** A reservation's columns, in the order insertReservation gives their values. */
+const RESERVATION_INSERT = `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id,
+    status, amount_micros, price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms,
+    resolved_at_ms, charge_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** A charge's columns, in the order insertCharge gives their values. */
+const CHARGE_INSERT = `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member,
+    api_key_id, usage_json, credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json,
+    refunded_micros, usage_source, creator_account_id, creator_basis, creator_micros, creator_reversed_micros,
+    created_at_ms)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 /** Moves an account's journal head on, only from the head the transaction was chained to. */
 const JOURNAL_HEAD_UPDATE =
   'UPDATE accounts SET ledger_sequence = ?, ledger_head_hash = ? WHERE id = ? AND ledger_sequence = ? AND ledger_head_hash = ?';
@@ -883,23 +896,25 @@ export class SqlTransaction implements StoreTransaction {
   }
   async insertReservation(row: ReservationRow) {
     await this.rememberReservation(row);
-    await this.write(
-      `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id, status, amount_micros,
-         price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id)
-       VALUES (@account_id, @id, @operation, @model, @add_ons_json, @member, @api_key_id, @status, @amount_micros,
-         @price_version, @allocations_json, @usage_json, @metadata_json, @expires_at_ms, @created_at_ms, @resolved_at_ms, @charge_id)`,
-      {
-        ...row,
-        add_ons_json: JSON.stringify(row.add_ons),
-        allocations_json: encodeAllocations(row.allocations),
-        usage_json: row.usage === null ? null : JSON.stringify(row.usage),
-        metadata_json: JSON.stringify(row.metadata),
-        add_ons: undefined,
-        allocations: undefined,
-        usage: undefined,
-        metadata: undefined,
-      },
-    );
+    await this.write(RESERVATION_INSERT, [
+      row.account_id,
+      row.id,
+      row.operation,
+      row.model,
+      JSON.stringify(row.add_ons),
+      row.member,
+      row.api_key_id,
+      row.status,
+      row.amount_micros,
+      row.price_version,
+      encodeAllocations(row.allocations),
+      row.usage === null ? null : JSON.stringify(row.usage),
+      JSON.stringify(row.metadata),
+      row.expires_at_ms,
+      row.created_at_ms,
+      row.resolved_at_ms,
+      row.charge_id,
+    ]);
   }
   async updateReservation(row: ReservationRow) {
     await this.rememberReservation(row);
@@ -915,30 +930,30 @@ export class SqlTransaction implements StoreTransaction {
     return row && chargeFromRow(row);
   }
   async insertCharge(row: ChargeRow) {
-    await this.write(
-      `INSERT INTO charges (account_id, id, reservation_id, operation, model, add_ons_json, member, api_key_id, usage_json,
-         credits_micros, uncollected_micros, allocations_json, outcome, price_version, metadata_json, refunded_micros,
-         usage_source, creator_account_id, creator_basis, creator_micros, creator_reversed_micros, created_at_ms)
-       VALUES (@account_id, @id, @reservation_id, @operation, @model, @add_ons_json, @member, @api_key_id, @usage_json,
-         @credits_micros, @uncollected_micros, @allocations_json, @outcome, @price_version, @metadata_json, @refunded_micros,
-         @usage_source, @creator_account_id, @creator_basis, @creator_micros, @creator_reversed_micros, @created_at_ms)`,
-      {
-        ...row,
-        creator: undefined,
-        creator_account_id: row.creator?.account_id ?? null,
-        creator_basis: row.creator?.basis ?? null,
-        creator_micros: row.creator?.share_micros ?? 0n,
-        creator_reversed_micros: row.creator?.reversed_micros ?? 0n,
-        add_ons_json: JSON.stringify(row.add_ons),
-        usage_json: JSON.stringify(row.usage),
-        allocations_json: encodeAllocations(row.allocations),
-        metadata_json: JSON.stringify(row.metadata),
-        add_ons: undefined,
-        usage: undefined,
-        allocations: undefined,
-        metadata: undefined,
-      },
-    );
+    await this.write(CHARGE_INSERT, [
+      row.account_id,
+      row.id,
+      row.reservation_id,
+      row.operation,
+      row.model,
+      JSON.stringify(row.add_ons),
+      row.member,
+      row.api_key_id,
+      JSON.stringify(row.usage),
+      row.credits_micros,
+      row.uncollected_micros,
+      encodeAllocations(row.allocations),
+      row.outcome,
+      row.price_version,
+      JSON.stringify(row.metadata),
+      row.refunded_micros,
+      row.usage_source,
+      row.creator?.account_id ?? null,
+      row.creator?.basis ?? null,
+      row.creator?.share_micros ?? 0n,
+      row.creator?.reversed_micros ?? 0n,
+      row.created_at_ms,
+    ]);
     await this.addToSpendBuckets(row);
   }
   /** The charge's spend by kind, added to its bucket in this transaction: limits read these, not the charges. */
