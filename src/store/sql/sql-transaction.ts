@@ -405,7 +405,11 @@ function lapsedAt(held: readonly ReservationRow[], now_ms: number): ReservationR
   return held.filter((row) => row.expires_at_ms <= now_ms);
 }
 
-/** A reservation's columns, in the order insertReservation gives their values. */
+/**
+ * A reservation's columns, in the order insertReservation gives their values. Positional, not an
+ * object spread from the row: on the hot path, objects spread from others outlived the young
+ * generation's collections, and promoting them cost E1 about a tenth (bench/README.md, issue 23).
+ */
 const RESERVATION_INSERT = `INSERT INTO reservations (account_id, id, operation, model, add_ons_json, member, api_key_id,
     status, amount_micros, price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms,
     resolved_at_ms, charge_id)
@@ -677,8 +681,14 @@ export class SqlTransaction implements StoreTransaction {
     // The session changes what it is given: hand it copies of the rows it gets.
     const lapsed_reservations = copyOf(lapsedAt(remembered.held_reservations, now_ms));
     const worked_on = remembered.held_reservations.find((row) => row.id === reservation_id);
+    const opened = remembered.opened;
+    // Field by field, not spread (see RESERVATION_INSERT).
     return {
-      ...copyOf(remembered.opened),
+      account: copyOf(opened.account),
+      subscription: opened.subscription && copyOf(opened.subscription),
+      open_grants: copyOf(opened.open_grants),
+      account_limits: copyOf(opened.account_limits),
+      price_version_in_force: opened.price_version_in_force,
       // Never changed in place (a change replaces the row): the memory's own list will do.
       held_reservations: remembered.held_reservations,
       lapsed_reservations,
