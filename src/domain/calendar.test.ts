@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalTimezone,
   instantOf,
   localDateTime,
   nextLocalMidnight,
@@ -112,5 +113,15 @@ describe('the period last found', () => {
     expect(periodContaining(day.start_ms - 1, 'daily', timezone).end_ms).toBe(day.start_ms);
     // Another timezone is another period.
     expect(periodContaining(last_moment.end_ms, 'daily', 'Asia/Kolkata')).not.toEqual(next);
+  });
+});
+
+describe('a timezone name', () => {
+  it('is given its canonical spelling, the same when asked again, and none when no zone has it', () => {
+    expect(canonicalTimezone('utc')).toBe('UTC');
+    expect(canonicalTimezone('Europe/paris')).toBe('Europe/Paris');
+    expect(canonicalTimezone('Europe/paris')).toBe('Europe/Paris');
+    expect(canonicalTimezone('Mars/Olympus_Mons')).toBeUndefined();
+    expect(canonicalTimezone('Mars/Olympus_Mons')).toBeUndefined();
   });
 });

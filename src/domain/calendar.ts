@@ -2,6 +2,7 @@
  * Calendar arithmetic in an account's IANA timezone, DST included (SPEC C3): local midnights,
  * weeks, months and billing cycles as UTC instants. Pure: Intl supplies the zone rules.
  */
+import { TIMEZONE_NAMES_REMEMBERED_MAX } from './limits.ts';
 
 /**
  * How allowances and windows divide time: `monthly` is calendar months; `monthly_anniversary`
@@ -24,6 +25,27 @@ interface LocalDateTime extends LocalDate {
   hour: number;
   minute: number;
   second: number;
+}
+
+/** Timezone names checked so far, the valid ones, with their canonical spelling. */
+const canonical_timezones = new Map<string, string>();
+
+/**
+ * The canonical IANA name of `timezone` (`utc` → `UTC`, `Europe/paris` → `Europe/Paris`), or
+ * undefined where Intl knows no such zone. Remembered: building the Intl formatter that checks a
+ * name costs tens of microseconds, and a trace or an import checks one per row.
+ */
+export function canonicalTimezone(timezone: string): string | undefined {
+  const known = canonical_timezones.get(timezone);
+  if (known !== undefined) return known;
+  let canonical: string;
+  try {
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone: timezone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+  if (canonical_timezones.size < TIMEZONE_NAMES_REMEMBERED_MAX) canonical_timezones.set(timezone, canonical);
+  return canonical;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

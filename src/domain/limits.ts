@@ -83,6 +83,11 @@ export const API_KEY_CACHE_ENTRIES_MAX = 10_000;
  * cannot go stale; past this many it starts over.
  */
 export const RESERVATION_ACCOUNTS_REMEMBERED_MAX = 100_000;
+/**
+ * Timezone names remembered once checked (there are some 600 IANA zones, each in a few
+ * spellings); past this many a name is checked anew each time, as before any was remembered.
+ */
+export const TIMEZONE_NAMES_REMEMBERED_MAX = 2_000;
 /** Request bodies above this are refused with 413 before they are read. */
 export const REQUEST_BODY_BYTES_MAX = 1_048_576;
 

@@ -3,6 +3,7 @@
  * attaches that result code, so a refusal says exactly what was wrong with which field.
  */
 import { z } from 'zod';
+import { canonicalTimezone } from '../domain/calendar.ts';
 import { parseCredits } from '../domain/credits.ts';
 import { parseDecimal } from '../domain/decimal.ts';
 import {
@@ -55,14 +56,11 @@ export const timezoneField = z
   .string()
   .max(IDENTIFIER_LENGTH_MAX)
   .superRefine((value, context) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: value });
-    } catch {
+    if (canonicalTimezone(value) === undefined)
       context.addIssue(issue('timezone_invalid', `${value} is not an IANA timezone`));
-    }
   })
   // Stored as its canonical IANA name (`utc` → `UTC`, `Europe/paris` → `Europe/Paris`), as typed nowhere.
-  .transform((value) => new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone);
+  .transform((value) => canonicalTimezone(value)!);
 
 /** RFC 3339 timestamp → epoch milliseconds. */
 export const timestampField = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));

@@ -17,6 +17,7 @@
  *   any other   a usage dimension of the run (input_tokens, output_tokens, images…)
  */
 import { parse } from 'csv-parse/sync';
+import { canonicalTimezone } from '../domain/calendar.ts';
 import { parseDecimal } from '../domain/decimal.ts';
 import { USAGE_DECIMALS_MAX } from '../domain/limits.ts';
 import type { TallyConfig } from '../schema/config.ts';
@@ -126,13 +127,8 @@ function readRow(
   const account = record.account ?? '';
   if (!ACCOUNT_ID.test(account)) return fail(`account "${account}" is not an account id`);
   const timezone = record.timezone || undefined;
-  if (timezone !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    } catch {
-      return fail(`timezone "${timezone}" is not an IANA timezone`);
-    }
-  }
+  if (timezone !== undefined && canonicalTimezone(timezone) === undefined)
+    return fail(`timezone "${timezone}" is not an IANA timezone`);
   const base = { line, at_ms, account, timezone };
   if (record.pack) {
     if (!config.packs.packs.some((pack) => pack.id === record.pack))
