@@ -23,6 +23,7 @@ import type { Store } from '../src/store/store.ts';
 import { createDatabase, startPostgresServer } from '../test/postgres-server.ts';
 import { httpBaseline, postgresBaseline, sqliteBaseline } from './baselines.ts';
 import { type LoadPoint, type RatioBar, resultsChart } from './chart.ts';
+import { startEngineThread } from './engine-thread.ts';
 import { httpLoad } from './http-load.ts';
 import { closedLoop, type Measured, sequential } from './measure.ts';
 import { measureProxy } from './proxy-bench.ts';
@@ -476,6 +477,36 @@ async function httpSection(): Promise<void> {
     await variant_server.close();
     await variant_tally.close();
   }
+
+  // The engine — store, commands and COMMIT — on a worker thread, the HTTP server on this one
+  // (engine-thread.ts): its closed-loop throughput against H1's, and the same half load.
+  progress('H1 with the engine on a worker thread');
+  const engine = await startEngineThread({ filename: join(directory, 'h1-thread.db'), config: CONFIG });
+  await seed(engine.tally, SIZE.accounts);
+  await engine.tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
+  const engine_server = await startServer({ tally: engine.tally, port: 0 });
+  const threaded = { ...pair, url: engine_server.url };
+  const h1_thread = await httpLoad(threaded, {
+    kind: 'closed',
+    concurrency: CALLERS,
+    duration_ms: SIZE.duration_ms,
+  });
+  ratioFigure(
+    'H1 engine thread',
+    'reserve+settle over HTTP, the engine on a worker thread',
+    h1_thread.per_second,
+    'pairs/s',
+    { id: 'H1 HTTP', value: h1.per_second },
+    1,
+  );
+  const thread_half = await httpLoad(threaded, {
+    kind: 'open',
+    rate_per_second: h1.per_second * 0.5,
+    duration_ms: SIZE.duration_ms,
+  });
+  latencyFigure('H1 50%, engine thread', "H1's half-load point, the engine on a worker thread", thread_half);
+  await engine_server.close();
+  await engine.close();
 }
 
 /**
