@@ -11,7 +11,7 @@ import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ESTIMATE_INPUT_TEXT_LENGTH_MAX, TOKENIZER_YIELD_CHARACTERS } from '../src/domain/limits.ts';
-import { startServer } from '../src/http/server.ts';
+import { type RunningServer, startServer } from '../src/http/server.ts';
 import { createTally, loadConfig } from '../src/index.ts';
 import { compilePriceBook } from '../src/schema/config.ts';
 import type { Tally } from '../src/service/tally.ts';
@@ -24,7 +24,7 @@ import { createDatabase, startPostgresServer } from '../test/postgres-server.ts'
 import { httpBaseline, postgresBaseline, sqliteBaseline } from './baselines.ts';
 import { type LoadPoint, type RatioBar, resultsChart } from './chart.ts';
 import { startEngineThread } from './engine-thread.ts';
-import { httpLoad } from './http-load.ts';
+import { type HttpOperation, httpLoad } from './http-load.ts';
 import { closedLoop, type Measured, sequential } from './measure.ts';
 import { measureProxy } from './proxy-bench.ts';
 
@@ -395,6 +395,19 @@ async function sqliteSection(): Promise<void> {
 }
 
 /** B-http and H1: the HTTP API over loopback. */
+/** The admin key H1's load authenticates with. */
+const BENCH_ADMIN_KEY = 'sk_admin_bench_0123456789abcdef';
+
+/** Serves `tally` over HTTP with the bench's admin key: the load of reserve+settle pairs to send it, and the server. */
+async function servedPairs(tally: Tally): Promise<{ pair: HttpOperation; server: RunningServer }> {
+  await tally.access.createKey({ scope: 'admin', name: 'bench', secret: BENCH_ADMIN_KEY });
+  const server = await startServer({ tally, port: 0 });
+  return {
+    pair: { kind: 'pair', url: server.url, admin_key: BENCH_ADMIN_KEY, accounts: SIZE.accounts },
+    server,
+  };
+}
+
 async function httpSection(): Promise<void> {
   progress('B-http and H1: HTTP over loopback');
   const b_http = await httpBaseline(CALLERS, SIZE.duration_ms);
@@ -405,10 +418,7 @@ async function httpSection(): Promise<void> {
     unit: 'requests/s',
   });
   const h_tally = await seededSqliteTally('h1.db');
-  const admin = 'sk_admin_bench_0123456789abcdef';
-  await h_tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
-  const server = await startServer({ tally: h_tally, port: 0 });
-  const pair = { kind: 'pair', url: server.url, admin_key: admin, accounts: SIZE.accounts } as const;
+  const { pair, server } = await servedPairs(h_tally);
   const h1 = await httpLoad(pair, { kind: 'closed', concurrency: CALLERS, duration_ms: SIZE.duration_ms });
   ratioFigure(
     'H1 HTTP',
@@ -467,14 +477,14 @@ async function httpSection(): Promise<void> {
   ] as const;
   for (const variant of half_load_variants) {
     const variant_tally = await seededSqliteTally(variant.file, variant.synchronous, variant.fsync);
-    await variant_tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
-    const variant_server = await startServer({ tally: variant_tally, port: 0 });
-    const measured = await httpLoad(
-      { ...pair, url: variant_server.url },
-      { kind: 'open', rate_per_second: h1.per_second * 0.5, duration_ms: SIZE.duration_ms },
-    );
+    const served = await servedPairs(variant_tally);
+    const measured = await httpLoad(served.pair, {
+      kind: 'open',
+      rate_per_second: h1.per_second * 0.5,
+      duration_ms: SIZE.duration_ms,
+    });
     latencyFigure(variant.id, `the half-load point, ${variant.label}`, measured);
-    await variant_server.close();
+    await served.server.close();
     await variant_tally.close();
   }
 
@@ -483,9 +493,7 @@ async function httpSection(): Promise<void> {
   progress('H1 with the engine on a worker thread');
   const engine = await startEngineThread({ filename: join(directory, 'h1-thread.db'), config: CONFIG });
   await seed(engine.tally, SIZE.accounts);
-  await engine.tally.access.createKey({ scope: 'admin', name: 'bench', secret: admin });
-  const engine_server = await startServer({ tally: engine.tally, port: 0 });
-  const threaded = { ...pair, url: engine_server.url };
+  const { pair: threaded, server: engine_server } = await servedPairs(engine.tally);
   const h1_thread = await httpLoad(threaded, {
     kind: 'closed',
     concurrency: CALLERS,

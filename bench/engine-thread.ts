@@ -41,6 +41,9 @@ type Reply =
       refusal?: { code: string; detail: string; errors: unknown; extensions: Record<string, unknown> };
     };
 
+/** Whether a call is `tally.run(command, input, options)`: its command goes by name, its callback stays behind. */
+const isRun = (path: readonly string[]) => path.length === 1 && path[0] === 'run';
+
 export interface EngineThread {
   /** Tally's methods, each one a message to the engine thread and its answer. */
   tally: Tally;
@@ -81,7 +84,7 @@ export async function startEngineThread(options: {
     // A command goes by its name; a callback stays here (the replay flag comes back with the answer).
     let on_replay: (() => void) | undefined;
     let sent = args;
-    if (path.length === 1 && path[0] === 'run') {
+    if (isRun(path)) {
       const [command, input, given_options] = args as [{ name: string }, unknown, Record<string, unknown>?];
       const { on_replay: callback, ...plain } = given_options ?? {};
       on_replay = callback as (() => void) | undefined;
@@ -139,7 +142,7 @@ async function serveEngine(data: EngineThreadData): Promise<void> {
       for (const step of path.slice(0, -1)) target = (target as Record<string, unknown>)[step];
       const method = (target as Record<string, (...given: unknown[]) => unknown>)[path.at(-1)!]!;
       let given = args;
-      if (path.length === 1 && path[0] === 'run') {
+      if (isRun(path)) {
         const [name, input, options] = args as [string, unknown, Record<string, unknown>];
         const command = commands.get(name);
         if (!command) throw new Error(`the engine thread does not serve the command ${name}`);
