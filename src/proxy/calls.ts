@@ -16,8 +16,8 @@ import {
   releaseHold,
   settleHold,
   type Usage,
-  upstreamHeaders,
 } from './hold.ts';
+import { postUpstream, type UpstreamAnswer } from './upstream.ts';
 
 export const embeddingsRequest = z.looseObject({
   model: z.string().min(1).max(200),
@@ -38,13 +38,9 @@ async function forwardWhole(
   usageOf: (answer: Record<string, unknown>) => { usage: Usage; reported: boolean },
 ): Promise<Response> {
   const route = hold.route;
-  let upstream: Response;
+  let upstream: UpstreamAnswer;
   try {
-    upstream = await fetch(`${route.upstream.base_url.replace(/\/$/, '')}${path}`, {
-      method: 'POST',
-      headers: upstreamHeaders(route),
-      body: JSON.stringify({ ...body, model: route.upstream_model }),
-    });
+    upstream = await postUpstream(route, path, { ...body, model: route.upstream_model });
   } catch {
     await releaseHold(hold);
     throw new TallyError('upstream_unreachable', `${route.upstream.id} did not answer`);
@@ -61,7 +57,7 @@ async function forwardWhole(
   }
   return new Response(text, {
     status: upstream.status,
-    headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
+    headers: { 'content-type': upstream.content_type },
   });
 }
 

@@ -20,7 +20,7 @@ import type { ProxyRoute } from '../schema/config.ts';
 import type { Tally } from '../service/tally.ts';
 import { countTokens } from '../service/tokens.ts';
 import type { UsageSource } from '../store/store.ts';
-import { type Hold, holdFor, type Payer, releaseHold, settleHold, upstreamHeaders } from './hold.ts';
+import { type Hold, holdFor, type Payer, releaseHold, settleHold } from './hold.ts';
 import {
   type ChatRequest,
   type CompletionChunk,
@@ -30,6 +30,7 @@ import {
   promptText,
   sseEvents,
 } from './openai-wire.ts';
+import { postUpstream, type UpstreamAnswer } from './upstream.ts';
 
 /** A chat call's hold, and the prompt's tokens it was priced with. */
 interface Metered extends Hold {
@@ -63,16 +64,11 @@ const costOf = (metered: Metered, output_tokens: number) =>
   metered.price({ input_tokens: metered.input_tokens, output_tokens });
 
 /** The upstream call: the request as the client sent it, the model's upstream name, usage asked for on a stream. */
-function forward(route: ProxyRoute, request: ChatRequest, signal: AbortSignal): Promise<Response> {
+function forward(route: ProxyRoute, request: ChatRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
   const body: Record<string, unknown> = { ...request, model: route.upstream_model };
   if (request.stream && route.upstream.include_usage)
     body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
-  return fetch(`${route.upstream.base_url.replace(/\/$/, '')}/chat/completions`, {
-    method: 'POST',
-    headers: upstreamHeaders(route),
-    body: JSON.stringify(body),
-    signal,
-  });
+  return postUpstream(route, '/chat/completions', body, signal);
 }
 
 /** Meters one chat completion call: holds, forwards, settles; a stream is cut where its hold ends. */
@@ -84,7 +80,7 @@ export async function meteredChat(
 ): Promise<Response> {
   const metered = await hold(tally, route, request, payer);
   const upstream_abort = new AbortController();
-  let upstream: Response;
+  let upstream: UpstreamAnswer;
   try {
     upstream = await forward(route, request, upstream_abort.signal);
   } catch {
@@ -96,7 +92,7 @@ export async function meteredChat(
     await release(metered);
     return new Response(await upstream.text(), {
       status: upstream.status,
-      headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
+      headers: { 'content-type': upstream.content_type },
     });
   }
   if (!request.stream) return completed(metered, upstream);
@@ -104,7 +100,7 @@ export async function meteredChat(
 }
 
 /** A whole completion: passed on as it came, settled from its reported usage (or its text, counted). */
-async function completed(metered: Metered, upstream: Response): Promise<Response> {
+async function completed(metered: Metered, upstream: UpstreamAnswer): Promise<Response> {
   const text = await upstream.text();
   let parsed: { usage?: OpenAiUsage; choices?: { message?: { content?: string | null } }[] } = {};
   try {
@@ -119,7 +115,7 @@ async function completed(metered: Metered, upstream: Response): Promise<Response
   }
   return new Response(text, {
     status: upstream.status,
-    headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
+    headers: { 'content-type': upstream.content_type },
   });
 }
 
@@ -127,7 +123,7 @@ async function completed(metered: Metered, upstream: Response): Promise<Response
 function streamed(
   metered: Metered,
   request: ChatRequest,
-  upstream: Response,
+  upstream: UpstreamAnswer,
   upstream_abort: AbortController,
 ): Response {
   const client_wants_usage = request.stream_options?.include_usage === true;
@@ -152,7 +148,7 @@ function streamed(
     async start(controller) {
       const send = (data: string) => controller.enqueue(encoder.encode(`data: ${data}\n\n`));
       try {
-        for await (const event of sseEvents(upstream.body!)) {
+        for await (const event of sseEvents(upstream.chunks)) {
           if (finished) break;
           const data = eventData(event);
           if (data === undefined) continue;

@@ -113,9 +113,3 @@ export async function releaseHold(hold: Hold): Promise<void> {
     reason: 'the provider failed before any output',
   });
 }
-
-/** The provider's API key, from the environment variable the route names. */
-export function upstreamHeaders(route: ProxyRoute): Record<string, string> {
-  const key = route.upstream.api_key_env ? process.env[route.upstream.api_key_env] : undefined;
-  return { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
-}

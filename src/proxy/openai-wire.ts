@@ -99,10 +99,10 @@ export function openAiError(error: unknown): Response {
 }
 
 /** The data lines of Server-Sent Events, read as they arrive (events split on a blank line). */
-export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffered = '';
-  for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const bytes of body) {
     buffered += decoder.decode(bytes, { stream: true });
     for (let end = buffered.indexOf('\n\n'); end !== -1; end = buffered.indexOf('\n\n')) {
       yield buffered.slice(0, end);
