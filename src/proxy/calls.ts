@@ -9,14 +9,7 @@ import { TallyError } from '../domain/results.ts';
 import type { ProxyRoute } from '../schema/config.ts';
 import type { Tally } from '../service/tally.ts';
 import { countTokens } from '../service/tokens.ts';
-import {
-  type Hold,
-  holdFor,
-  type Payer,
-  releaseHold,
-  settleHold,
-  type Usage,
-} from './hold.ts';
+import { type Hold, holdFor, type Payer, releaseHold, settleHold, type Usage } from './hold.ts';
 import { postUpstream, type UpstreamAnswer } from './upstream.ts';
 
 export const embeddingsRequest = z.looseObject({
