@@ -14,6 +14,7 @@
  * 4. Usage comes from the provider (`reported`), else from counting what was streamed
  *    (`counted`), or up to a disconnect (`client_disconnected`); the charge records which.
  */
+import { setImmediate as nextTurn } from 'node:timers';
 import { PROXY_TOKENS_PER_MESSAGE } from '../domain/limits.ts';
 import { TallyError } from '../domain/results.ts';
 import type { ProxyRoute } from '../schema/config.ts';
@@ -28,7 +29,7 @@ import {
   type OpenAiUsage,
   openAiError,
   promptText,
-  sseEvents,
+  sseEventBatches,
 } from './openai-wire.ts';
 import { postUpstream, type UpstreamAnswer } from './upstream.ts';
 
@@ -146,59 +147,85 @@ function streamed(
   };
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      const send = (data: string) => controller.enqueue(encoder.encode(`data: ${data}\n\n`));
+      // What the provider's batch of events passes on: written to the client in one piece.
+      let pending = '';
+      const pass = (event: string) => {
+        pending += `${event}\n\n`;
+      };
+      const send = (data: string) => pass(`data: ${data}`);
+      const flush = () => {
+        if (pending !== '') controller.enqueue(encoder.encode(pending));
+        pending = '';
+      };
+      const batches = sseEventBatches(upstream.chunks);
       try {
-        for await (const event of sseEvents(upstream.chunks)) {
-          if (finished) break;
-          const data = eventData(event);
-          if (data === undefined) continue;
-          if (data === '[DONE]') break;
-          const chunk = JSON.parse(data) as CompletionChunk;
-          if (chunk.usage) {
-            reported = chunk.usage;
-            // Asked for by the proxy, not by this client: kept out of its stream.
-            if (client_wants_usage) controller.enqueue(encoder.encode(`${event}\n\n`));
-            continue;
-          }
-          const delta = chunk.choices?.map((choice) => choice.delta?.content ?? '').join('') ?? '';
-          if (delta !== '') {
-            const tokens = (await countTokens(delta, metered.route.upstream_model)).tokens;
-            if (costOf(metered, output_tokens + tokens) > metered.hold_micros) {
-              // The hold ends here: settled first (so the charge is there whatever the client does
-              // once it sees the end), then a well-formed end instead of the rest.
-              upstream_abort.abort();
-              await finish('counted');
-              send(
-                JSON.stringify({
-                  ...envelope(chunk),
-                  choices: [{ index: 0, delta: {}, finish_reason: 'length' }],
-                }),
-              );
-              send(
-                JSON.stringify({ ...envelope(chunk), choices: [], usage: usageOf(metered, output_tokens) }),
-              );
-              send('[DONE]');
-              controller.close();
-              return;
+        reading: for (let next = await batches.next(); !next.done; next = await batches.next()) {
+          for (const event of next.value) {
+            if (finished) break reading;
+            const data = eventData(event);
+            if (data === undefined) continue;
+            if (data === '[DONE]') break reading;
+            const chunk = JSON.parse(data) as CompletionChunk;
+            if (chunk.usage) {
+              reported = chunk.usage;
+              // Asked for by the proxy, not by this client: kept out of its stream.
+              if (client_wants_usage) pass(event);
+              continue;
             }
-            output_tokens += tokens;
+            const delta = chunk.choices?.map((choice) => choice.delta?.content ?? '').join('') ?? '';
+            if (delta !== '') {
+              const tokens = (await countTokens(delta, metered.route.upstream_model)).tokens;
+              if (costOf(metered, output_tokens + tokens) > metered.hold_micros) {
+                // The hold ends here: settled first (so the charge is there whatever the client
+                // does once it sees the end), then a well-formed end instead of the rest.
+                upstream_abort.abort();
+                flush();
+                await finish('counted');
+                send(
+                  JSON.stringify({
+                    ...envelope(chunk),
+                    choices: [{ index: 0, delta: {}, finish_reason: 'length' }],
+                  }),
+                );
+                send(
+                  JSON.stringify({ ...envelope(chunk), choices: [], usage: usageOf(metered, output_tokens) }),
+                );
+                send('[DONE]');
+                flush();
+                controller.close();
+                return;
+              }
+              output_tokens += tokens;
+            }
+            pass(event);
           }
-          controller.enqueue(encoder.encode(`${event}\n\n`));
+          flush();
         }
+        // Delivered before the settle waits, so the last deltas are not held back by it.
+        flush();
         await finish(reported ? 'reported' : 'counted');
         send('[DONE]');
+        flush();
         controller.close();
       } catch (error) {
         if (finished) return;
         // The upstream broke mid-stream: what was delivered is settled, the client's stream ends.
         upstream_abort.abort();
+        try {
+          flush();
+        } catch {}
         await finish('counted');
         try {
           send('[DONE]');
+          flush();
           controller.close();
         } catch {}
         if (!(error instanceof Error && error.name === 'AbortError'))
           console.error(`proxied stream ${metered.reservation.id} broke: ${(error as Error).message}`);
+      } finally {
+        // The provider's body is let go once the client's stream has ended, not before: stopping
+        // it (what leaving a for-await over it does) took ~0.06 ms a call that the client waited for.
+        nextTurn(() => void batches.return(undefined).catch(() => undefined));
       }
     },
     async cancel() {

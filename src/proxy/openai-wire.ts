@@ -98,18 +98,25 @@ export function openAiError(error: unknown): Response {
   );
 }
 
-/** The data lines of Server-Sent Events, read as they arrive (events split on a blank line). */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+/**
+ * The events of a Server-Sent Events body (split on a blank line), in the batches they arrived in:
+ * the events one read of the body completed. The proxy passes a batch on in one write, not one per
+ * event — a provider that sends a stream's last deltas, its usage and `[DONE]` together is
+ * answered with one write to the client's socket instead of ten.
+ */
+export async function* sseEventBatches(body: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
   const decoder = new TextDecoder();
   let buffered = '';
   for await (const bytes of body) {
     buffered += decoder.decode(bytes, { stream: true });
+    const events: string[] = [];
     for (let end = buffered.indexOf('\n\n'); end !== -1; end = buffered.indexOf('\n\n')) {
-      yield buffered.slice(0, end);
+      events.push(buffered.slice(0, end));
       buffered = buffered.slice(end + 2);
     }
+    if (events.length > 0) yield events;
   }
-  if (buffered.trim() !== '') yield buffered;
+  if (buffered.trim() !== '') yield [buffered];
 }
 
 /** The JSON of an event's `data:` lines, `[DONE]`, or undefined for a comment or keep-alive. */
