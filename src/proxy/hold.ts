@@ -52,55 +52,64 @@ export async function holdFor(
   payer: Payer,
   call: { most: Usage; least: Usage; may_shrink: boolean; add_ons: string[] },
 ): Promise<Hold> {
-  const book = await tally.store.read((transaction) =>
-    tally.price_books.inForceAt(transaction, tally.clock.now_ms()),
-  );
-  const operation = operationOf(book.operations, route.operation);
-  const price = (usage: Usage): bigint => {
-    const priced = priceRun(operation, {
-      model: route.price_model,
-      usage: asDecimals(usage),
-      add_ons: call.add_ons,
-    });
-    if (!priced.ok) throw new TallyError(priced.code, priced.detail);
-    return priced.micros;
-  };
-  const most = price(call.most);
   const run = {
     account: payer.account,
     operation: route.operation,
     model: route.price_model,
     add_ons: call.add_ons,
+    metadata: payer.metadata,
   };
-  const reserve = (hold_micros: bigint) =>
-    tally.reserve(
-      { ...run, max_credits: formatCredits(hold_micros), metadata: payer.metadata },
-      { api_key_id: payer.api_key_id },
-    );
-  // The usual call: its most is held at once (one command; a refusal carries what blocks it).
+  const reserve = (most: { usage: Usage } | { max_credits: string }) =>
+    tally.reserve({ ...run, ...most }, { api_key_id: payer.api_key_id });
+  const held = async (reservation: ReservationView): Promise<Hold> => ({
+    tally,
+    route,
+    reservation,
+    hold_micros: microsOf(reservation.amount),
+    price: await pricing(tally, route, call.add_ons, reservation.price_version),
+  });
+  // The usual call: its most is priced and held by one command, at the price version in force
+  // (no read of the book first); a refusal carries what blocks it.
   try {
-    return { tally, route, reservation: await reserve(most), hold_micros: most, price };
+    return await held(await reserve({ usage: call.most }));
   } catch (error) {
     if (!(call.may_shrink && error instanceof TallyError && error.code === 'insufficient_credits'))
       throw error;
   }
   // A stream the account cannot cover whole runs on what it has, if that covers `least`.
-  const estimate = await tally.estimate(
-    { ...run, usage: call.most, metadata: payer.metadata },
-    { api_key_id: payer.api_key_id },
-  );
+  const estimate = await tally.estimate({ ...run, usage: call.most }, { api_key_id: payer.api_key_id });
+  const price = await pricing(tally, route, call.add_ons, estimate.price_version);
   const hold_micros = microsOf(estimate.available);
-  if (hold_micros === 0n || hold_micros < price(call.least))
-    throw new TallyError('insufficient_credits', `this call needs up to ${formatCredits(most)} credits`, {
+  if (hold_micros === 0n || hold_micros < price(call.least)) {
+    const most = formatCredits(price(call.most));
+    throw new TallyError('insufficient_credits', `this call needs up to ${most} credits`, {
       extensions: {
-        needed: formatCredits(most),
+        needed: most,
         available: estimate.available,
         blocked_by: estimate.blocked_by,
         options: estimate.options,
       },
     });
-  const reservation = await reserve(hold_micros);
-  return { tally, route, reservation, hold_micros, price };
+  }
+  return held(await reserve({ max_credits: formatCredits(hold_micros) }));
+}
+
+/** Prices usage as one version of the price book does; a version compiled before needs no read. */
+async function pricing(
+  tally: Tally,
+  route: ProxyRoute,
+  add_ons: string[],
+  version: number,
+): Promise<(usage: Usage) => bigint> {
+  const book =
+    tally.price_books.compiledVersion(version) ??
+    (await tally.store.read((transaction) => tally.price_books.get(transaction, version)));
+  const operation = operationOf(book.operations, route.operation);
+  return (usage) => {
+    const priced = priceRun(operation, { model: route.price_model, usage: asDecimals(usage), add_ons });
+    if (!priced.ok) throw new TallyError(priced.code, priced.detail);
+    return priced.micros;
+  };
 }
 
 export async function settleHold(hold: Hold, usage: Usage, source: UsageSource): Promise<void> {

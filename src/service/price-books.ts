@@ -97,6 +97,11 @@ export class PriceBooks {
     return this.compile(row);
   }
 
+  /** A version already compiled, with no read (a version never changes); undefined if not yet. */
+  compiledVersion(version: number): PriceBook | undefined {
+    return this.compiled.get(version);
+  }
+
   async inForceAt(transaction: StoreTransaction, now_ms: number): Promise<PriceBook> {
     const row = await transaction.getPriceVersionInForce(now_ms);
     if (!row) throw notInForceYet();
