@@ -23,11 +23,14 @@ import { transactionsContract } from './contract/transactions.ts';
 import type { SpendBucketRow, Store } from './store.ts';
 
 export {
+  ACCOUNT_A_INSERT,
   accountRow,
   CHARGES_BEFORE_SPEND_BUCKETS,
   chargesBeforeSpendBuckets,
   grantRow,
   journalFromBeforeLinesMoved,
+  RESERVATIONS_BEFORE_KEYED_BY_TIME,
+  reservationsBeforeKeyedByTime,
 } from './contract/fixtures.ts';
 /** A spend bucket as the migration tests compare them. */
 export const bucketText = (bucket: SpendBucketRow) =>

@@ -174,3 +174,53 @@ export function chargesBeforeSpendBuckets(): { rows: unknown[][]; buckets: strin
     ],
   };
 }
+
+/** Account `a` with an empty journal, written in SQL for the migration tests (both dialects read it). */
+export const ACCOUNT_A_INSERT =
+  "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 0, '', 0, 0)";
+
+/** Reservations as a database before migration 23 holds them (columns of RESERVATIONS_BEFORE_KEYED_BY_TIME). */
+export const RESERVATIONS_BEFORE_KEYED_BY_TIME =
+  'account_id, id, operation, model, add_ons_json, member, status, amount_micros, price_version, allocations_json, usage_json, metadata_json, expires_at_ms, created_at_ms, resolved_at_ms, charge_id, api_key_id';
+export function reservationsBeforeKeyedByTime(): unknown[][] {
+  return [
+    [
+      'a',
+      'rsv_b',
+      'chat',
+      null,
+      '[]',
+      null,
+      'held',
+      5_000_000,
+      1,
+      '[]',
+      null,
+      '{}',
+      9_000,
+      1_000,
+      null,
+      null,
+      null,
+    ],
+    [
+      'a',
+      'rsv_a',
+      'chat',
+      'gpt-4o',
+      '["web"]',
+      'm1',
+      'settled',
+      3_000_000,
+      1,
+      '[["g1","bonus","3000000"]]',
+      '{"input_tokens":"10"}',
+      '{"project":"p"}',
+      8_000,
+      2_000,
+      2_500,
+      'ch_1',
+      'key_1',
+    ],
+  ];
+}

@@ -93,6 +93,13 @@ const POSTGRES_INSTEAD: Readonly<Record<number, string>> = {
     FROM journal_transactions posted,
          jsonb_array_elements(CAST(posted.entries_json AS jsonb)) WITH ORDINALITY AS line (value, ordinality);
   `,
+  // PostgreSQL changes a table's key in place; the (account, time) indexes the new keys replace go.
+  23: `
+  ALTER TABLE charges DROP CONSTRAINT charges_pkey, ADD PRIMARY KEY (account_id, created_at_ms, id);
+  DROP INDEX charges_by_time;
+  ALTER TABLE reservations DROP CONSTRAINT reservations_pkey, ADD PRIMARY KEY (account_id, created_at_ms, id);
+  DROP INDEX reservations_by_creation;
+  `,
 };
 
 export function toPostgres(sql: string): string {

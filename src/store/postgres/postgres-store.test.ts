@@ -5,6 +5,7 @@ import { openTestTally, refusal } from '../../../test/helpers.ts';
 import { createDatabase } from '../../../test/postgres-server.ts';
 import { InvariantViolation } from '../../domain/assert.ts';
 import {
+  ACCOUNT_A_INSERT,
   accountRow,
   bucketText,
   CHARGES_BEFORE_SPEND_BUCKETS,
@@ -12,6 +13,8 @@ import {
   describeStoreContract,
   grantRow,
   journalFromBeforeLinesMoved,
+  RESERVATIONS_BEFORE_KEYED_BY_TIME,
+  reservationsBeforeKeyedByTime,
 } from '../store-contract.ts';
 import { migrations } from './migrations.ts';
 import { PostgresStore } from './postgres-store.ts';
@@ -25,6 +28,22 @@ async function engineWithAlice() {
   await tally.putAccount({ id: 'alice', kind: 'user' });
   await tally.issueGrant({ account: 'alice', kind: 'bonus', amount: '100' });
   return { store, tally };
+}
+
+/** A new database with the first `applied` migrations, account `a`, and a client on it. */
+async function databaseAtMigration(applied: number): Promise<{ url: string; before: pg.Client }> {
+  const url = await createDatabase(inject('postgres_url'));
+  const before = new pg.Client({ connectionString: url });
+  await before.connect();
+  await before.query(
+    'CREATE TABLE tally_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+  );
+  for (let index = 0; index < applied; index++) {
+    await before.query(migrations[index]!);
+    await before.query('INSERT INTO tally_migrations (version) VALUES ($1)', [index + 1]);
+  }
+  await before.query(ACCOUNT_A_INSERT);
+  return { url, before };
 }
 
 if (dialects.includes('postgres')) {
@@ -74,19 +93,7 @@ if (dialects.includes('postgres')) {
     });
 
     it('sums the charges written before migration 22 into spend buckets', async () => {
-      const url = await createDatabase(inject('postgres_url'));
-      const before = new pg.Client({ connectionString: url });
-      await before.connect();
-      await before.query(
-        'CREATE TABLE tally_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
-      );
-      for (let index = 0; index < 21; index++) {
-        await before.query(migrations[index]!);
-        await before.query('INSERT INTO tally_migrations (version) VALUES ($1)', [index + 1]);
-      }
-      await before.query(
-        "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 0, '', 0, 0)",
-      );
+      const { url, before } = await databaseAtMigration(21);
       const { rows, buckets } = chargesBeforeSpendBuckets();
       const placeholders = rows[0]!.map((_, index) => `$${index + 1}`).join(', ');
       for (const row of rows)
@@ -97,6 +104,42 @@ if (dialects.includes('postgres')) {
       await before.end();
       const store = await PostgresStore.open({ url });
       expect((await store.read((tx) => tx.listSpendBuckets('a', 0))).map(bucketText).sort()).toEqual(buckets);
+      await store.close();
+    });
+
+    it('keys charges and reservations by account, time and id from migration 23, each row kept as it was', async () => {
+      const { url, before } = await databaseAtMigration(22);
+      const insert = async (table: string, columns: string, rows: unknown[][]) => {
+        const placeholders = rows[0]!.map((_, index) => `$${index + 1}`).join(', ');
+        for (const row of rows)
+          await before.query(`INSERT INTO ${table} (${columns}) VALUES (${placeholders})`, row);
+      };
+      await insert('charges', CHARGES_BEFORE_SPEND_BUCKETS, chargesBeforeSpendBuckets().rows);
+      await insert('reservations', RESERVATIONS_BEFORE_KEYED_BY_TIME, reservationsBeforeKeyedByTime());
+      const everything = async (client: pg.Client, table: string) =>
+        (await client.query({ text: `SELECT * FROM ${table} ORDER BY id`, rowMode: 'array' })).rows;
+      const charges = await everything(before, 'charges');
+      const reservations = await everything(before, 'reservations');
+      await before.end();
+      const store = await PostgresStore.open({ url });
+      const after = new pg.Client({ connectionString: url });
+      await after.connect();
+      expect(await everything(after, 'charges')).toEqual(charges);
+      expect(await everything(after, 'reservations')).toEqual(reservations);
+      const keyOf = async (table: string) =>
+        (
+          await after.query({
+            text: `SELECT a.attname FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k (attnum, position)
+                   JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attnum = k.attnum
+                   WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY k.position`,
+            values: [table],
+          })
+        ).rows.map((row: { attname: string }) => row.attname);
+      expect(await keyOf('charges')).toEqual(['account_id', 'created_at_ms', 'id']);
+      expect(await keyOf('reservations')).toEqual(['account_id', 'created_at_ms', 'id']);
+      await after.end();
+      const page = await store.read((tx) => tx.listReservationPage('a', { limit: 10 }));
+      expect(page.map((row) => row.id)).toEqual(['rsv_a', 'rsv_b']);
       await store.close();
     });
 

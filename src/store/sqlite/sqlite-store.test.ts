@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
+  ACCOUNT_A_INSERT,
   accountRow,
   bucketText,
   CHARGES_BEFORE_SPEND_BUCKETS,
@@ -11,6 +12,8 @@ import {
   describeStoreContract,
   grantRow,
   journalFromBeforeLinesMoved,
+  RESERVATIONS_BEFORE_KEYED_BY_TIME,
+  reservationsBeforeKeyedByTime,
 } from '../store-contract.ts';
 import { migrations } from './migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -146,9 +149,7 @@ describe('sqlite store', () => {
     const before = new Database(filename);
     for (let index = 0; index < 21; index++) before.exec(migrations[index]!);
     before.pragma('user_version = 21');
-    before.exec(
-      "INSERT INTO accounts (id, kind, timezone, status, metadata_json, ledger_sequence, ledger_head_hash, created_at_ms, updated_at_ms) VALUES ('a', 'user', 'UTC', 'active', '{}', 0, '', 0, 0)",
-    );
+    before.exec(ACCOUNT_A_INSERT);
     const { rows, buckets } = chargesBeforeSpendBuckets();
     const insert = before.prepare(
       `INSERT INTO charges (${CHARGES_BEFORE_SPEND_BUCKETS}) VALUES (${rows[0]!.map(() => '?').join(', ')})`,
@@ -157,6 +158,42 @@ describe('sqlite store', () => {
     before.close();
     const store = new SqliteStore({ filename });
     expect((await store.read((tx) => tx.listSpendBuckets('a', 0))).map(bucketText).sort()).toEqual(buckets);
+    await store.close();
+  });
+
+  it('keys charges and reservations by account, time and id from migration 23, each row kept as it was', async () => {
+    const filename = join(directory, 'keyed-by-time.db');
+    const before = new Database(filename);
+    for (let index = 0; index < 22; index++) before.exec(migrations[index]!);
+    before.pragma('user_version = 22');
+    before.exec(ACCOUNT_A_INSERT);
+    const insert = (table: string, columns: string, rows: unknown[][]) => {
+      const statement = before.prepare(
+        `INSERT INTO ${table} (${columns}) VALUES (${rows[0]!.map(() => '?').join(', ')})`,
+      );
+      for (const row of rows) statement.run(...row);
+    };
+    insert('charges', CHARGES_BEFORE_SPEND_BUCKETS, chargesBeforeSpendBuckets().rows);
+    insert('reservations', RESERVATIONS_BEFORE_KEYED_BY_TIME, reservationsBeforeKeyedByTime());
+    const everything = (connection: Database.Database, table: string) =>
+      plain(connection.prepare(`SELECT * FROM ${table} ORDER BY id`).raw().all() as unknown[][]);
+    const charges = everything(before, 'charges');
+    const reservations = everything(before, 'reservations');
+    before.close();
+    const store = new SqliteStore({ filename });
+    expect(everything(store.connection, 'charges')).toEqual(charges);
+    expect(everything(store.connection, 'reservations')).toEqual(reservations);
+    const keyOf = (table: string) =>
+      store.connection
+        .prepare(
+          "SELECT name FROM pragma_index_info((SELECT name FROM pragma_index_list(?) WHERE origin = 'pk'))",
+        )
+        .pluck()
+        .all(table);
+    expect(keyOf('charges')).toEqual(['account_id', 'created_at_ms', 'id']);
+    expect(keyOf('reservations')).toEqual(['account_id', 'created_at_ms', 'id']);
+    const page = await store.read((tx) => tx.listReservationPage('a', { limit: 10 }));
+    expect(page.map((row) => row.id)).toEqual(['rsv_a', 'rsv_b']);
     await store.close();
   });
 
