@@ -19,7 +19,7 @@ export interface UpstreamAnswer {
 }
 
 /** The provider's API key, from the environment variable the route names. */
-export function upstreamHeaders(route: ProxyRoute): Record<string, string> {
+function upstreamHeaders(route: ProxyRoute): Record<string, string> {
   const key = route.upstream.api_key_env ? process.env[route.upstream.api_key_env] : undefined;
   return { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
 }
