@@ -32,6 +32,24 @@ describeStoreContract(
 const plain = (rows: unknown[][]) =>
   rows.map((row) => row.map((value) => (typeof value === 'bigint' ? Number(value) : value)));
 
+/** A database file with the first `applied` migrations, account `a`, and a connection to it. */
+function databaseAtMigration(name: string, applied: number): { filename: string; before: Database.Database } {
+  const filename = join(directory, name);
+  const before = new Database(filename);
+  for (let index = 0; index < applied; index++) before.exec(migrations[index]!);
+  before.pragma(`user_version = ${applied}`);
+  before.exec(ACCOUNT_A_INSERT);
+  return { filename, before };
+}
+
+/** Inserts rows of the given columns into a table, one statement prepared for all. */
+function insertRows(connection: Database.Database, table: string, columns: string, rows: unknown[][]): void {
+  const statement = connection.prepare(
+    `INSERT INTO ${table} (${columns}) VALUES (${rows[0]!.map(() => '?').join(', ')})`,
+  );
+  for (const row of rows) statement.run(...row);
+}
+
 describe('sqlite store', () => {
   it('reopens a file with its data and schema version intact', async () => {
     const filename = join(directory, 'reopen.db');
@@ -145,16 +163,9 @@ describe('sqlite store', () => {
   });
 
   it('sums the charges written before migration 22 into spend buckets', async () => {
-    const filename = join(directory, 'spend-buckets.db');
-    const before = new Database(filename);
-    for (let index = 0; index < 21; index++) before.exec(migrations[index]!);
-    before.pragma('user_version = 21');
-    before.exec(ACCOUNT_A_INSERT);
+    const { filename, before } = databaseAtMigration('spend-buckets.db', 21);
     const { rows, buckets } = chargesBeforeSpendBuckets();
-    const insert = before.prepare(
-      `INSERT INTO charges (${CHARGES_BEFORE_SPEND_BUCKETS}) VALUES (${rows[0]!.map(() => '?').join(', ')})`,
-    );
-    for (const row of rows) insert.run(...row);
+    insertRows(before, 'charges', CHARGES_BEFORE_SPEND_BUCKETS, rows);
     before.close();
     const store = new SqliteStore({ filename });
     expect((await store.read((tx) => tx.listSpendBuckets('a', 0))).map(bucketText).sort()).toEqual(buckets);
@@ -162,19 +173,9 @@ describe('sqlite store', () => {
   });
 
   it('keys charges and reservations by account, time and id from migration 23, each row kept as it was', async () => {
-    const filename = join(directory, 'keyed-by-time.db');
-    const before = new Database(filename);
-    for (let index = 0; index < 22; index++) before.exec(migrations[index]!);
-    before.pragma('user_version = 22');
-    before.exec(ACCOUNT_A_INSERT);
-    const insert = (table: string, columns: string, rows: unknown[][]) => {
-      const statement = before.prepare(
-        `INSERT INTO ${table} (${columns}) VALUES (${rows[0]!.map(() => '?').join(', ')})`,
-      );
-      for (const row of rows) statement.run(...row);
-    };
-    insert('charges', CHARGES_BEFORE_SPEND_BUCKETS, chargesBeforeSpendBuckets().rows);
-    insert('reservations', RESERVATIONS_BEFORE_KEYED_BY_TIME, reservationsBeforeKeyedByTime());
+    const { filename, before } = databaseAtMigration('keyed-by-time.db', 22);
+    insertRows(before, 'charges', CHARGES_BEFORE_SPEND_BUCKETS, chargesBeforeSpendBuckets().rows);
+    insertRows(before, 'reservations', RESERVATIONS_BEFORE_KEYED_BY_TIME, reservationsBeforeKeyedByTime());
     const everything = (connection: Database.Database, table: string) =>
       plain(connection.prepare(`SELECT * FROM ${table} ORDER BY id`).raw().all() as unknown[][]);
     const charges = everything(before, 'charges');
