@@ -394,7 +394,6 @@ async function sqliteSection(): Promise<void> {
   await l_tally.close();
 }
 
-/** B-http and H1: the HTTP API over loopback. */
 /** The admin key H1's load authenticates with. */
 const BENCH_ADMIN_KEY = 'sk_admin_bench_0123456789abcdef';
 
@@ -408,6 +407,7 @@ async function servedPairs(tally: Tally): Promise<{ pair: HttpOperation; server:
   };
 }
 
+/** B-http and H1: the HTTP API over loopback. */
 async function httpSection(): Promise<void> {
   progress('B-http and H1: HTTP over loopback');
   const b_http = await httpBaseline(CALLERS, SIZE.duration_ms);

@@ -55,12 +55,13 @@ export const reasonField = z.string().min(1).max(REASON_LENGTH_MAX);
 export const timezoneField = z
   .string()
   .max(IDENTIFIER_LENGTH_MAX)
-  .superRefine((value, context) => {
-    if (canonicalTimezone(value) === undefined)
-      context.addIssue(issue('timezone_invalid', `${value} is not an IANA timezone`));
-  })
   // Stored as its canonical IANA name (`utc` → `UTC`, `Europe/paris` → `Europe/Paris`), as typed nowhere.
-  .transform((value) => canonicalTimezone(value)!);
+  .transform((value, context) => {
+    const canonical = canonicalTimezone(value);
+    if (canonical !== undefined) return canonical;
+    context.addIssue(issue('timezone_invalid', `${value} is not an IANA timezone`));
+    return z.NEVER;
+  });
 
 /** RFC 3339 timestamp → epoch milliseconds. */
 export const timestampField = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));
